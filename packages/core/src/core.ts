@@ -1,0 +1,179 @@
+/**
+ * The core API: what every protocol handler sees of the store (design brief §3, §4). Handlers use
+ * this interface only; they never reach into storage internals.
+ *
+ * Offsets are JavaScript numbers: dense from 0 and safe up to 2^53, far past what a partition holds.
+ */
+import type { Message } from './message.js';
+import type { MetadataStore } from './metadata/metadata-store.js';
+import type { Subscriptions } from './subscription/types.js';
+
+export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
+export type FsyncPolicy = { kind: 'always' } | { kind: 'interval'; intervalMs: number };
+
+/** Retention and segment policy. On a namespace these are defaults; on a topic, overrides. */
+export interface TopicPolicies {
+  /** Delete whole segments older than this; -1 keeps forever. */
+  readonly retentionMs: number;
+  /** Delete oldest whole segments while a partition is larger than this; -1 keeps all. */
+  readonly retentionBytes: number;
+  /** Messages older than this are acknowledged for every subscription (Pulsar TTL); 0 = off. */
+  readonly ttlMs: number;
+  readonly cleanupPolicy: CleanupPolicy;
+  readonly segmentBytesMax: number;
+  readonly segmentMsMax: number;
+  readonly segmentEntriesMax: number;
+  /** Largest entry (encoded batch) accepted. */
+  readonly entryBytesMax: number;
+}
+
+export interface TopicDescription {
+  readonly name: string; // persistent://tenant/ns/local
+  readonly partitions: number;
+  /** Only the overrides set on this topic; effective = namespace policies + these. */
+  readonly overrides: Partial<TopicPolicies>;
+  readonly policies: TopicPolicies; // effective
+  readonly createdAtMs: number;
+}
+
+export interface NamespaceDescription {
+  readonly name: string; // tenant/ns
+  readonly policies: TopicPolicies;
+}
+
+export interface TopicAdmin {
+  /** Creates a topic; `partitions` defaults to 1. Throws TOPIC_EXISTS, INVALID_NAME, UNKNOWN_NAMESPACE. */
+  create(name: string, options?: { partitions?: number; overrides?: Partial<TopicPolicies> }): Promise<TopicDescription>;
+  /** Deletes a topic, its partitions, segments and subscriptions. Throws UNKNOWN_TOPIC. */
+  delete(name: string): Promise<void>;
+  /** Full names of the topics in `tenant/ns`, or in every namespace. */
+  list(namespace?: string): string[];
+  /** Throws UNKNOWN_TOPIC. */
+  describe(name: string): TopicDescription;
+  exists(name: string): boolean;
+  /** Grows the partition count; shrinking throws INVALID_PARTITION_COUNT. */
+  setPartitionCount(name: string, partitions: number): Promise<TopicDescription>;
+  /** Sets (value) or removes (null) per-topic overrides. */
+  updatePolicies(name: string, patch: { [K in keyof TopicPolicies]?: TopicPolicies[K] | null }): Promise<TopicDescription>;
+}
+
+export interface NamespaceAdmin {
+  /** `tenant/ns`; the tenant is created on first use. Throws NAMESPACE_EXISTS. */
+  create(name: string, policies?: Partial<TopicPolicies>): Promise<NamespaceDescription>;
+  delete(name: string): Promise<void>; // NAMESPACE_NOT_EMPTY if it has topics
+  list(tenant?: string): string[];
+  describe(name: string): NamespaceDescription; // UNKNOWN_NAMESPACE
+  updatePolicies(name: string, patch: Partial<TopicPolicies>): Promise<NamespaceDescription>;
+}
+
+/** Idempotent producer identity (KIP-98): one sequence space per (producerId, epoch, partition). */
+export interface ProducerIdentity {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+}
+
+export type AppendInput =
+  /** Messages any handler builds; the core encodes them as one record batch v2. */
+  | {
+      readonly kind: 'messages';
+      readonly messages: readonly Message[];
+      readonly compression?: CompressionType;
+      readonly producer?: ProducerIdentity;
+    }
+  /**
+   * One or more concatenated record batches v2 as a Kafka producer sent them: CRC-32C verified and
+   * stored byte for byte, only the base offset (not covered by the CRC) assigned. Producer id,
+   * epoch and sequence are taken from the batch header.
+   */
+  | { readonly kind: 'batches'; readonly data: Buffer };
+
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** Broker time of the append, ms. */
+  readonly logAppendTimeMs: number;
+  readonly logStartOffset: number;
+  /** True when the batch repeated an already stored (producerId, epoch, sequence): offsets are the original ones. */
+  readonly duplicate: boolean;
+}
+
+/** One stored entry: a complete record batch v2 whose base offset is set. */
+export interface Entry {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly bytes: Buffer;
+}
+
+export interface ReadOptions {
+  /** First offset wanted. The first entry returned may start below it (it contains it). */
+  readonly offset: number;
+  /** Soft limit: at least one entry is returned when any is available, even if larger. */
+  readonly maxBytes: number;
+  readonly maxEntries?: number;
+  /** Long-poll: wait up to this long for data when none is available at `offset`; woken by appends. */
+  readonly waitMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface PartitionOffsets {
+  readonly logStartOffset: number;
+  /** Next offset to be written (Kafka's high watermark / log end offset). */
+  readonly highWatermark: number;
+  /** No transactions yet: equal to highWatermark. */
+  readonly lastStableOffset: number;
+}
+
+export interface ReadResult extends PartitionOffsets {
+  readonly entries: readonly Entry[];
+}
+
+export interface PartitionPosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface AppendEvent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+}
+
+export type TopicEvent =
+  | { readonly type: 'created'; readonly topic: string; readonly partitions: number }
+  | { readonly type: 'deleted'; readonly topic: string }
+  | { readonly type: 'partitions'; readonly topic: string; readonly partitions: number }
+  | { readonly type: 'policies'; readonly topic: string };
+
+export interface Core {
+  readonly nodeId: number;
+  readonly topics: TopicAdmin;
+  readonly namespaces: NamespaceAdmin;
+  readonly subscriptions: Subscriptions;
+  readonly metadata: MetadataStore;
+
+  /** Resolves when the entry is durable per the fsync policy. Throws UNKNOWN_TOPIC, CORRUPT_BATCH,
+   *  MESSAGE_TOO_LARGE, OUT_OF_ORDER_SEQUENCE, FENCED, STORAGE_FULL, CLOSED. */
+  append(topic: string, partition: number, input: AppendInput): Promise<AppendResult>;
+  /** Throws OFFSET_OUT_OF_RANGE when offset < logStartOffset or > highWatermark. */
+  read(topic: string, partition: number, options: ReadOptions): Promise<ReadResult>;
+  offsets(topic: string, partition: number): PartitionOffsets;
+  /** First offset whose timestamp is >= timestampMs, or null when there is none. */
+  offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<{ offset: number; timestamp: number } | null>;
+  /** Moves the log start offset up to `beforeOffset` (Kafka DeleteRecords); returns the new log start. */
+  deleteRecordsBefore(topic: string, partition: number, beforeOffset: number): Promise<number>;
+  /** Resolves true as soon as any position has data at or past its offset, false after waitMs or abort. */
+  waitForData(positions: readonly PartitionPosition[], waitMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Allocates a new producer id (Kafka InitProducerId) or bumps the epoch of a transactional id's. */
+  initProducer(transactionalId?: string | null): Promise<{ producerId: number; producerEpoch: number }>;
+
+  /** Called synchronously after every durable append, any protocol. Returns an unsubscribe function. */
+  onAppend(listener: (event: AppendEvent) => void): () => void;
+  onTopicEvent(listener: (event: TopicEvent) => void): () => void;
+
+  /** Flushes and closes; idempotent. In-flight appends finish first. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,73 @@
+/**
+ * The protocol handler contract (design brief §3). A handler is a plug-in: a name, the listeners it
+ * wants, start(context), handleConnection(stream, info) for any duplex stream (socket, TLS socket, an
+ * in-memory pair in tests), advertise(), and an idempotent close(). The server owns sockets and ports;
+ * a handler owns bytes on a stream.
+ */
+import type { Duplex } from 'node:stream';
+import type { Core } from './core.js';
+import type { Logger } from './logger.js';
+
+export interface ListenerSpec {
+  /** Unique across the server: 'kafka', 'mqtt', 'mqtt-ws', 'amqp', ... also the CLI flag `--<id>-port`. */
+  readonly id: string;
+  readonly defaultPort: number;
+  readonly description: string;
+}
+
+export interface ConnectionInfo {
+  readonly listenerId: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly tls: boolean;
+}
+
+export interface BoundAddress {
+  readonly listenerId: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface HandlerContext {
+  readonly core: Core;
+  /** This handler's own config section, already merged from file, env and flags (plain data). */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Aborted when the server shuts down. */
+  readonly signal: AbortSignal;
+  /** Where the server bound this handler's listeners (known before start is called). */
+  readonly listeners: ReadonlyMap<string, BoundAddress>;
+  /** Host name clients should use to reach this server (config `advertisedHost`, default the bind host). */
+  readonly advertisedHost: string;
+}
+
+export interface AdvertisedListener {
+  readonly listenerId: string;
+  readonly protocol: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ProtocolHandler {
+  readonly name: string;
+  readonly listeners: readonly ListenerSpec[];
+  start(context: HandlerContext): Promise<void>;
+  /** Takes ownership of the stream; must never throw (errors close this connection only). */
+  handleConnection(stream: Duplex, info: ConnectionInfo): void;
+  advertise(): AdvertisedListener[];
+  /** Stops accepting work, closes connections, releases resources. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What a handler package exports for the server: a factory. */
+export type ProtocolHandlerFactory = () => ProtocolHandler;

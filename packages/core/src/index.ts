@@ -1,0 +1,10 @@
+// Public surface of @strata/core. Internals stay unexported.
+export * from './errors.js';
+export * from './message.js';
+export * from './names.js';
+export * from './headers.js';
+export * from './logger.js';
+export * from './handler.js';
+export * from './core.js';
+export * from './metadata/metadata-store.js';
+export * from './subscription/types.js';
