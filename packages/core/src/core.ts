@@ -177,3 +177,30 @@ export interface Core {
   /** Flushes and closes; idempotent. In-flight appends finish first. */
   close(): Promise<void>;
 }
+
+/** Named maxima of the core (design brief §4 "Limits"). Every queue and buffer has one. */
+export interface CoreLimits {
+  /** Largest entry (encoded record batch) accepted by append. */
+  readonly entryBytesMax: number;
+  /** Bytes waiting for the group commit; appends past it wait (backpressure), they are not dropped. */
+  readonly appendQueueBytesMax: number;
+  /** Memory for recent entries served to tailing readers, across all partitions. */
+  readonly tailCacheBytesMax: number;
+  /** Open segment file descriptors kept in the LRU cache, across all partitions. */
+  readonly openFilesMax: number;
+  readonly partitionsMax: number;
+  /** Long-poll waiters across all readers. */
+  readonly waitersMax: number;
+}
+
+export interface CoreOptions {
+  readonly dataDir: string;
+  readonly nodeId?: number;
+  /** Default { kind: 'always' }: an append resolves only after fsync. */
+  readonly fsync?: FsyncPolicy;
+  readonly logger?: import('./logger.js').Logger;
+  readonly clock?: import('./handler.js').Clock;
+  readonly limits?: Partial<CoreLimits>;
+  /** Policies of namespaces created without their own (and of public/default on first start). */
+  readonly defaultPolicies?: Partial<TopicPolicies>;
+}
