@@ -1,0 +1,237 @@
+import { KafkaEncodeError } from './errors.js';
+
+/** Largest string the protocol can carry: STRING has an int16 length (Kafka applies it to compact too). */
+export const STRING_BYTES_MAX = 0x7fff;
+
+const INITIAL_BYTES_DEFAULT = 256;
+
+/**
+ * Growing buffer writer with the Kafka primitives (docs/protocol.html "Protocol Primitive Types").
+ * Grows by doubling, so a response is written with a handful of allocations; `finish()` returns a
+ * view of the written bytes without copying. Byte fields are copied in once.
+ */
+export class Writer {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialBytes = INITIAL_BYTES_DEFAULT) {
+    this.buf = Buffer.allocUnsafe(Math.max(initialBytes, 16));
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
+  private ensure(bytes: number): void {
+    const needed = this.pos + bytes;
+    if (needed <= this.buf.length) return;
+    let capacity = this.buf.length * 2;
+    while (capacity < needed) capacity *= 2;
+    const grown = Buffer.allocUnsafe(capacity);
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  int8(value: number): void {
+    this.ensure(1);
+    this.buf.writeInt8(value, this.pos);
+    this.pos += 1;
+  }
+
+  uint8(value: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = value & 0xff;
+  }
+
+  bool(value: boolean): void {
+    this.ensure(1);
+    this.buf[this.pos++] = value ? 1 : 0;
+  }
+
+  int16(value: number): void {
+    this.ensure(2);
+    this.buf.writeInt16BE(value, this.pos);
+    this.pos += 2;
+  }
+
+  uint16(value: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16BE(value, this.pos);
+    this.pos += 2;
+  }
+
+  int32(value: number): void {
+    this.ensure(4);
+    this.buf.writeInt32BE(value, this.pos);
+    this.pos += 4;
+  }
+
+  uint32(value: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(value, this.pos);
+    this.pos += 4;
+  }
+
+  /** int64 from a number (exact within ±2^53). */
+  int64(value: number): void {
+    this.ensure(8);
+    const high = Math.floor(value / 4294967296);
+    const low = value - high * 4294967296;
+    this.buf.writeInt32BE(high, this.pos);
+    this.buf.writeUInt32BE(low, this.pos + 4);
+    this.pos += 8;
+  }
+
+  float64(value: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleBE(value, this.pos);
+    this.pos += 8;
+  }
+
+  /** 16 bytes; a missing or short uuid is written as zeros (the "zero uuid" default). */
+  uuid(value: Buffer | null | undefined): void {
+    this.ensure(16);
+    if (value && value.length === 16) value.copy(this.buf, this.pos);
+    else this.buf.fill(0, this.pos, this.pos + 16);
+    this.pos += 16;
+  }
+
+  /** UNSIGNED_VARINT up to 32 bits. */
+  uvarint(value: number): void {
+    this.ensure(5);
+    let rest = value >>> 0;
+    while (rest >= 0x80) {
+      this.buf[this.pos++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    this.buf[this.pos++] = rest;
+  }
+
+  /** VARINT: zig-zag signed 32-bit. */
+  varint(value: number): void {
+    this.uvarint(((value << 1) ^ (value >> 31)) >>> 0);
+  }
+
+  /** VARLONG: zig-zag signed 64-bit from a number (exact within ±2^52, zig-zag doubles it). */
+  varlong(value: number): void {
+    this.ensure(10);
+    let rest = value >= 0 ? value * 2 : -value * 2 - 1;
+    while (rest >= 0x80) {
+      this.buf[this.pos++] = (rest % 128) | 0x80;
+      rest = Math.floor(rest / 128);
+    }
+    this.buf[this.pos++] = rest;
+  }
+
+  private text(value: string): number {
+    const length = Buffer.byteLength(value, 'utf8');
+    if (length > STRING_BYTES_MAX) {
+      throw new KafkaEncodeError('valueTooLarge', `string of ${length} bytes exceeds ${STRING_BYTES_MAX}`);
+    }
+    return length;
+  }
+
+  private utf8(value: string, length: number): void {
+    this.ensure(length);
+    this.buf.write(value, this.pos, length, 'utf8');
+    this.pos += length;
+  }
+
+  string(value: string): void {
+    const length = this.text(value);
+    this.int16(length);
+    this.utf8(value, length);
+  }
+
+  nullableString(value: string | null): void {
+    if (value === null) return this.int16(-1);
+    this.string(value);
+  }
+
+  compactString(value: string): void {
+    const length = this.text(value);
+    this.uvarint(length + 1);
+    this.utf8(value, length);
+  }
+
+  compactNullableString(value: string | null): void {
+    if (value === null) return this.uvarint(0);
+    this.compactString(value);
+  }
+
+  /** Raw bytes with no length prefix. */
+  raw(value: Buffer): void {
+    this.ensure(value.length);
+    value.copy(this.buf, this.pos);
+    this.pos += value.length;
+  }
+
+  bytes(value: Buffer): void {
+    this.int32(value.length);
+    this.raw(value);
+  }
+
+  nullableBytes(value: Buffer | null): void {
+    if (value === null) return this.int32(-1);
+    this.bytes(value);
+  }
+
+  compactBytes(value: Buffer): void {
+    this.uvarint(value.length + 1);
+    this.raw(value);
+  }
+
+  compactNullableBytes(value: Buffer | null): void {
+    if (value === null) return this.uvarint(0);
+    this.compactBytes(value);
+  }
+
+  records(value: Buffer | null): void {
+    this.nullableBytes(value);
+  }
+
+  compactRecords(value: Buffer | null): void {
+    this.compactNullableBytes(value);
+  }
+
+  arrayLength(count: number): void {
+    this.int32(count);
+  }
+
+  /** -1 writes null. */
+  nullableArrayLength(count: number): void {
+    this.int32(count);
+  }
+
+  compactArrayLength(count: number): void {
+    this.uvarint(count + 1);
+  }
+
+  /** -1 writes null (0 on the wire). */
+  compactNullableArrayLength(count: number): void {
+    this.uvarint(count + 1);
+  }
+
+  /** Nullable struct marker (int8: -1 = null, 1 = present). */
+  structPresent(present: boolean): void {
+    this.int8(present ? 1 : -1);
+  }
+
+  /** An empty TAGGED_FIELDS section. */
+  emptyTaggedFields(): void {
+    this.ensure(1);
+    this.buf[this.pos++] = 0;
+  }
+
+  /** Overwrites 4 bytes already written at `offset` (e.g. a frame's size prefix). */
+  int32At(offset: number, value: number): void {
+    if (offset < 0 || offset + 4 > this.pos) throw new RangeError(`int32At(${offset}) outside written bytes`);
+    this.buf.writeInt32BE(value, offset);
+  }
+
+  /** The written bytes (a view of the internal buffer; the writer must not be used afterwards). */
+  finish(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
