@@ -1,0 +1,141 @@
+/**
+ * Encoder: messages → one record batch v2. Sizes are computed first so the batch is written into
+ * one exactly sized buffer (one more, the compressed one, when compressing).
+ *
+ *   Record => length:varint attributes:int8 timestampDelta:varlong offsetDelta:varint
+ *             keyLength:varint key valueLength:varint value headerCount:varint [Header]
+ *   Header => keyLength:varint key:utf8 valueLength:varint value        (length -1 = null)
+ */
+import type { CompressionType, ProducerIdentity } from '../core.js';
+import { assert } from '../errors.js';
+import type { Message } from '../message.js';
+import { compressRecords } from './compression.js';
+import { crc32cRange } from './crc32c.js';
+import {
+  ATTRIBUTE_CONTROL,
+  ATTRIBUTE_TIMESTAMP_TYPE,
+  ATTRIBUTE_TRANSACTIONAL,
+  COMPRESSION_CODES,
+  LOG_OVERHEAD_BYTES,
+  OFFSET_ATTRIBUTES,
+  OFFSET_BASE_SEQUENCE,
+  OFFSET_BASE_TIMESTAMP,
+  OFFSET_BATCH_LENGTH,
+  OFFSET_CRC,
+  OFFSET_LAST_OFFSET_DELTA,
+  OFFSET_MAGIC,
+  OFFSET_MAX_TIMESTAMP,
+  OFFSET_PARTITION_LEADER_EPOCH,
+  OFFSET_PRODUCER_EPOCH,
+  OFFSET_PRODUCER_ID,
+  OFFSET_RECORD_COUNT,
+  RECORD_BATCH_HEADER_BYTES,
+  RECORD_BATCH_MAGIC,
+} from './header.js';
+import { sizeOfVarint, sizeOfVarlong, writeInt64, writeVarint, writeVarlong } from './varint.js';
+
+export interface EncodeOptions {
+  baseOffset?: number;
+  compression?: CompressionType;
+  producer?: ProducerIdentity;
+}
+
+/** Options for batches whose offsets have gaps (compaction) or that carry special attributes. */
+export interface EncodeRecordsOptions extends EncodeOptions {
+  /** Offset delta of each message; default its index. Must be increasing. */
+  offsetDeltas?: readonly number[];
+  /** Default the last offset delta; compaction keeps the original batch's so offsets stay dense. */
+  lastOffsetDelta?: number;
+  partitionLeaderEpoch?: number;
+  timestampType?: 'create' | 'logAppend';
+  isTransactional?: boolean;
+  isControl?: boolean;
+}
+
+function bytesField(value: Buffer | null): number {
+  return value === null ? sizeOfVarint(-1) : sizeOfVarint(value.length) + value.length;
+}
+
+function writeBytesField(buf: Buffer, offset: number, value: Buffer | null): number {
+  if (value === null) return writeVarint(buf, offset, -1);
+  offset = writeVarint(buf, offset, value.length);
+  value.copy(buf, offset);
+  return offset + value.length;
+}
+
+function recordBodyBytes(message: Message, timestampDelta: number, offsetDelta: number, headerKeyBytes: number[]): number {
+  let size = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(offsetDelta) + bytesField(message.key) + bytesField(message.value);
+  size += sizeOfVarint(message.headers.length);
+  for (const header of message.headers) {
+    const keyBytes = Buffer.byteLength(header.key, 'utf8');
+    headerKeyBytes.push(keyBytes);
+    size += sizeOfVarint(keyBytes) + keyBytes + bytesField(header.value);
+  }
+  return size;
+}
+
+export function encodeRecordBatch(messages: readonly Message[], options: EncodeRecordsOptions = {}): Buffer {
+  const baseOffset = options.baseOffset ?? 0;
+  const compression = options.compression ?? 'none';
+  const offsetDeltas = options.offsetDeltas;
+  assert(offsetDeltas === undefined || offsetDeltas.length === messages.length, 'one offset delta per message');
+  const lastOffsetDelta = options.lastOffsetDelta ?? (offsetDeltas ? (offsetDeltas[offsetDeltas.length - 1] ?? 0) : Math.max(0, messages.length - 1));
+
+  const baseTimestamp = messages.length > 0 ? messages[0]!.timestamp : -1;
+  let maxTimestamp = baseTimestamp;
+  const bodyBytes: number[] = new Array(messages.length);
+  const headerKeyBytes: number[] = [];
+  let recordsBytes = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i]!;
+    if (message.timestamp > maxTimestamp) maxTimestamp = message.timestamp;
+    const offsetDelta = offsetDeltas ? offsetDeltas[i]! : i;
+    assert(offsetDelta >= 0 && offsetDelta <= lastOffsetDelta, 'offset delta within the batch');
+    const body = recordBodyBytes(message, message.timestamp - baseTimestamp, offsetDelta, headerKeyBytes);
+    bodyBytes[i] = body;
+    recordsBytes += sizeOfVarint(body) + body;
+  }
+
+  const records = Buffer.allocUnsafe(recordsBytes);
+  let position = 0;
+  let headerIndex = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i]!;
+    position = writeVarint(records, position, bodyBytes[i]!);
+    records[position++] = 0; // record attributes: unused
+    position = writeVarlong(records, position, message.timestamp - baseTimestamp);
+    position = writeVarint(records, position, offsetDeltas ? offsetDeltas[i]! : i);
+    position = writeBytesField(records, position, message.key);
+    position = writeBytesField(records, position, message.value);
+    position = writeVarint(records, position, message.headers.length);
+    for (const header of message.headers) {
+      const keyBytes = headerKeyBytes[headerIndex++]!;
+      position = writeVarint(records, position, keyBytes);
+      position += records.write(header.key, position, keyBytes, 'utf8');
+      position = writeBytesField(records, position, header.value);
+    }
+  }
+  assert(position === recordsBytes, 'record sizes computed and written agree');
+
+  const payload = compressRecords(compression, records);
+  const batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + payload.length);
+  let attributes = COMPRESSION_CODES[compression];
+  if (options.timestampType === 'logAppend') attributes |= ATTRIBUTE_TIMESTAMP_TYPE;
+  if (options.isTransactional) attributes |= ATTRIBUTE_TRANSACTIONAL;
+  if (options.isControl) attributes |= ATTRIBUTE_CONTROL;
+  writeInt64(batch, 0, baseOffset);
+  batch.writeInt32BE(batch.length - LOG_OVERHEAD_BYTES, OFFSET_BATCH_LENGTH);
+  batch.writeInt32BE(options.partitionLeaderEpoch ?? -1, OFFSET_PARTITION_LEADER_EPOCH);
+  batch.writeInt8(RECORD_BATCH_MAGIC, OFFSET_MAGIC);
+  batch.writeInt16BE(attributes, OFFSET_ATTRIBUTES);
+  batch.writeInt32BE(lastOffsetDelta, OFFSET_LAST_OFFSET_DELTA);
+  writeInt64(batch, OFFSET_BASE_TIMESTAMP, baseTimestamp);
+  writeInt64(batch, OFFSET_MAX_TIMESTAMP, maxTimestamp);
+  writeInt64(batch, OFFSET_PRODUCER_ID, options.producer?.producerId ?? -1);
+  batch.writeInt16BE(options.producer?.producerEpoch ?? -1, OFFSET_PRODUCER_EPOCH);
+  batch.writeInt32BE(options.producer?.baseSequence ?? -1, OFFSET_BASE_SEQUENCE);
+  batch.writeInt32BE(messages.length, OFFSET_RECORD_COUNT);
+  payload.copy(batch, RECORD_BATCH_HEADER_BYTES);
+  batch.writeUInt32BE(crc32cRange(batch, OFFSET_ATTRIBUTES, batch.length), OFFSET_CRC);
+  return batch;
+}
