@@ -8,3 +8,4 @@ export * from './handler.js';
 export * from './core.js';
 export * from './metadata/metadata-store.js';
 export * from './subscription/types.js';
+export * from './record-batch/index.js';
