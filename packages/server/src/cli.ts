@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * `strata serve`: reads config (flags > env > YAML file > defaults), hosts every registered handler,
+ * prints one `strata: <listener> listening on <host>:<port>` line per listener and `strata: ready` to
+ * stdout (tests parse these), logs JSON lines to stderr, and shuts down gracefully on SIGTERM/SIGINT.
+ *
+ * Exit codes: 0 clean shutdown, 1 runtime failure (port in use, handler failed, forced stop),
+ * 2 configuration mistake (one line naming the key).
+ */
+import { createLogger, type ProtocolHandler } from '@strata/core';
+import { parseCommandLine, type CommandLine } from './config/command-line.js';
+import { ConfigError } from './config/config-error.js';
+import { readConfigFile } from './config/config-file.js';
+import { CONFIG_FILE_SETTING, resolveConfig, resolveHandlerModules, type ConfigSources } from './config/resolve-config.js';
+import { builtinHandlerFactories } from './handlers.js';
+import { checkHandlerShape, loadHandlerModule } from './handler-modules.js';
+import { formatHostPort, ListenError } from './listener.js';
+import { checkHandlerSet, HandlerStartError, launchServer, type RunningServer } from './start-server.js';
+import { usage } from './usage.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+
+async function createHandlers(sources: ConfigSources): Promise<ProtocolHandler[]> {
+  const factories = [...builtinHandlerFactories];
+  for (const specifier of resolveHandlerModules(sources)) factories.push(await loadHandlerModule(specifier, sources.cwd));
+  const handlers = factories.map((create, index) => {
+    const handler: unknown = create();
+    checkHandlerShape(handler, `handler factory #${index + 1}`);
+    return handler;
+  });
+  checkHandlerSet(handlers);
+  return handlers;
+}
+
+async function readSources(commandLine: CommandLine): Promise<ConfigSources> {
+  const configFlag = commandLine.flags.get(CONFIG_FILE_SETTING.flag);
+  const configPath = configFlag?.[configFlag.length - 1] ?? process.env[CONFIG_FILE_SETTING.env] ?? null;
+  const file = configPath === null || configPath === '' ? null : await readConfigFile(configPath);
+  return { flags: commandLine.flags, env: process.env, file, cwd: process.cwd() };
+}
+
+function installSignalHandlers(server: RunningServer, logger: ReturnType<typeof createLogger>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn('second signal: exiting without finishing shutdown', { signal });
+      process.exit(EXIT_FAILURE);
+    }
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const deadline = setTimeout(() => {
+      logger.error('shutdown took longer than shutdownMsMax; exiting', { shutdownMsMax: server.config.shutdownMsMax });
+      process.exit(EXIT_FAILURE);
+    }, server.config.shutdownMsMax);
+    deadline.unref();
+    server.close().then(
+      () => process.exit(EXIT_OK),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(EXIT_FAILURE);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+export async function main(argv: readonly string[]): Promise<number | null> {
+  const commandLine = parseCommandLine(argv);
+  const command = commandLine.command ?? (commandLine.help ? 'help' : null);
+  if (command === 'help' || (command === 'serve' && commandLine.help)) {
+    const sources = await readSources(commandLine);
+    const handlers = await createHandlers(sources);
+    process.stdout.write(usage({ handlerNames: handlers.map((h) => h.name), listeners: handlers.flatMap((h) => h.listeners) }));
+    return EXIT_OK;
+  }
+  if (command !== 'serve') {
+    throw new ConfigError('command', command === null ? 'missing command: strata serve [flags] (strata --help)' : `unknown command "${command}" (strata --help)`);
+  }
+
+  const sources = await readSources(commandLine);
+  const handlers = await createHandlers(sources);
+  const config = resolveConfig(sources, { handlerNames: handlers.map((h) => h.name), listeners: handlers.flatMap((h) => h.listeners) });
+  const logger = createLogger({ level: config.logLevel });
+  const server = await launchServer(config, handlers, { logger });
+  installSignalHandlers(server, logger);
+  for (const address of server.addresses.values()) {
+    process.stdout.write(`strata: ${address.listenerId} listening on ${formatHostPort(address.host, address.port)}\n`);
+  }
+  process.stdout.write('strata: ready\n');
+  return null; // keep running until a signal
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== null) process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`strata: ${message}\n`);
+    const expected = error instanceof ConfigError || error instanceof ListenError || error instanceof HandlerStartError;
+    // An unexpected failure is a bug: its stack goes to stderr too, after the one-line summary.
+    if (!expected && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exit(error instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE);
+  },
+);

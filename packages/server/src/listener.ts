@@ -1,0 +1,114 @@
+/**
+ * One bound listener: a TCP server on host:port that hands each accepted socket to its handler.
+ * The server owns sockets and ports; the handler owns the bytes (core/src/handler.ts). Connections
+ * beyond `connectionsMax` are closed at accept by Node (`server.maxConnections`) and counted.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { BoundAddress, ListenerSpec, Logger } from '@strata/core';
+import { ConfigError } from './config/config-error.js';
+import type { ListenerConfig } from './config/server-config.js';
+
+/** A listener that could not be bound (port in use, address not available): exit code 1. */
+export class ListenError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string) {
+    super(message);
+    this.name = 'ListenError';
+    this.code = code;
+  }
+}
+
+/** Interval between "connections refused" warnings per listener, so a flood makes one line a second. */
+const dropWarningIntervalMs = 1_000;
+
+export interface ListenerBinding {
+  readonly spec: ListenerSpec;
+  readonly address: BoundAddress;
+  connectionCount(): number;
+  /** From now on accepted sockets go to `onConnection`; sockets accepted earlier are handed over first. */
+  open(onConnection: (socket: Socket) => void): void;
+  /** Stops accepting; resolves when the TCP server is closed (after its sockets are gone). */
+  stopAccepting(): Promise<void>;
+  /** Destroys the sockets still open (after the handler had its chance to close them cleanly). */
+  destroyConnections(): void;
+}
+
+/** Two listeners on one port would race for it; refuse before binding anything (Pulsar does too). */
+export function checkPortCollisions(listeners: ReadonlyMap<string, ListenerConfig>): void {
+  const byPort = new Map<number, string>();
+  for (const [id, config] of listeners) {
+    if (config.port === 0) continue; // every port-0 listener gets its own free port
+    const other = byPort.get(config.port);
+    if (other !== undefined) {
+      throw new ConfigError(`listeners.${id}.port`, `listeners ${other} and ${id} both want port ${config.port}; give each its own port`);
+    }
+    byPort.set(config.port, id);
+  }
+}
+
+function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export async function bindListener(spec: ListenerSpec, config: ListenerConfig, host: string, logger: Logger): Promise<ListenerBinding> {
+  const server: Server = createServer({ noDelay: true });
+  server.maxConnections = config.connectionsMax;
+  const sockets = new Set<Socket>();
+  const early: Socket[] = [];
+  let dispatch: ((socket: Socket) => void) | null = null;
+  let droppedSinceWarning = 0;
+  let lastDropWarningMs = 0;
+
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    if (dispatch === null) early.push(socket); // bounded: at most connectionsMax sockets are open
+    else dispatch(socket);
+  });
+  server.on('drop', () => {
+    droppedSinceWarning++;
+    const nowMs = Date.now();
+    if (nowMs - lastDropWarningMs >= dropWarningIntervalMs) {
+      logger.warn('connection refused: connectionsMax reached', { listener: spec.id, connectionsMax: config.connectionsMax, refused: droppedSinceWarning });
+      droppedSinceWarning = 0;
+      lastDropWarningMs = nowMs;
+    }
+  });
+  server.on('error', (error) => logger.error('listener error', { listener: spec.id, error }));
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const code = error.code ?? 'ERROR';
+      const reason = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : error.message;
+      reject(new ListenError(`cannot bind listener ${spec.id} on ${formatHostPort(host, config.port)}: ${reason} (${code})`, code));
+    };
+    server.once('error', onError);
+    server.listen({ port: config.port, host, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  if (bound === null || typeof bound === 'string') throw new ListenError(`listener ${spec.id} has no TCP address`, 'ENOADDR');
+  const address: BoundAddress = { listenerId: spec.id, host: bound.address, port: bound.port };
+
+  let stopped: Promise<void> | null = null;
+  return {
+    spec,
+    address,
+    connectionCount: () => sockets.size,
+    open(onConnection) {
+      dispatch = onConnection;
+      for (const socket of early.splice(0)) if (!socket.destroyed) onConnection(socket);
+    },
+    stopAccepting() {
+      stopped ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      return stopped;
+    },
+    destroyConnections() {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+export { formatHostPort };
