@@ -9,3 +9,4 @@ export * from './core.js';
 export * from './metadata/metadata-store.js';
 export * from './subscription/types.js';
 export * from './record-batch/index.js';
+export * from './metadata/embedded-metadata-store.js';
