@@ -74,8 +74,6 @@ export async function bindListener(spec: ListenerSpec, config: ListenerConfig, h
       lastDropWarningMs = nowMs;
     }
   });
-  server.on('error', (error) => logger.error('listener error', { listener: spec.id, error }));
-
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       const code = error.code ?? 'ERROR';
@@ -88,6 +86,7 @@ export async function bindListener(spec: ListenerSpec, config: ListenerConfig, h
       resolve();
     });
   });
+  server.on('error', (error) => logger.error('listener error', { listener: spec.id, error }));
   const bound = server.address();
   if (bound === null || typeof bound === 'string') throw new ListenError(`listener ${spec.id} has no TCP address`, 'ENOADDR');
   const address: BoundAddress = { listenerId: spec.id, host: bound.address, port: bound.port };

@@ -83,22 +83,12 @@ export async function launchServer(
   checkPortCollisions(config.listeners);
   const logger = dependencies.logger ?? createLogger({ level: config.logLevel });
   const clock = dependencies.clock ?? systemClock;
-  const openCore = dependencies.openCore ?? defaultOpenCore();
   const abort = new AbortController();
   const advertisedHost = advertisedHostOf(config);
 
-  const core = await openCore({
-    dataDir: config.dataDir,
-    nodeId: config.nodeId,
-    fsync: config.fsync,
-    logger: logger.child({ component: 'core' }),
-    clock,
-    limits: config.limits,
-    defaultPolicies: config.policies,
-  });
-
   const bindings: { handler: ProtocolHandler; binding: ListenerBinding }[] = [];
   const started: ProtocolHandler[] = [];
+  let core: Core | null = null;
   let closing: Promise<void> | null = null;
 
   const shutdown = (): Promise<void> => {
@@ -112,13 +102,15 @@ export async function launchServer(
       });
       for (const { binding } of bindings) binding.destroyConnections();
       await Promise.all(stopped);
-      await core.close();
+      await core?.close();
       logger.info('server stopped');
     })();
     return closing;
   };
 
   try {
+    // Bind first: a port in use fails in milliseconds, before storage recovery runs. Connections that
+    // arrive meanwhile wait in the listener (at most connectionsMax) until their handler has started.
     for (const handler of handlers) {
       for (const spec of handler.listeners) {
         const listenerConfig = config.listeners.get(spec.id);
@@ -126,10 +118,19 @@ export async function launchServer(
         bindings.push({ handler, binding: await bindListener(spec, listenerConfig, config.host, logger) });
       }
     }
+    core = await (dependencies.openCore ?? defaultOpenCore())({
+      dataDir: config.dataDir,
+      nodeId: config.nodeId,
+      fsync: config.fsync,
+      logger: logger.child({ component: 'core' }),
+      clock,
+      limits: config.limits,
+      defaultPolicies: config.policies,
+    });
     for (const handler of handlers) {
       const own = new Map(bindings.filter((b) => b.handler === handler).map((b) => [b.binding.spec.id, b.binding.address]));
       const context: HandlerContext = {
-        core,
+        core: core,
         config: config.handlerSections.get(handler.name) ?? {},
         logger: logger.child({ handler: handler.name }),
         clock,

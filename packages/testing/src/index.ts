@@ -1,2 +1,5 @@
 export * from './temp-dir.js';
 export * from './ports.js';
+export * from './wait-for.js';
+export * from './require-tool.js';
+export * from './spawn-server.js';

@@ -8,6 +8,7 @@ import type { CoreLimits, ListenerSpec, TopicPolicies } from '@strata/core';
 import { ConfigError } from './config-error.js';
 import { configDefaults, type ListenerConfig, type ServerConfig } from './server-config.js';
 import {
+  boolean,
   cleanupPolicy,
   fsync,
   integer,
@@ -52,8 +53,8 @@ interface Setting<T> {
   readonly repeatable?: boolean;
 }
 
-function setting<T>(key: string, flag: string, parse: ValueParser<T>, repeatable = false): Setting<T> {
-  const env = ENV_PREFIX + flag.toUpperCase().replaceAll('-', '_');
+function setting<T>(key: string, flag: string, parse: ValueParser<T>, repeatable = false, envName?: string): Setting<T> {
+  const env = envName ?? ENV_PREFIX + flag.toUpperCase().replaceAll('-', '_');
   return { key, flag, env, parse, repeatable };
 }
 
@@ -68,7 +69,8 @@ const SETTINGS = {
   nodeId: setting('nodeId', 'node-id', integer(0, 2 ** 31 - 1)),
   connectionsMax: setting('connectionsMax', 'connections-max', positiveInteger),
   shutdownMsMax: setting('shutdownMsMax', 'shutdown-ms-max', integer(0, 3_600_000)),
-  handlerModules: setting('handlerModules', 'handler-module', stringList, true),
+  handlerModules: setting('handlerModules', 'handler-module', stringList, true, `${ENV_PREFIX}HANDLER_MODULES`),
+  freePorts: setting('freePorts', 'free-ports', boolean),
 } as const;
 
 /** `--config` / STRATA_CONFIG: where the YAML file is; not a key inside the file. */
@@ -186,6 +188,8 @@ export function resolveConfig(sources: ConfigSources, schema: ConfigSchema): Ser
   const connectionsMax = reader.read(SETTINGS.connectionsMax, content['connectionsMax']) ?? configDefaults.connectionsMax;
   const shutdownMsMax = reader.read(SETTINGS.shutdownMsMax, content['shutdownMsMax']) ?? configDefaults.shutdownMsMax;
   const handlerModules = reader.read(SETTINGS.handlerModules, content['handlerModules']) ?? [];
+  // Tests and side-by-side runs: listeners without an explicit port take any free port, not their default.
+  const freePorts = reader.read(SETTINGS.freePorts, content['freePorts']) ?? false;
 
   const listenersSection = mappingAt(file, 'listeners', content['listeners']);
   rejectUnknownKeys(file, 'listeners', listenersSection, schema.listeners.map((spec) => spec.id));
@@ -195,7 +199,7 @@ export function resolveConfig(sources: ConfigSources, schema: ConfigSchema): Ser
     rejectUnknownKeys(file, `listeners.${spec.id}`, section, ['port', 'connectionsMax']);
     const settings = listenerSettings(spec.id);
     listeners.set(spec.id, {
-      port: reader.read(settings.port, section['port']) ?? spec.defaultPort,
+      port: reader.read(settings.port, section['port']) ?? (freePorts ? 0 : spec.defaultPort),
       connectionsMax: reader.read(settings.connectionsMax, section['connectionsMax']) ?? connectionsMax,
     });
   }

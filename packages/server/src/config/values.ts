@@ -83,6 +83,15 @@ export const stringList: ValueParser<string[]> = (raw) => {
   });
 };
 
+/** true/false; from a flag or the environment also 1/0, yes/no. */
+export const boolean: ValueParser<boolean> = (raw) => {
+  if (typeof raw === 'boolean') return raw;
+  const text = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+  if (text === 'true' || text === '1' || text === 'yes') return true;
+  if (text === 'false' || text === '0' || text === 'no') return false;
+  throw new ValueProblem(`must be true or false, got ${describe(raw)}`);
+};
+
 export function isPlainMapping(raw: unknown): raw is Record<string, unknown> {
   return typeof raw === 'object' && raw !== null && !Array.isArray(raw) && !Buffer.isBuffer(raw);
 }

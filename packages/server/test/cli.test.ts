@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cliPath, freePort, makeTempDir, spawnServer } from '@strata/testing';
+import { exchange } from './net-helpers.js';
+
+const echoModule = fileURLToPath(new URL('./echo-handler.js', import.meta.url));
+
+/** Runs the CLI to completion (bounded); for the cases that must fail before "ready". */
+async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cliPath, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('close', (exitCode) => resolve(exitCode)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+test('strata serve prints one line per listener and ready, serves, and exits 0 on SIGTERM', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => dir.remove());
+  const server = await spawnServer({ dataDir: dir.path, args: ['--handler-module', echoModule] });
+  t.after(() => server.kill('SIGKILL'));
+  const lines = server.stdout().trim().split('\n');
+  assert.equal(lines.length, 3);
+  assert.match(lines[0] as string, /^strata: echo listening on 127\.0\.0\.1:\d+$/);
+  assert.match(lines[1] as string, /^strata: echo-upper listening on 127\.0\.0\.1:\d+$/);
+  assert.equal(lines[2], 'strata: ready');
+  assert.equal(await exchange(server.address('echo-upper').port, 'abc', 3), 'ABC');
+
+  server.kill('SIGTERM');
+  const status = await server.waitExit(15_000);
+  assert.deepEqual(status, { code: 0, signal: null });
+  const logLines = server.stderr().trim().split('\n').map((line) => JSON.parse(line) as { msg: string; level: string });
+  assert.ok(logLines.some((line) => line.msg === 'shutting down'));
+  assert.ok(logLines.some((line) => line.msg === 'server stopped'), 'JSON log lines on stderr end with the stop');
+});
+
+test('SIGINT shuts down gracefully too', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => dir.remove());
+  const server = await spawnServer({ dataDir: dir.path, args: ['--handler-module', echoModule] });
+  t.after(() => server.kill('SIGKILL'));
+  server.kill('SIGINT');
+  assert.deepEqual(await server.waitExit(15_000), { code: 0, signal: null });
+});
+
+test('flags beat env, env beats the file, the file beats defaults (end to end)', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => dir.remove());
+  const [filePort, envPort, flagPort] = [await freePort(), await freePort(), await freePort()];
+  const configPath = join(dir.path, 'strata.yaml');
+  await writeFile(
+    configPath,
+    [`handlerModules: [${JSON.stringify(echoModule)}]`, 'listeners:', `  echo: { port: ${filePort} }`, `  echo-upper: { port: ${filePort} }`, 'echo:', '  greeting: "file:"'].join('\n'),
+  );
+  // echo-upper: file says filePort, env overrides; echo: file < env < flag.
+  const server = await spawnServer({
+    dataDir: join(dir.path, 'data'),
+    freePorts: false,
+    args: ['--config', configPath, '--echo-port', String(flagPort)],
+    env: { STRATA_ECHO_PORT: String(envPort), STRATA_ECHO_UPPER_PORT: String(envPort) },
+  });
+  t.after(() => server.kill('SIGKILL'));
+  assert.equal(server.address('echo').port, flagPort);
+  assert.equal(server.address('echo-upper').port, envPort);
+  assert.equal(await exchange(flagPort, 'x', 6), 'file:x', 'the handler section reached the handler');
+  assert.equal((await server.stop()).code, 0);
+});
+
+test('configuration mistakes exit 2 with one line naming the key', async () => {
+  const cases: { args: string[]; env?: Record<string, string>; text: RegExp }[] = [
+    { args: ['serve', '--bogus', '1'], text: /^strata: unknown flag --bogus/ },
+    { args: ['serve', '--handler-module', echoModule, '--echo-port', 'abc'], text: /^strata: invalid listeners\.echo\.port \(from flag --echo-port\)/ },
+    { args: ['serve', '--log-level', 'loud'], text: /^strata: invalid logLevel/ },
+    { args: ['serve'], env: { STRATA_DATADIR: '/x' }, text: /^strata: unknown environment variable STRATA_DATADIR/ },
+    { args: ['serve', '--config', '/nonexistent/strata.yaml'], text: /^strata: cannot read config file \/nonexistent\/strata\.yaml: ENOENT/ },
+    { args: ['serve', '--handler-module', './nowhere.js'], text: /^strata: cannot load handler module \.\/nowhere\.js/ },
+    { args: ['frobnicate'], text: /^strata: unknown command "frobnicate"/ },
+    {
+      args: ['serve', '--handler-module', echoModule, '--echo-port', '17444', '--echo-upper-port', '17444'],
+      text: /^strata: listeners echo and echo-upper both want port 17444/,
+    },
+  ];
+  for (const { args, env, text } of cases) {
+    const result = await runCli(args, env);
+    assert.equal(result.code, 2, `exit code for ${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, text);
+    assert.equal(result.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${result.stderr}`);
+    assert.equal(result.stdout, '');
+  }
+});
+
+test('a port already in use exits 1 naming the listener and address', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => dir.remove());
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.after(() => blocker.close());
+  const port = (blocker.address() as { port: number }).port;
+  const result = await runCli(['serve', '--data-dir', dir.path, '--handler-module', echoModule, '--free-ports', 'true', '--echo-port', String(port)]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, new RegExp(`strata: cannot bind listener echo on 127\\.0\\.0\\.1:${port}: address already in use`));
+});
+
+test('--help lists the flags, including one per listener of loaded handlers', async () => {
+  const result = await runCli(['serve', '--help', '--handler-module', echoModule]);
+  assert.equal(result.code, 0);
+  for (const flag of ['--data-dir', '--host', '--advertised-host', '--fsync', '--log-level', '--echo-port', '--echo-upper-port', 'STRATA_ECHO_UPPER_PORT']) {
+    assert.ok(result.stdout.includes(flag), `help mentions ${flag}`);
+  }
+});
