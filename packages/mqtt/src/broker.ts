@@ -1,0 +1,642 @@
+/**
+ * The MQTT broker state shared by all connections: sessions, the in-memory subscription index of
+ * non-persistent sessions, the core tail readers, retained messages, and the publish path into the
+ * core. Connections (connection.ts) own the wire; this owns what outlives a connection.
+ */
+import {
+  isStrataError,
+  resolveTopicName,
+  type Clock,
+  type Core,
+  type Delivery,
+  type Logger,
+  type Message,
+  type StoredMessage,
+  type SubscriptionConsumer,
+} from '@strata/core';
+import type { IPublishPacket } from 'mqtt-packet';
+import { Acker } from './acker.js';
+import type { MqttConfig } from './config.js';
+import type { Connection } from './connection.js';
+import { CoreTail } from './core-tail.js';
+import { messageToView, publishToMessage, type MqttMessageView } from './message-codec.js';
+import { RetainedStore } from './retained-store.js';
+import { Session, type SessionSubscription } from './session.js';
+import { SessionStore, type StoredSession } from './session-store.js';
+import { SubscriptionIndex } from './subscription-index.js';
+import { TopicMapper, type TopicRule } from './topic-mapping.js';
+import { topicMatches } from './topic.js';
+
+export const SESSION_EXPIRY_NEVER = 0xffffffff;
+/** setTimeout's largest delay; longer expiries re-arm. */
+const TIMER_MS_MAX = 2 ** 31 - 1;
+
+interface IndexEntry {
+  readonly session: Session;
+  readonly subscription: SessionSubscription;
+}
+
+export interface ConnectRequest {
+  readonly clientId: string;
+  readonly protocolVersion: 3 | 4 | 5;
+  readonly cleanStart: boolean;
+  readonly expirySeconds: number;
+  readonly will: Session['will'];
+}
+
+export function cursorName(clientId: string): string {
+  return `mqtt.${encodeURIComponent(clientId)}`;
+}
+
+export function sharedName(group: string, filter: string): string {
+  return `mqtt-share.${encodeURIComponent(group)}.${encodeURIComponent(filter)}`;
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class Broker {
+  readonly mapper: TopicMapper;
+  readonly retained: RetainedStore;
+  readonly sessions = new Map<string, Session>();
+  readonly connections = new Set<Connection>();
+  private readonly sessionStore: SessionStore;
+  private readonly index = new SubscriptionIndex<IndexEntry>();
+  private readonly tail: CoreTail;
+  private unsubscribeTopicEvents: (() => void) | null = null;
+  private closed = false;
+  /** Counters for tests, benchmarks and logs. */
+  readonly stats = { droppedQos0: 0, droppedQueueFull: 0, droppedTooLarge: 0, expired: 0 };
+
+  constructor(
+    readonly core: Core,
+    readonly config: MqttConfig,
+    readonly logger: Logger,
+    readonly clock: Clock,
+  ) {
+    this.mapper = new TopicMapper(config);
+    const retainedTopic = resolveTopicName(config.retainedTopic, config.namespace).full;
+    this.retained = new RetainedStore(core, retainedTopic, config.retainedMessagesMax, logger);
+    this.sessionStore = new SessionStore(core.metadata);
+    this.tail = new CoreTail(core, logger, (topic, partition, m) => this.onTailMessage(topic, partition, m), () => this.index.size > 0);
+  }
+
+  async start(): Promise<void> {
+    for (const rule of this.mapper.coreTopics()) await this.ensureTopic(rule);
+    this.tail.start();
+    this.unsubscribeTopicEvents = this.core.onTopicEvent((event) => {
+      const rule = this.mapper.ruleForCoreTopic(event.topic);
+      if (rule === undefined) return;
+      if (event.type === 'deleted') this.tail.unfollow(event.topic);
+      else if (event.type === 'created' || event.type === 'partitions') this.followPartitions(rule, event.partitions);
+    });
+    await this.retained.load();
+    await this.restoreSessions();
+  }
+
+  private async ensureTopic(rule: TopicRule): Promise<void> {
+    if (!this.core.topics.exists(rule.coreTopic)) {
+      try {
+        await this.core.topics.create(rule.coreTopic, { partitions: rule.partitions });
+      } catch (error) {
+        if (!this.core.topics.exists(rule.coreTopic)) throw error;
+      }
+    }
+    this.followPartitions(rule, this.core.topics.describe(rule.coreTopic).partitions);
+  }
+
+  private followPartitions(rule: TopicRule, partitions: number): void {
+    this.mapper.setPartitionCount(rule.coreTopic, partitions);
+    for (let p = 0; p < partitions; p++) this.tail.follow(rule.coreTopic, p);
+  }
+
+  /** Stored persistent sessions come back as offline sessions with their expiry timers. */
+  private async restoreSessions(): Promise<void> {
+    const now = this.clock.now();
+    for (const stored of await this.sessionStore.list()) {
+      const session = this.sessionFromStored(stored);
+      // A session whose server stopped while it was connected counts as disconnected now.
+      const disconnectedAtMs = stored.disconnectedAtMs ?? now;
+      if (this.expired(session, disconnectedAtMs, now)) {
+        await this.destroySession(session);
+        continue;
+      }
+      this.sessions.set(session.clientId, session);
+      this.armExpiry(session, disconnectedAtMs);
+    }
+    this.logger.info('mqtt sessions restored', { count: this.sessions.size });
+  }
+
+  private sessionFromStored(stored: StoredSession): Session {
+    const session = new Session(stored.clientId, 'cursor', stored.protocolVersion, stored.expirySeconds);
+    for (const s of stored.subscriptions) session.subscriptions.set(s.filter, { ...s, shared: sharedOf(s.filter) });
+    return session;
+  }
+
+  private expired(session: Session, disconnectedAtMs: number, now: number): boolean {
+    if (session.expirySeconds === SESSION_EXPIRY_NEVER) return false;
+    return disconnectedAtMs + session.expirySeconds * 1000 <= now;
+  }
+
+  private armExpiry(session: Session, disconnectedAtMs: number): void {
+    if (session.expirySeconds === SESSION_EXPIRY_NEVER) return;
+    const dueMs = disconnectedAtMs + session.expirySeconds * 1000 - this.clock.now();
+    session.expiryTimer = setTimeout(() => {
+      session.expiryTimer = null;
+      if (session.connection !== null || session.destroyed) return;
+      if (dueMs > TIMER_MS_MAX) return this.armExpiry(session, disconnectedAtMs);
+      if (session.will !== null) this.publishWill(session);
+      void this.destroySession(session).catch((error: unknown) => this.logger.warn('session expiry failed', { clientId: session.clientId, error }));
+    }, Math.max(0, Math.min(dueMs, TIMER_MS_MAX)));
+    session.expiryTimer.unref();
+  }
+
+  // ---- connect / disconnect ------------------------------------------------------------------
+
+  /** [MQTT-3.1.4-3] takeover, [MQTT-3.1.2-4..6] clean start, [MQTT-3.2.2-2] session present. */
+  async connect(connection: Connection, request: ConnectRequest): Promise<{ session: Session; sessionPresent: boolean }> {
+    const existing = this.sessions.get(request.clientId);
+    if (existing?.connection) await existing.connection.takeover();
+    let session = this.sessions.get(request.clientId);
+    if (session !== undefined) {
+      session.clearTimers(); // a pending will (will delay) or expiry is cancelled by reconnecting
+      session.will = null;
+    }
+    let sessionPresent = false;
+    if (session !== undefined && request.cleanStart) {
+      await this.destroySession(session);
+      session = undefined;
+    }
+    if (session !== undefined) {
+      sessionPresent = true;
+      session.protocolVersion = request.protocolVersion;
+      session.expirySeconds = request.expirySeconds;
+    } else {
+      const mode = request.expirySeconds > 0 ? 'cursor' : 'index';
+      session = new Session(request.clientId, mode, request.protocolVersion, request.expirySeconds);
+      this.sessions.set(session.clientId, session);
+    }
+    session.will = request.will;
+    session.connection = connection;
+    const s = session;
+    await s.serial(async () => {
+      if (s.persistent) await this.saveSession(s, null);
+      await this.attach(s, connection);
+    });
+    return { session: s, sessionPresent };
+  }
+
+  /** Re-attaches a resumed session's delivery: index entries, cursor and shared consumers. */
+  private async attach(session: Session, connection: Connection): Promise<void> {
+    for (const sub of session.subscriptions.values()) {
+      if (sub.shared !== null) await this.attachShared(session, connection, sub);
+      else if (session.mode === 'index') this.indexAdd(session, sub);
+    }
+    if (session.mode === 'cursor') await this.ensureCursors(session, connection);
+  }
+
+  /** The connection is gone (closed, failed, taken over). `graceful`: a normal DISCONNECT without will. */
+  connectionClosed(connection: Connection, session: Session | null, graceful: boolean): void {
+    this.connections.delete(connection);
+    if (session === null || session.connection !== connection) return;
+    session.connection = null;
+    this.detach(session);
+    if (!graceful && session.will !== null) this.scheduleWill(session);
+    else session.will = null;
+    if (!session.persistent) {
+      void this.destroySession(session).catch((error: unknown) => this.logger.warn('session cleanup failed', { clientId: session.clientId, error }));
+      return;
+    }
+    const now = this.clock.now();
+    void session
+      .serial(() => this.saveSession(session, now))
+      .catch((error: unknown) => this.logger.warn('session save failed', { clientId: session.clientId, error }));
+    this.armExpiry(session, now);
+  }
+
+  private detach(session: Session): void {
+    this.removeIndexEntries(session);
+    for (const cursor of session.cursors.values()) {
+      cursor.consumer?.close();
+      cursor.consumer = null;
+    }
+    for (const consumers of session.sharedConsumers.values()) for (const c of consumers) c.close();
+    session.sharedConsumers.clear();
+  }
+
+  /** Index entries are keyed by object identity; remove by filter and session. */
+  private removeIndexEntries(session: Session): void {
+    const entries = this.indexEntries.get(session);
+    if (entries === undefined) return;
+    for (const [filter, entry] of entries) this.index.remove(filter, entry);
+    this.indexEntries.delete(session);
+  }
+
+  private readonly indexEntries = new Map<Session, Map<string, IndexEntry>>();
+
+  private indexAdd(session: Session, sub: SessionSubscription): void {
+    let entries = this.indexEntries.get(session);
+    if (entries === undefined) {
+      entries = new Map();
+      this.indexEntries.set(session, entries);
+    }
+    const old = entries.get(sub.filter);
+    if (old !== undefined) this.index.remove(sub.filter, old);
+    const entry: IndexEntry = { session, subscription: sub };
+    entries.set(sub.filter, entry);
+    this.index.add(sub.filter, entry);
+  }
+
+  private indexRemove(session: Session, filter: string): void {
+    const entries = this.indexEntries.get(session);
+    const old = entries?.get(filter);
+    if (old === undefined) return;
+    this.index.remove(filter, old);
+    entries!.delete(filter);
+  }
+
+  private scheduleWill(session: Session): void {
+    const will = session.will!;
+    // MQTT 5 §3.1.3.2.2: published at the earlier of the will delay and the end of the session.
+    const delaySeconds = Math.min(will.delaySeconds, session.persistent ? session.expirySeconds : 0);
+    if (delaySeconds <= 0) {
+      this.publishWill(session);
+      return;
+    }
+    session.willTimer = setTimeout(() => {
+      session.willTimer = null;
+      if (session.connection === null) this.publishWill(session);
+    }, Math.min(delaySeconds * 1000, TIMER_MS_MAX));
+    session.willTimer.unref();
+  }
+
+  private publishWill(session: Session): void {
+    const will = session.will;
+    session.will = null;
+    if (will === null || this.closed) return;
+    void this.append(session.clientId, [will.packet]).then((results) => {
+      if (results[0] !== null) this.logger.warn('will publish failed', { clientId: session.clientId, error: results[0] });
+    });
+  }
+
+  async destroySession(session: Session): Promise<void> {
+    session.destroyed = true;
+    session.clearTimers();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    this.detach(session);
+    await session.serial(async () => {
+      if (session.mode !== 'cursor') return;
+      const name = cursorName(session.clientId);
+      for (const rule of this.mapper.coreTopics()) {
+        if (!this.core.topics.exists(rule.coreTopic)) continue;
+        const partitions = this.mapper.partitionCount(rule.coreTopic);
+        for (let p = 0; p < partitions; p++) {
+          if (this.core.subscriptions.list(rule.coreTopic, p).includes(name)) {
+            await this.core.subscriptions.delete(rule.coreTopic, p, name);
+          }
+        }
+      }
+      session.cursors.clear();
+      await this.sessionStore.delete(session.clientId);
+    });
+  }
+
+  private async saveSession(session: Session, disconnectedAtMs: number | null): Promise<void> {
+    if (session.destroyed) return;
+    const subscriptions = [...session.subscriptions.values()].map(({ shared: _shared, ...stored }) => stored);
+    await this.sessionStore.save({
+      clientId: session.clientId,
+      protocolVersion: session.protocolVersion,
+      expirySeconds: session.expirySeconds,
+      disconnectedAtMs,
+      subscriptions,
+    });
+  }
+
+  // ---- subscribe / unsubscribe ---------------------------------------------------------------
+
+  /** Adds (or replaces [MQTT-3.8.4-3]) subscriptions; returns which ones existed before (retain handling 1). */
+  async subscribe(session: Session, subs: readonly SessionSubscription[]): Promise<boolean[]> {
+    return session.serial(async () => {
+      const existed: boolean[] = [];
+      const connection = session.connection;
+      for (const sub of subs) {
+        existed.push(session.subscriptions.has(sub.filter));
+        session.subscriptions.set(sub.filter, sub);
+        if (sub.shared !== null) {
+          if (connection !== null && !session.sharedConsumers.has(sub.filter)) await this.attachShared(session, connection, sub);
+        } else if (session.mode === 'index') {
+          this.indexAdd(session, sub);
+        }
+      }
+      if (session.mode === 'cursor') await this.ensureCursors(session, connection);
+      if (session.persistent) await this.saveSession(session, null);
+      return existed;
+    });
+  }
+
+  /** Returns, per filter, whether a subscription existed. */
+  async unsubscribe(session: Session, filters: readonly string[]): Promise<boolean[]> {
+    return session.serial(async () => {
+      const existed = filters.map((filter) => {
+        const sub = session.subscriptions.get(filter);
+        if (sub === undefined) return false;
+        session.subscriptions.delete(filter);
+        if (sub.shared !== null) {
+          for (const c of session.sharedConsumers.get(filter) ?? []) c.close();
+          session.sharedConsumers.delete(filter);
+        } else if (session.mode === 'index') {
+          this.indexRemove(session, filter);
+        }
+        return true;
+      });
+      if (session.persistent) await this.saveSession(session, null);
+      return existed;
+    });
+  }
+
+  /** Opens the session's durable cursors on every core topic partition its filters overlap. */
+  private async ensureCursors(session: Session, connection: Connection | null): Promise<void> {
+    const topics = new Map<string, TopicRule>();
+    for (const sub of session.subscriptions.values()) {
+      if (sub.shared !== null) continue;
+      for (const rule of this.mapper.coreTopicsForFilter(sub.filter)) topics.set(rule.coreTopic, rule);
+    }
+    for (const rule of topics.values()) {
+      const partitions = this.mapper.partitionCount(rule.coreTopic);
+      for (let p = 0; p < partitions; p++) {
+        const key = partitionKey(rule.coreTopic, p);
+        let cursor = session.cursors.get(key);
+        if (cursor === undefined) {
+          cursor = { topic: rule.coreTopic, partition: p, consumer: null };
+          session.cursors.set(key, cursor);
+        }
+        const subscription = await this.core.subscriptions.open(rule.coreTopic, p, cursorName(session.clientId), {
+          type: 'Exclusive',
+          initialPosition: 'latest',
+        });
+        if (connection !== null && cursor.consumer === null && session.connection === connection) {
+          let attached: SubscriptionConsumer | null = null;
+          const acker = new Acker(() => attached);
+          attached = subscription.attach({
+            name: session.clientId,
+            onDelivery: (deliveries) => this.onCursorDeliveries(session, connection, acker, deliveries, null),
+            onClose: () => acker.close(),
+          });
+          const consumer = attached;
+          cursor.consumer = {
+            ...bindConsumer(consumer),
+            close: () => {
+              acker.close();
+              consumer.close();
+            },
+          };
+          consumer.flow(this.config.inflightMax);
+        }
+      }
+    }
+  }
+
+  private async attachShared(session: Session, connection: Connection, sub: SessionSubscription): Promise<void> {
+    const shared = sub.shared!;
+    const consumers: SubscriptionConsumer[] = [];
+    for (const rule of this.mapper.coreTopicsForFilter(shared.filter)) {
+      const partitions = this.mapper.partitionCount(rule.coreTopic);
+      for (let p = 0; p < partitions; p++) {
+        const subscription = await this.core.subscriptions.open(rule.coreTopic, p, sharedName(shared.group, shared.filter), {
+          type: 'Shared',
+          initialPosition: 'latest',
+        });
+        if (session.connection !== connection) return;
+        let attached: SubscriptionConsumer | null = null;
+        const acker = new Acker(() => attached);
+        attached = subscription.attach({
+          name: session.clientId,
+          onDelivery: (deliveries) => this.onCursorDeliveries(session, connection, acker, deliveries, sub),
+          onClose: () => acker.close(),
+        });
+        const consumer = attached;
+        consumers.push({
+          ...bindConsumer(consumer),
+          close: () => {
+            acker.close();
+            consumer.close();
+          },
+        });
+        consumer.flow(this.config.inflightMax);
+      }
+    }
+    session.sharedConsumers.set(sub.filter, consumers);
+  }
+
+  // ---- delivery ------------------------------------------------------------------------------
+
+  private view(coreTopic: string, message: Message): MqttMessageView {
+    const rule = this.mapper.ruleForCoreTopic(coreTopic);
+    return messageToView(message, rule?.localName ?? coreTopic, this.config.foreignMessageQos);
+  }
+
+  private isExpired(view: MqttMessageView): boolean {
+    if (view.expiresAtMs !== null && view.expiresAtMs <= this.clock.now()) {
+      this.stats.expired++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Fan-out of one core message to non-persistent sessions (index mode). */
+  private onTailMessage(coreTopic: string, _partition: number, message: StoredMessage): void {
+    const view = this.view(coreTopic, message);
+    if (this.isExpired(view)) return;
+    let single: IndexEntry | null = null;
+    let many: Map<Session, { qos: number; rap: boolean; ids: number[] }> | null = null;
+    this.index.match(view.topic, (entry) => {
+      const sub = entry.subscription;
+      if (sub.noLocal && view.publisher === entry.session.clientId) return; // [MQTT-3.8.3-3]
+      if (single === null && many === null) {
+        single = entry;
+        return;
+      }
+      if (many === null) {
+        many = new Map();
+        addMatch(many, single!);
+      }
+      addMatch(many, entry);
+    });
+    if (many !== null) {
+      for (const [session, agg] of many as Map<Session, { qos: number; rap: boolean; ids: number[] }>) {
+        session.connection?.deliver(view, Math.min(view.qos, agg.qos) as 0 | 1 | 2, agg.rap && view.retain, agg.ids, false, null);
+      }
+    } else if (single !== null) {
+      const entry = single as IndexEntry;
+      const sub = entry.subscription;
+      entry.session.connection?.deliver(
+        view,
+        Math.min(view.qos, sub.qos) as 0 | 1 | 2,
+        sub.retainAsPublished && view.retain,
+        sub.subscriptionId === undefined ? null : [sub.subscriptionId],
+        false,
+        null,
+      );
+    }
+  }
+
+  /** Deliveries from a durable cursor (persistent session) or a Shared subscription (`shared`). */
+  private onCursorDeliveries(
+    session: Session,
+    connection: Connection,
+    acker: Acker,
+    deliveries: readonly Delivery[],
+    shared: SessionSubscription | null,
+  ): void {
+    for (const d of deliveries) {
+      if (session.connection !== connection) return; // stale consumer: it is being closed, the core redelivers
+      const offset = d.message.offset;
+      const view = this.view(d.topic, d.message);
+      if (this.isExpired(view)) {
+        acker.ack(offset);
+        continue;
+      }
+      let qos = -1;
+      let rap = false;
+      let ids: number[] | null = null;
+      if (shared !== null) {
+        if (topicMatches(shared.shared!.filter, view.topic)) {
+          qos = shared.qos;
+          if (shared.subscriptionId !== undefined) ids = [shared.subscriptionId];
+        }
+      } else {
+        for (const sub of session.subscriptions.values()) {
+          if (sub.shared !== null || !topicMatches(sub.filter, view.topic)) continue;
+          if (sub.noLocal && view.publisher === session.clientId) continue;
+          qos = Math.max(qos, sub.qos);
+          rap ||= sub.retainAsPublished;
+          if (sub.subscriptionId !== undefined) (ids ??= []).push(sub.subscriptionId);
+        }
+      }
+      if (qos < 0) {
+        acker.ack(offset);
+        continue;
+      }
+      connection.deliver(view, Math.min(view.qos, qos) as 0 | 1 | 2, rap && view.retain, ids, d.redeliveryCount > 0, () => acker.ack(offset));
+    }
+  }
+
+  // ---- publish -------------------------------------------------------------------------------
+
+  /**
+   * Appends publishes to their core topics, grouped per (core topic, partition) into one entry each,
+   * in order. Retained ones are also stored. Resolves per packet: null when durable, or the error.
+   */
+  async append(publisher: string, packets: readonly IPublishPacket[]): Promise<(Error | null)[]> {
+    const now = this.clock.now();
+    const groups = new Map<string, { rule: TopicRule; partition: number; indexes: number[]; messages: Message[] }>();
+    const messages: Message[] = [];
+    for (let i = 0; i < packets.length; i++) {
+      const packet = packets[i]!;
+      const rule = this.mapper.ruleForTopic(packet.topic);
+      const partition = this.mapper.partitionFor(rule, packet.topic);
+      const key = partitionKey(rule.coreTopic, partition);
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = { rule, partition, indexes: [], messages: [] };
+        groups.set(key, group);
+      }
+      const message = publishToMessage(packet, publisher, now);
+      messages.push(message);
+      group.indexes.push(i);
+      group.messages.push(message);
+    }
+    const results: (Error | null)[] = packets.map(() => null);
+    const work: Promise<void>[] = [];
+    for (const group of groups.values()) {
+      work.push(
+        this.appendGroup(group.rule, group.partition, group.messages).then(
+          () => undefined,
+          (error: Error) => {
+            for (const i of group.indexes) results[i] = error;
+          },
+        ),
+      );
+    }
+    for (let i = 0; i < packets.length; i++) {
+      const packet = packets[i]!;
+      if (!packet.retain) continue;
+      work.push(
+        this.retained.put(packet.topic, messages[i]!).then(
+          () => undefined,
+          (error: Error) => {
+            results[i] = error;
+          },
+        ),
+      );
+    }
+    await Promise.all(work);
+    return results;
+  }
+
+  private async appendGroup(rule: TopicRule, partition: number, messages: Message[]): Promise<void> {
+    try {
+      await this.core.append(rule.coreTopic, partition, { kind: 'messages', messages });
+    } catch (error) {
+      // The core topic was deleted under us: recreate it once (the rule still names it).
+      if (!isStrataError(error, 'UNKNOWN_TOPIC')) throw error;
+      await this.ensureTopic(rule);
+      await this.core.append(rule.coreTopic, partition, { kind: 'messages', messages });
+    }
+  }
+
+  /** Retained messages for a new subscription, as views. */
+  retainedFor(filter: string): MqttMessageView[] {
+    const out: MqttMessageView[] = [];
+    for (const m of this.retained.match(filter)) {
+      const view = messageToView(m, m.key?.toString() ?? '', this.config.foreignMessageQos);
+      if (!this.isExpired(view)) out.push(view);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribeTopicEvents?.();
+    this.tail.close();
+    for (const connection of [...this.connections]) connection.close('server shutting down', 0x8b);
+    for (const session of this.sessions.values()) {
+      session.clearTimers();
+      this.detach(session);
+    }
+  }
+}
+
+function addMatch(many: Map<Session, { qos: number; rap: boolean; ids: number[] }>, entry: IndexEntry): void {
+  const sub = entry.subscription;
+  let agg = many.get(entry.session);
+  if (agg === undefined) {
+    agg = { qos: sub.qos, rap: sub.retainAsPublished, ids: [] };
+    many.set(entry.session, agg);
+  } else {
+    agg.qos = Math.max(agg.qos, sub.qos); // [MQTT-3.3.5-1] one copy at the highest QoS
+    agg.rap ||= sub.retainAsPublished;
+  }
+  if (sub.subscriptionId !== undefined) agg.ids.push(sub.subscriptionId);
+}
+
+function sharedOf(filter: string): SessionSubscription['shared'] {
+  if (!filter.startsWith('$share/')) return null;
+  const rest = filter.slice(7);
+  const slash = rest.indexOf('/');
+  return { group: rest.slice(0, slash), filter: rest.slice(slash + 1) };
+}
+
+function bindConsumer(c: SubscriptionConsumer): SubscriptionConsumer {
+  return {
+    name: c.name,
+    flow: (n) => c.flow(n),
+    ack: (o) => c.ack(o),
+    ackCumulative: (o) => c.ackCumulative(o),
+    nack: (o) => c.nack(o),
+    close: () => c.close(),
+  };
+}

@@ -1,0 +1,522 @@
+/**
+ * One MQTT network connection: framing and parsing (mqtt-packet), the packet dispatch to
+ * handlers/*.ts, keep-alive, packet identifiers and the outbound in-flight window, and writes with
+ * backpressure. Session state that outlives the connection lives in Session/Broker.
+ *
+ * Inbound ordering: packets are handled in arrival order; PUBLISHes are batched per socket read and
+ * appended without waiting, and their PUBACK/PUBREC go out in arrival order once durable. A
+ * SUBSCRIBE/UNSUBSCRIBE/CONNECT is awaited before the packets after it, so a publish that follows a
+ * SUBSCRIBE on the same connection is matched by it.
+ */
+import type { Duplex } from 'node:stream';
+import * as mqttPacket from 'mqtt-packet';
+import type { ConnectionInfo, Logger } from '@strata/core';
+import type { Broker } from './broker.js';
+import { FrameReader } from './framing.js';
+import type { MqttMessageView } from './message-codec.js';
+import { RC } from './reason-codes.js';
+import type { Session } from './session.js';
+import { handleConnect, unsupportedProtocolLevel } from './handlers/connect.js';
+import { handlePublish } from './handlers/publish.js';
+import { handleSubscribe } from './handlers/subscribe.js';
+import { handleUnsubscribe } from './handlers/unsubscribe.js';
+import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './handlers/acks.js';
+import { handleDisconnect } from './handlers/disconnect.js';
+
+type State = 'awaiting-connect' | 'connecting' | 'connected' | 'closed';
+
+/** A message waiting for the outbound window. */
+interface PendingDelivery {
+  readonly view: MqttMessageView;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly subscriptionIds: number[] | null;
+  readonly dup: boolean;
+  readonly onDone: (() => void) | null;
+}
+
+interface InflightDelivery {
+  readonly qos: 1 | 2;
+  /** QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP. */
+  released: boolean;
+  readonly onDone: (() => void) | null;
+}
+
+/** Time given to a closing connection to flush its last packet (e.g. DISCONNECT) before it is destroyed. */
+const CLOSE_FLUSH_MS = 1000;
+
+export class Connection {
+  state: State = 'awaiting-connect';
+  protocolVersion: 3 | 4 | 5 = 4;
+  session: Session | null = null;
+  clientId = '';
+  readonly logger: Logger;
+
+  // limits the client asked for (MQTT 5 CONNECT properties)
+  sendQuota: number;
+  clientPacketBytesMax = Number.POSITIVE_INFINITY;
+  clientTopicAliasMax = 0;
+  keepAliveSeconds = 0;
+
+  /** Client → server topic aliases (MQTT 5 §3.3.2.3.4). */
+  readonly inboundAliases = new Map<number, string>();
+  /** Server → client topic aliases we assigned. */
+  private readonly outboundAliases = new Map<string, number>();
+
+  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
+  private readonly frames: FrameReader;
+  private parsed: mqttPacket.Packet | null = null;
+  private parseError: Error | null = null;
+
+  private readonly inflight = new Map<number, InflightDelivery>();
+  private readonly pending: PendingDelivery[] = [];
+  private pendingHead = 0;
+  private nextPacketId = 1;
+
+  /** Inbound QoS 1/2 publishes being appended (MQTT 5 Receive Maximum counts them). */
+  inboundAppending = 0;
+  private publishBatch: mqttPacket.IPublishPacket[] = [];
+  private appendBytes = 0;
+  private ackChain: Promise<void> = Promise.resolve();
+
+  private busy = false;
+  private readonly backlog: mqttPacket.Packet[] = [];
+  private pausedForAppends = false;
+  private pausedForWork = false;
+  private corked = false;
+  private keepaliveTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null;
+  private gracefulClose = false;
+
+  constructor(
+    readonly stream: Duplex,
+    readonly broker: Broker,
+    readonly info: ConnectionInfo,
+    logger: Logger,
+  ) {
+    this.logger = logger.child({ remote: `${info.remoteAddress}:${info.remotePort}`, listener: info.listenerId });
+    this.sendQuota = broker.config.inflightMax;
+    this.frames = new FrameReader(broker.config.packetBytesMax);
+    this.parser.on('packet', (packet: mqttPacket.Packet) => {
+      this.parsed = packet;
+    });
+    this.parser.on('error', (error: Error) => {
+      this.parseError = error;
+    });
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('error', (error: Error) => {
+      this.logger.debug('connection error', { error: error.message });
+      this.finish();
+    });
+    stream.on('close', () => this.finish());
+    stream.on('end', () => this.finish());
+    stream.on('drain', () => this.drainPending());
+    this.connectTimer = setTimeout(() => {
+      if (this.state === 'awaiting-connect') this.close('no CONNECT in time');
+    }, broker.config.connectTimeoutMs);
+    this.connectTimer.unref();
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  // ---- inbound -------------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.keepaliveTimer?.refresh();
+    if (this.state === 'awaiting-connect' && this.frames.bufferedBytes === 0 && unsupportedProtocolLevel(chunk)) {
+      // [MQTT-3.1.2-2]: answer an unknown protocol level with CONNACK 0x01 and close.
+      this.stream.write(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+      this.close('unsupported protocol level');
+      return;
+    }
+    const error = this.frames.push(chunk, (frame) => this.onFrame(frame));
+    if (error === 'too-large') this.close('packet too large', RC.packetTooLarge);
+    else if (error === 'malformed') this.close('malformed packet', RC.malformedPacket);
+    if (!this.busy) this.flushPublishes();
+  }
+
+  private onFrame(frame: Buffer): boolean {
+    if (this.closed) return false;
+    this.parsed = null;
+    this.parseError = null;
+    this.parser.parse(frame);
+    const parseError = this.parseError as Error | null;
+    const packet = this.parsed as mqttPacket.Packet | null;
+    if (parseError !== null || packet === null) {
+      this.close(`malformed packet: ${parseError?.message ?? 'incomplete'}`, RC.malformedPacket);
+      return false;
+    }
+    if (this.busy) {
+      this.backlog.push(packet);
+      if (!this.pausedForWork) {
+        this.pausedForWork = true;
+        this.stream.pause();
+      }
+      return true;
+    }
+    this.dispatch(packet);
+    return !this.closed;
+  }
+
+  private dispatch(packet: mqttPacket.Packet): void {
+    if (this.state === 'awaiting-connect') {
+      if (packet.cmd !== 'connect') return this.close('first packet is not CONNECT'); // [MQTT-3.1.0-1]
+      if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+      this.state = 'connecting';
+      return this.runAsync(handleConnect(this, packet));
+    }
+    if (packet.cmd === 'publish') return handlePublish(this, packet);
+    this.flushPublishes();
+    switch (packet.cmd) {
+      case 'connect':
+        return this.close('second CONNECT', RC.protocolError); // [MQTT-3.1.0-2]
+      case 'puback':
+        return handlePuback(this, packet);
+      case 'pubrec':
+        return handlePubrec(this, packet);
+      case 'pubrel':
+        return handlePubrel(this, packet);
+      case 'pubcomp':
+        return handlePubcomp(this, packet);
+      case 'subscribe':
+        return this.runAsync(handleSubscribe(this, packet));
+      case 'unsubscribe':
+        return this.runAsync(handleUnsubscribe(this, packet));
+      case 'pingreq':
+        return this.send({ cmd: 'pingresp' });
+      case 'disconnect':
+        return handleDisconnect(this, packet);
+      default:
+        // CONNACK, SUBACK, AUTH (no enhanced authentication) ... from a client: a protocol error.
+        return this.close(`unexpected ${packet.cmd}`, RC.protocolError);
+    }
+  }
+
+  private runAsync(work: Promise<void>): void {
+    this.busy = true;
+    work
+      .catch((error: unknown) => {
+        this.logger.warn('packet handling failed', { error });
+        this.close('internal error', RC.unspecifiedError);
+      })
+      .finally(() => {
+        this.busy = false;
+        // Bounded: the backlog holds what was parsed from the chunks read before the pause.
+        while (!this.busy && !this.closed && this.backlog.length > this.backlogHead) {
+          const packet = this.backlog[this.backlogHead++]!;
+          this.dispatch(packet);
+        }
+        if (!this.busy) {
+          this.backlog.length = 0;
+          this.backlogHead = 0;
+          this.flushPublishes();
+          if (this.pausedForWork) {
+            this.pausedForWork = false;
+            this.maybeResume();
+          }
+        }
+      });
+  }
+
+  private backlogHead = 0;
+
+  private maybeResume(): void {
+    if (!this.pausedForWork && !this.pausedForAppends && !this.closed) this.stream.resume();
+  }
+
+  /** Queues a validated PUBLISH for the next batched append. */
+  queuePublish(packet: mqttPacket.IPublishPacket): void {
+    this.publishBatch.push(packet);
+  }
+
+  /**
+   * Appends the publishes read so far as one batch and sends their acknowledgements, in arrival
+   * order, once the core has made them durable (PUBACK/PUBREC only after `core.append` resolves).
+   */
+  flushPublishes(): void {
+    if (this.publishBatch.length === 0 || this.closed) return;
+    const batch = this.publishBatch;
+    this.publishBatch = [];
+    let bytes = 0;
+    let acked = 0;
+    for (const p of batch) {
+      bytes += p.payload.length + p.topic.length;
+      if (p.qos > 0) acked++;
+    }
+    this.appendBytes += bytes;
+    this.inboundAppending += acked;
+    if (this.appendBytes > this.broker.config.appendBytesInflightMax && !this.pausedForAppends) {
+      this.pausedForAppends = true;
+      this.stream.pause();
+    }
+    const appended = this.broker.append(this.clientId, batch);
+    this.ackChain = this.ackChain
+      .then(() => appended)
+      .then(
+        (results) => this.acknowledgePublishes(batch, results),
+        (error: unknown) => this.acknowledgePublishes(batch, batch.map(() => error as Error)),
+      )
+      .finally(() => {
+        this.appendBytes -= bytes;
+        this.inboundAppending -= acked;
+        if (this.pausedForAppends && this.appendBytes <= this.broker.config.appendBytesInflightMax / 2) {
+          this.pausedForAppends = false;
+          this.maybeResume();
+        }
+      });
+  }
+
+  private acknowledgePublishes(batch: mqttPacket.IPublishPacket[], results: (Error | null)[]): void {
+    const session = this.session;
+    for (let i = 0; i < batch.length; i++) {
+      const packet = batch[i]!;
+      const error = results[i] ?? null;
+      if (packet.qos === 2 && session !== null) {
+        if (error === null) session.inboundQos2.set(packet.messageId!, true);
+        else session.inboundQos2.delete(packet.messageId!);
+      }
+      if (this.closed) continue;
+      if (error !== null) {
+        this.logger.warn('publish append failed', { topic: packet.topic, error });
+        if (this.protocolVersion < 5) {
+          // 3.1.1 has no negative acknowledgement: close so the client retries.
+          if (packet.qos > 0) this.close('publish could not be stored');
+          continue;
+        }
+      }
+      if (packet.qos === 0) continue;
+      const reasonCode = error === null ? RC.success : reasonForAppendError(error);
+      const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
+      this.send(this.protocolVersion === 5 && reasonCode !== 0 ? { cmd, messageId: packet.messageId!, reasonCode } : { cmd, messageId: packet.messageId! });
+    }
+  }
+
+  // ---- outbound ------------------------------------------------------------------------------
+
+  /** Writes one packet. Writes in one tick are corked together (one writev). */
+  send(packet: mqttPacket.Packet): void {
+    if (this.closed) return;
+    this.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
+  }
+
+  write(bytes: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
+    this.stream.write(bytes);
+  }
+
+  /**
+   * Delivers a message to this client. QoS 0 is dropped when the socket is backed up; QoS 1/2 wait for
+   * the in-flight window (the client's Receive Maximum); past `queuedMessagesMax` a message without
+   * `onDone` (a non-persistent session's) is dropped, one with `onDone` is bounded by core permits.
+   * `onDone` runs when the client has acknowledged it (or it was dropped for good, e.g. too large).
+   */
+  deliver(
+    view: MqttMessageView,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+    subscriptionIds: number[] | null,
+    dup: boolean,
+    onDone: (() => void) | null,
+  ): void {
+    if (this.closed) return;
+    const item: PendingDelivery = { view, qos, retain, subscriptionIds, dup, onDone };
+    if (this.state === 'connected' && this.pending.length === this.pendingHead) {
+      if (qos === 0) {
+        if (this.stream.writableLength > this.broker.config.outboundBytesMax) {
+          this.broker.stats.droppedQos0++;
+          onDone?.();
+          return;
+        }
+        this.sendPublish(item);
+        return;
+      }
+      if (this.inflight.size < this.sendQuota) {
+        this.sendPublish(item);
+        return;
+      }
+    }
+    if (onDone === null && this.pending.length - this.pendingHead >= this.broker.config.queuedMessagesMax) {
+      this.broker.stats.droppedQueueFull++;
+      return;
+    }
+    this.pending.push(item);
+  }
+
+  /** Sends queued deliveries while the window has room. */
+  drainPending(): void {
+    if (this.state !== 'connected') return;
+    while (this.pendingHead < this.pending.length) {
+      const item = this.pending[this.pendingHead]!;
+      if (item.qos > 0 && this.inflight.size >= this.sendQuota) break;
+      if (item.qos === 0 && this.stream.writableLength > this.broker.config.outboundBytesMax) break;
+      this.pendingHead++;
+      this.sendPublish(item);
+    }
+    if (this.pendingHead === this.pending.length) {
+      this.pending.length = 0;
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 1024) {
+      this.pending.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
+  }
+
+  private allocatePacketId(): number {
+    // Bounded: at most sendQuota (<= 65535) ids are in use.
+    for (;;) {
+      const id = this.nextPacketId;
+      this.nextPacketId = id === 65535 ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+  }
+
+  private sendPublish(item: PendingDelivery): void {
+    const { view, qos } = item;
+    const packet: mqttPacket.IPublishPacket = {
+      cmd: 'publish',
+      topic: view.topic,
+      payload: view.payload,
+      qos,
+      retain: item.retain,
+      dup: item.dup && qos > 0,
+    };
+    if (this.protocolVersion === 5) {
+      const properties: NonNullable<mqttPacket.IPublishPacket['properties']> = { ...view.properties };
+      if (view.expiresAtMs !== null) {
+        properties.messageExpiryInterval = Math.max(1, Math.ceil((view.expiresAtMs - Date.now()) / 1000));
+      }
+      if (item.subscriptionIds !== null && item.subscriptionIds.length > 0) {
+        properties.subscriptionIdentifier = item.subscriptionIds.length === 1 ? item.subscriptionIds[0]! : item.subscriptionIds;
+      }
+      if (this.clientTopicAliasMax > 0) {
+        const alias = this.outboundAliases.get(view.topic);
+        if (alias !== undefined) {
+          properties.topicAlias = alias;
+          packet.topic = '';
+        } else if (this.outboundAliases.size < this.clientTopicAliasMax) {
+          const next = this.outboundAliases.size + 1;
+          this.outboundAliases.set(view.topic, next);
+          properties.topicAlias = next;
+        }
+      }
+      if (Object.keys(properties).length > 0) packet.properties = properties;
+    }
+    if (qos > 0) packet.messageId = this.allocatePacketId();
+    let bytes: Buffer;
+    try {
+      bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
+    } catch (error) {
+      this.logger.warn('cannot encode outgoing publish', { topic: view.topic, error });
+      item.onDone?.();
+      return;
+    }
+    if (bytes.length > this.clientPacketBytesMax) {
+      // [MQTT-3.1.2-25]: never send a packet larger than the client's Maximum Packet Size; discard it.
+      if (packet.properties?.topicAlias !== undefined && packet.topic !== '') this.outboundAliases.delete(view.topic);
+      this.broker.stats.droppedTooLarge++;
+      item.onDone?.();
+      return;
+    }
+    if (qos > 0) this.inflight.set(packet.messageId!, { qos: qos as 1 | 2, released: false, onDone: item.onDone });
+    this.write(bytes);
+    if (qos === 0) item.onDone?.();
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) or a failing PUBREC: the delivery is over. */
+  completeDelivery(messageId: number, qos: 1 | 2): boolean {
+    const entry = this.inflight.get(messageId);
+    if (entry === undefined || entry.qos !== qos) return false;
+    this.inflight.delete(messageId);
+    entry.onDone?.();
+    this.drainPending();
+    return true;
+  }
+
+  /** PUBREC for a QoS 2 delivery: returns whether the id was in flight. */
+  releaseDelivery(messageId: number): boolean {
+    const entry = this.inflight.get(messageId);
+    if (entry === undefined || entry.qos !== 2) return false;
+    entry.released = true;
+    return true;
+  }
+
+  /** After CONNACK: starts keep-alive and sends what queued up during CONNECT. */
+  connected(): void {
+    this.state = 'connected';
+    if (this.keepAliveSeconds > 0) {
+      // [MQTT-3.1.2-24]: one and a half times the keep-alive without a packet closes the connection.
+      this.keepaliveTimer = setTimeout(() => this.close('keep-alive timeout', RC.keepAliveTimeout), this.keepAliveSeconds * 1500);
+      this.keepaliveTimer.unref();
+    }
+    this.drainPending();
+  }
+
+  // ---- closing -------------------------------------------------------------------------------
+
+  /** Session takeover by a new connection with the same client id [MQTT-3.1.4-3]. */
+  async takeover(): Promise<void> {
+    this.close('session taken over', RC.sessionTakenOver);
+  }
+
+  /** A DISCONNECT from the client: no will unless MQTT 5 reason 0x04 [MQTT-3.14.4-3]. */
+  disconnectedByClient(withWill: boolean): void {
+    this.gracefulClose = !withWill;
+    this.close('client disconnected');
+  }
+
+  /**
+   * Closes the connection; an MQTT 5 client that completed CONNECT gets a DISCONNECT with the reason
+   * first. Cleanup is synchronous; the socket gets a moment to flush.
+   */
+  close(reason: string, reasonCode?: number): void {
+    if (this.closed) return;
+    if (reasonCode !== undefined && this.protocolVersion === 5 && this.state === 'connected') {
+      try {
+        this.send({ cmd: 'disconnect', reasonCode });
+      } catch {
+        // the reason code is best effort
+      }
+    }
+    this.logger.debug('closing connection', { reason, clientId: this.clientId });
+    this.finish();
+    this.stream.end();
+    const timer = setTimeout(() => this.stream.destroy(), CLOSE_FLUSH_MS);
+    timer.unref();
+  }
+
+  private finish(): void {
+    if (this.state === 'closed') return;
+    const wasConnecting = this.state === 'connecting';
+    this.state = 'closed';
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    if (this.keepaliveTimer !== null) clearTimeout(this.keepaliveTimer);
+    this.connectTimer = null;
+    this.keepaliveTimer = null;
+    this.inflight.clear();
+    this.pending.length = 0;
+    this.pendingHead = 0;
+    this.backlog.length = 0;
+    if (!wasConnecting) this.broker.connectionClosed(this, this.session, this.gracefulClose);
+    if (this.stream.destroyed === false && this.stream.writableEnded) {
+      // already ending: nothing else to do
+    }
+  }
+}
+
+function reasonForAppendError(error: Error): number {
+  const code = (error as { code?: string }).code;
+  if (code === 'MESSAGE_TOO_LARGE') return RC.packetTooLarge;
+  if (code === 'LIMIT_EXCEEDED' || code === 'STORAGE_FULL') return RC.quotaExceeded;
+  return RC.unspecifiedError;
+}

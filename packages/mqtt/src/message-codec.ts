@@ -1,0 +1,131 @@
+/**
+ * MQTT PUBLISH ↔ core message (design brief §6, docs/headers.md). The payload is the value, the MQTT
+ * topic is the key (so Kafka partitioning and compaction see it) and the `mqtt.topic` header; MQTT 5
+ * properties become `mqtt.*` headers and user properties keep their own names.
+ */
+import { HEADER, type Header, type Message } from '@strata/core';
+import type { IPublishPacket } from 'mqtt-packet';
+
+const RESERVED_PREFIX = 'mqtt.';
+const QOS_TEXT = [Buffer.from('0'), Buffer.from('1'), Buffer.from('2')] as const;
+const ONE = Buffer.from('1');
+
+type UserProperties = Record<string, string | string[]>;
+
+export function publishToMessage(packet: IPublishPacket, publisher: string, nowMs: number): Message {
+  const headers: Header[] = [
+    { key: HEADER.mqttTopic, value: Buffer.from(packet.topic) },
+    { key: HEADER.mqttQos, value: QOS_TEXT[packet.qos] },
+    { key: HEADER.mqttPublisher, value: Buffer.from(publisher) },
+  ];
+  if (packet.retain) headers.push({ key: HEADER.mqttRetain, value: ONE });
+  const p = packet.properties;
+  if (p !== undefined) {
+    if (p.contentType !== undefined) headers.push({ key: HEADER.mqttContentType, value: Buffer.from(p.contentType) });
+    if (p.responseTopic !== undefined) headers.push({ key: HEADER.mqttResponseTopic, value: Buffer.from(p.responseTopic) });
+    if (p.correlationData !== undefined) headers.push({ key: HEADER.mqttCorrelationData, value: p.correlationData });
+    if (p.payloadFormatIndicator !== undefined) {
+      headers.push({ key: HEADER.mqttPayloadFormat, value: Buffer.from(p.payloadFormatIndicator ? '1' : '0') });
+    }
+    if (p.messageExpiryInterval !== undefined) {
+      headers.push({ key: HEADER.mqttExpiresAtMs, value: Buffer.from(String(nowMs + p.messageExpiryInterval * 1000)) });
+    }
+    const user = p.userProperties as UserProperties | undefined;
+    if (user !== undefined) {
+      for (const [key, value] of Object.entries(user)) {
+        if (Array.isArray(value)) for (const v of value) headers.push({ key, value: Buffer.from(String(v)) });
+        else headers.push({ key, value: Buffer.from(String(value)) });
+      }
+    }
+  }
+  const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  return { key: Buffer.from(packet.topic), value: payload, headers, timestamp: nowMs };
+}
+
+/** What a subscriber needs of a stored message, whatever protocol produced it. */
+export interface MqttMessageView {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly publisher: string | null;
+  /** Absolute ms, or null when the message does not expire. */
+  readonly expiresAtMs: number | null;
+  readonly properties: IPublishPacket['properties'];
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Restores the MQTT view of a core message. `fallbackTopic` is used for messages from other
+ * protocols, which carry no `mqtt.topic` header (the mapping rule decides it, docs/protocols/mqtt.md).
+ */
+export function messageToView(message: Message, fallbackTopic: string, foreignQos: 0 | 1 | 2): MqttMessageView {
+  let topic: string | null = null;
+  let qos: 0 | 1 | 2 = foreignQos;
+  let retain = false;
+  let publisher: string | null = null;
+  let expiresAtMs: number | null = null;
+  let properties: NonNullable<IPublishPacket['properties']> | undefined;
+  let user: Record<string, string | string[]> | undefined;
+  const props = (): NonNullable<IPublishPacket['properties']> => (properties ??= {});
+  for (const h of message.headers) {
+    const key = h.key;
+    const value = h.value;
+    if (key.startsWith(RESERVED_PREFIX)) {
+      if (value === null) continue;
+      switch (key) {
+        case HEADER.mqttTopic:
+          topic = value.toString();
+          break;
+        case HEADER.mqttQos: {
+          const q = value[0]! - 0x30;
+          if (q === 0 || q === 1 || q === 2) qos = q;
+          break;
+        }
+        case HEADER.mqttRetain:
+          retain = value[0] === 0x31;
+          break;
+        case HEADER.mqttPublisher:
+          publisher = value.toString();
+          break;
+        case HEADER.mqttContentType:
+          props().contentType = value.toString();
+          break;
+        case HEADER.mqttResponseTopic:
+          props().responseTopic = value.toString();
+          break;
+        case HEADER.mqttCorrelationData:
+          props().correlationData = value;
+          break;
+        case HEADER.mqttPayloadFormat:
+          props().payloadFormatIndicator = value[0] === 0x31;
+          break;
+        case HEADER.mqttExpiresAtMs: {
+          const at = Number(value.toString());
+          if (Number.isFinite(at)) expiresAtMs = at;
+          break;
+        }
+        default:
+          break; // an mqtt.* name we do not know: not a user property
+      }
+      continue;
+    }
+    const text = value === null ? '' : value.toString();
+    user ??= {};
+    const existing = user[key];
+    if (existing === undefined) user[key] = text;
+    else if (Array.isArray(existing)) existing.push(text);
+    else user[key] = [existing, text];
+  }
+  if (user !== undefined) props().userProperties = user;
+  return {
+    topic: topic ?? fallbackTopic,
+    payload: message.value ?? EMPTY,
+    qos,
+    retain,
+    publisher,
+    expiresAtMs,
+    properties,
+  };
+}
