@@ -1,0 +1,36 @@
+/**
+ * The shape of one API's logic: a pure function from a decoded request (any version: the generated
+ * `<Api>Request` type spans them all) to a response object, or null for "send nothing" (Produce
+ * acks=0). Codecs, framing and ordering are the connection's business, not the API's.
+ */
+import type { KafkaBroker } from '../broker.js';
+
+export interface RequestContext {
+  readonly broker: KafkaBroker;
+  readonly apiVersion: number;
+  readonly clientId: string | null;
+  readonly clientHost: string;
+  /** Aborted when the connection closes (ends long polls early). */
+  readonly signal: AbortSignal;
+}
+
+export interface ApiHandler<Req = any, Res = any> {
+  readonly apiKey: number;
+  readonly name: string;
+  /** The range ApiVersions advertises; versions outside get UNSUPPORTED_VERSION. */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /**
+   * True when the next request on the connection may start before this one completes (Produce,
+   * Fetch): responses still go out in order. Such a handler must issue its side effects before its
+   * first await, so requests that follow cannot overtake them.
+   */
+  readonly pipelined: boolean;
+  handle(ctx: RequestContext, request: Req): Promise<Res | null> | Res | null;
+  /** The response for a request we will not serve (unsupported version), carrying `errorCode`. */
+  errorResponse(ctx: RequestContext, request: Req | null, errorCode: number): Res;
+}
+
+export function defineApi<Req, Res>(api: ApiHandler<Req, Res>): ApiHandler<Req, Res> {
+  return api;
+}

@@ -1,0 +1,174 @@
+/**
+ * Fetch (key 1) v4-12 (v0-3 would need message format down-conversion: UNSUPPORTED_VERSION).
+ *
+ * Serves the stored record batches as they are; the first batch may start before fetchOffset
+ * (clients skip those records). Long poll: when fewer than minBytes are ready, wait on
+ * core.waitForData (woken by appends, not timers) up to maxWaitMs. maxBytes caps the response and
+ * partitionMaxBytes each partition, except that the first partition with data always returns at
+ * least one whole batch (KIP-74). An error on any partition answers at once. No fetch sessions
+ * (KIP-227): sessionId 0. No transactions, so lastStableOffset = highWatermark and read_committed
+ * equals read_uncommitted (abortedTransactions empty).
+ */
+import type { PartitionPosition } from '@strata/core';
+import type { KafkaBroker } from '../broker.js';
+import { KafkaErrorCode } from '../error-codes.js';
+import { kafkaErrorCodeOf } from '../errors.js';
+import { API_KEY } from '../protocol/messages/index.js';
+import type { FetchRequest, FetchResponse } from '../protocol/messages/fetch/types.js';
+import type { Elem } from './elem.js';
+import { defineApi } from './api.js';
+import { lookupTopic, partitionError } from './topic-lookup.js';
+
+type FetchResponsePartitionData = Elem<Elem<FetchResponse['responses']>['partitions']>;
+
+export const FETCH_FIRST_MAGIC2_VERSION = 4;
+const READ_COMMITTED = 1;
+/** Wake-ups of one long poll: appends to other offsets can wake us without giving us minBytes. */
+const FETCH_POLL_ROUNDS_MAX = 1_000;
+
+interface FetchTarget {
+  readonly topicIndex: number;
+  readonly full: string | null;
+  readonly partition: number;
+  readonly fetchOffset: number;
+  readonly partitionMaxBytes: number;
+  readonly errorCode: number;
+}
+
+function errorPartition(partitionIndex: number, errorCode: number): FetchResponsePartitionData {
+  return { partitionIndex, errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, records: null };
+}
+
+async function readOnce(
+  broker: KafkaBroker,
+  targets: readonly FetchTarget[],
+  maxBytes: number,
+  readCommitted: boolean,
+): Promise<{ partitions: FetchResponsePartitionData[]; bytes: number; failed: boolean }> {
+  let bytes = 0;
+  let failed = false;
+  const partitions: FetchResponsePartitionData[] = [];
+  for (const target of targets) {
+    if (target.errorCode !== KafkaErrorCode.NONE || target.full === null) {
+      failed = true;
+      partitions.push(errorPartition(target.partition, target.errorCode));
+      continue;
+    }
+    try {
+      const offsets = broker.core.offsets(target.full, target.partition);
+      const base = {
+        partitionIndex: target.partition,
+        errorCode: KafkaErrorCode.NONE,
+        highWatermark: offsets.highWatermark,
+        lastStableOffset: offsets.lastStableOffset,
+        logStartOffset: offsets.logStartOffset,
+        abortedTransactions: readCommitted ? [] : null,
+        preferredReadReplica: -1,
+      };
+      if (target.fetchOffset < offsets.logStartOffset || target.fetchOffset > offsets.highWatermark) {
+        failed = true;
+        partitions.push({ ...base, errorCode: KafkaErrorCode.OFFSET_OUT_OF_RANGE, records: null });
+        continue;
+      }
+      const budget = Math.min(target.partitionMaxBytes, maxBytes - bytes);
+      if (target.fetchOffset === offsets.highWatermark || (budget <= 0 && bytes > 0)) {
+        partitions.push({ ...base, records: Buffer.alloc(0) });
+        continue;
+      }
+      const result = await broker.core.read(target.full, target.partition, { offset: target.fetchOffset, maxBytes: Math.max(1, budget) });
+      let size = 0;
+      for (const entry of result.entries) size += entry.bytes.length;
+      // Only the first partition with data may go over the limits (KIP-74).
+      if (bytes > 0 && size > budget) {
+        partitions.push({ ...base, records: Buffer.alloc(0) });
+        continue;
+      }
+      bytes += size;
+      partitions.push({
+        ...base,
+        highWatermark: result.highWatermark,
+        lastStableOffset: result.lastStableOffset,
+        logStartOffset: result.logStartOffset,
+        records: result.entries.length === 1 ? result.entries[0]!.bytes : Buffer.concat(result.entries.map((e) => e.bytes), size),
+      });
+    } catch (error) {
+      failed = true;
+      const errorCode = kafkaErrorCodeOf(error);
+      if (errorCode === KafkaErrorCode.UNKNOWN_SERVER_ERROR) broker.logger.warn('fetch read failed', { topic: target.full, partition: target.partition, error });
+      partitions.push(errorPartition(target.partition, errorCode));
+    }
+  }
+  return { partitions, bytes, failed };
+}
+
+export const fetchApi = defineApi<FetchRequest, FetchResponse>({
+  apiKey: API_KEY.Fetch,
+  name: 'Fetch',
+  minVersion: 0,
+  maxVersion: 12,
+  pipelined: true,
+  async handle({ broker, apiVersion, signal }, request) {
+    if (apiVersion < FETCH_FIRST_MAGIC2_VERSION) return fetchErrorResponse(request, KafkaErrorCode.UNSUPPORTED_VERSION);
+    const targets: FetchTarget[] = [];
+    request.topics.forEach((topic, topicIndex) => {
+      const lookup = lookupTopic(broker, topic.topic);
+      for (const p of topic.partitions) {
+        targets.push({
+          topicIndex,
+          full: lookup.ok ? lookup.full : null,
+          partition: p.partition,
+          fetchOffset: p.fetchOffset,
+          partitionMaxBytes: Math.max(0, p.partitionMaxBytes),
+          errorCode: partitionError(lookup, p.partition),
+        });
+      }
+    });
+    const maxBytes = Math.min(request.maxBytes > 0 ? request.maxBytes : broker.config.fetchBytesMax, broker.config.fetchBytesMax);
+    const maxWaitMs = Math.min(Math.max(0, request.maxWaitMs), broker.config.fetchWaitMsMax);
+    const readCommitted = request.isolationLevel === READ_COMMITTED;
+    const deadline = broker.clock.now() + maxWaitMs;
+
+    let result = await readOnce(broker, targets, maxBytes, readCommitted);
+    for (let round = 0; round < FETCH_POLL_ROUNDS_MAX; round++) {
+      const remainingMs = deadline - broker.clock.now();
+      if (result.failed || result.bytes >= Math.max(1, request.minBytes) || remainingMs <= 0 || signal.aborted) break;
+      const positions: PartitionPosition[] = [];
+      targets.forEach((t, i) => {
+        if (t.full !== null) positions.push({ topic: t.full, partition: t.partition, offset: nextOffsetOf(result.partitions[i], t) });
+      });
+      if (positions.length === 0) break;
+      const woken = await broker.core.waitForData(positions, remainingMs, signal);
+      result = await readOnce(broker, targets, maxBytes, readCommitted);
+      if (!woken) break;
+    }
+
+    return {
+      throttleTimeMs: 0,
+      errorCode: KafkaErrorCode.NONE,
+      sessionId: 0,
+      responses: request.topics.map((topic, topicIndex) => ({
+        topic: topic.topic,
+        partitions: result.partitions.filter((_, i) => targets[i]!.topicIndex === topicIndex),
+      })),
+    };
+  },
+  errorResponse: (_ctx, request, errorCode) => fetchErrorResponse(request, errorCode),
+});
+
+function fetchErrorResponse(request: FetchRequest | null, errorCode: number): FetchResponse {
+  return {
+    throttleTimeMs: 0,
+    errorCode,
+    sessionId: 0,
+    responses: (request?.topics ?? []).map((t) => ({ topic: t.topic, partitions: t.partitions.map((p) => errorPartition(p.partition, errorCode)) })),
+  };
+}
+
+/**
+ * Where to wait for more data: past what this round already returned would be better, but a
+ * client that asked for minBytes > what exists simply waits for the log end to move.
+ */
+function nextOffsetOf(partition: FetchResponsePartitionData | undefined, target: FetchTarget): number {
+  const hw = partition?.highWatermark ?? -1;
+  return hw >= 0 ? Math.max(hw, target.fetchOffset) : target.fetchOffset;
+}

@@ -1,0 +1,67 @@
+/**
+ * OffsetCommit (key 8) v0-8: validated against the group's generation (a member of a live group),
+ * or accepted from a simple consumer (generation -1, no member id) when the group has no members;
+ * stored durably in the committed-offset store before we answer.
+ */
+import { KafkaErrorCode } from '../error-codes.js';
+import { kafkaErrorCodeOf } from '../errors.js';
+import type { OffsetCommitEntry } from '../offsets/committed-offset-store.js';
+import { API_KEY } from '../protocol/messages/index.js';
+import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/messages/offset-commit/types.js';
+import { defineApi } from './api.js';
+import { lookupTopic, partitionError } from './topic-lookup.js';
+
+/** Kafka's offset.metadata.max.bytes. */
+export const offsetMetadataBytesMax = 4096;
+const OFFSET_METADATA_TOO_LARGE = 12;
+
+export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitResponse>({
+  apiKey: API_KEY.OffsetCommit,
+  name: 'OffsetCommit',
+  minVersion: 0,
+  maxVersion: 8,
+  pipelined: false,
+  async handle({ broker, apiVersion }, request) {
+    const generationId = apiVersion >= 1 ? request.generationIdOrMemberEpoch : -1;
+    const memberId = apiVersion >= 1 ? request.memberId : '';
+    const groupError =
+      request.groupId === '' ? KafkaErrorCode.INVALID_GROUP_ID : broker.groups.validateCommit(request.groupId, memberId, generationId);
+    const entries: OffsetCommitEntry[] = [];
+    const topics = request.topics.map((topic) => {
+      const lookup = groupError === KafkaErrorCode.NONE ? lookupTopic(broker, topic.name) : null;
+      return {
+        name: topic.name,
+        partitions: topic.partitions.map((p) => {
+          let errorCode = groupError;
+          if (errorCode === KafkaErrorCode.NONE) errorCode = partitionError(lookup!, p.partitionIndex);
+          if (errorCode === KafkaErrorCode.NONE && p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > offsetMetadataBytesMax) {
+            errorCode = OFFSET_METADATA_TOO_LARGE;
+          }
+          if (errorCode === KafkaErrorCode.NONE && lookup!.ok) {
+            entries.push({
+              topic: lookup!.full,
+              partition: p.partitionIndex,
+              offset: p.committedOffset,
+              leaderEpoch: p.committedLeaderEpoch,
+              metadata: p.committedMetadata,
+            });
+          }
+          return { partitionIndex: p.partitionIndex, errorCode };
+        }),
+      };
+    });
+    if (entries.length > 0) {
+      try {
+        await broker.offsets.commit(request.groupId, entries);
+      } catch (error) {
+        const errorCode = kafkaErrorCodeOf(error);
+        broker.logger.warn('offset commit failed', { group: request.groupId, error });
+        for (const t of topics) for (const p of t.partitions) if (p.errorCode === KafkaErrorCode.NONE) p.errorCode = errorCode;
+      }
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+  errorResponse: (_ctx, request, errorCode) => ({
+    topics: (request?.topics ?? []).map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })),
+  }),
+});

@@ -1,0 +1,88 @@
+/**
+ * OffsetFetch (key 9) v0-8: committed offsets, -1 where none (v8 batches groups, KIP-709).
+ * Topics null (v2+) means every partition the group has offsets for.
+ */
+import type { KafkaBroker } from '../broker.js';
+import { KafkaErrorCode } from '../error-codes.js';
+import { API_KEY } from '../protocol/messages/index.js';
+import type { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/messages/offset-fetch/types.js';
+import { defineApi } from './api.js';
+import { coreNameOf } from './topic-lookup.js';
+
+const GROUPS_VERSION = 8;
+
+interface FetchedTopic {
+  name: string;
+  partitions: Array<{ partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; metadata: string | null; errorCode: number }>;
+}
+
+function fetchOffsets(
+  broker: KafkaBroker,
+  groupId: string,
+  topics: ReadonlyArray<{ name: string; partitionIndexes: readonly number[] }> | null,
+): FetchedTopic[] {
+  if (topics === null) {
+    const byTopic = new Map<string, FetchedTopic>();
+    for (const { topic, partition, committed } of broker.offsets.list(groupId)) {
+      let name: string;
+      try {
+        name = broker.naming.toKafka(topic);
+      } catch {
+        continue;
+      }
+      let entry = byTopic.get(name);
+      if (!entry) byTopic.set(name, (entry = { name, partitions: [] }));
+      entry.partitions.push({
+        partitionIndex: partition,
+        committedOffset: committed.offset,
+        committedLeaderEpoch: committed.leaderEpoch,
+        metadata: committed.metadata ?? '',
+        errorCode: KafkaErrorCode.NONE,
+      });
+    }
+    return [...byTopic.values()];
+  }
+  return topics.map((topic) => {
+    const name = coreNameOf(broker, topic.name);
+    return {
+      name: topic.name,
+      partitions: topic.partitionIndexes.map((partitionIndex) => {
+        const committed = 'full' in name ? broker.offsets.get(groupId, name.full, partitionIndex) : undefined;
+        return {
+          partitionIndex,
+          committedOffset: committed?.offset ?? -1,
+          committedLeaderEpoch: committed?.leaderEpoch ?? -1,
+          metadata: committed ? (committed.metadata ?? '') : '',
+          errorCode: KafkaErrorCode.NONE,
+        };
+      }),
+    };
+  });
+}
+
+export const offsetFetchApi = defineApi<OffsetFetchRequest, OffsetFetchResponse>({
+  apiKey: API_KEY.OffsetFetch,
+  name: 'OffsetFetch',
+  minVersion: 0,
+  maxVersion: 8,
+  pipelined: false,
+  handle({ broker, apiVersion }, request) {
+    if (apiVersion >= GROUPS_VERSION) {
+      return {
+        throttleTimeMs: 0,
+        groups: request.groups.map((g) => ({
+          groupId: g.groupId,
+          topics: fetchOffsets(broker, g.groupId, g.topics),
+          errorCode: g.groupId === '' ? KafkaErrorCode.INVALID_GROUP_ID : KafkaErrorCode.NONE,
+        })),
+      };
+    }
+    if (request.groupId === '') return { throttleTimeMs: 0, topics: [], errorCode: KafkaErrorCode.INVALID_GROUP_ID };
+    return { throttleTimeMs: 0, topics: fetchOffsets(broker, request.groupId, request.topics), errorCode: KafkaErrorCode.NONE };
+  },
+  errorResponse: (_ctx, request, errorCode) => ({
+    errorCode,
+    topics: [],
+    groups: (request?.groups ?? []).map((g) => ({ groupId: g.groupId, topics: [], errorCode })),
+  }),
+});

@@ -1,0 +1,91 @@
+/**
+ * Produce (key 0). v3-9 carry record batches v2 (magic 2): each partition's batches go to
+ * core.append as is (CRC-32C verified and stored byte for byte by the core, base offset assigned).
+ * v0-2 carry message sets v0/v1, which we do not store: UNSUPPORTED_VERSION per partition, while
+ * the range still starts at 0 for librdkafka's feature checks (see api-versions.ts).
+ *
+ * Every append is issued before the first await, so a pipelined Produce that follows cannot
+ * overtake this one on a partition. acks=0 gets no response at all.
+ */
+import type { AppendResult } from '@strata/core';
+import { KafkaErrorCode } from '../error-codes.js';
+import { kafkaErrorCodeOf } from '../errors.js';
+import { API_KEY } from '../protocol/messages/index.js';
+import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produce/types.js';
+import type { Elem } from './elem.js';
+import { defineApi } from './api.js';
+import { lookupTopic, partitionError } from './topic-lookup.js';
+
+type ProduceResponsePartitionProduceResponse = Elem<Elem<ProduceResponse['responses']>['partitionResponses']>;
+
+export const PRODUCE_FIRST_MAGIC2_VERSION = 3;
+
+type Outcome = ProduceResponsePartitionProduceResponse | Promise<ProduceResponsePartitionProduceResponse>;
+
+function failed(index: number, errorCode: number): ProduceResponsePartitionProduceResponse {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+}
+
+export const produceApi = defineApi<ProduceRequest, ProduceResponse>({
+  apiKey: API_KEY.Produce,
+  name: 'Produce',
+  minVersion: 0,
+  maxVersion: 9,
+  pipelined: true,
+  async handle({ broker, apiVersion }, request) {
+    const unsupported = apiVersion < PRODUCE_FIRST_MAGIC2_VERSION;
+    const badAcks = request.acks !== 0 && request.acks !== 1 && request.acks !== -1;
+    const topics: Array<{ name: string; outcomes: Outcome[] }> = [];
+    for (const topicData of request.topicData) {
+      const lookup = unsupported || badAcks ? null : lookupTopic(broker, topicData.name);
+      const outcomes: Outcome[] = [];
+      for (const { index, records } of topicData.partitionData) {
+        if (unsupported) {
+          outcomes.push(failed(index, KafkaErrorCode.UNSUPPORTED_VERSION));
+          continue;
+        }
+        if (badAcks) {
+          outcomes.push(failed(index, KafkaErrorCode.INVALID_REQUIRED_ACKS));
+          continue;
+        }
+        const errorCode = partitionError(lookup!, index);
+        if (errorCode !== KafkaErrorCode.NONE) {
+          outcomes.push(failed(index, errorCode));
+          continue;
+        }
+        if (!records || records.length === 0) {
+          outcomes.push(failed(index, KafkaErrorCode.CORRUPT_MESSAGE));
+          continue;
+        }
+        let appended: Promise<AppendResult>;
+        try {
+          appended = broker.core.append(lookup!.ok ? lookup!.full : '', index, { kind: 'batches', data: records });
+        } catch (error) {
+          outcomes.push({ ...failed(index, kafkaErrorCodeOf(error)), errorMessage: (error as Error).message });
+          continue;
+        }
+        outcomes.push(
+          appended.then(
+            (result) => ({
+              index,
+              errorCode: KafkaErrorCode.NONE,
+              baseOffset: result.baseOffset,
+              logAppendTimeMs: -1, // CreateTime topics: the producer's timestamps stand
+              logStartOffset: result.logStartOffset,
+            }),
+            (error: unknown) => ({ ...failed(index, kafkaErrorCodeOf(error)), errorMessage: (error as Error)?.message ?? null }),
+          ),
+        );
+      }
+      topics.push({ name: topicData.name, outcomes });
+    }
+    const responses = [];
+    for (const topic of topics) responses.push({ name: topic.name, partitionResponses: await Promise.all(topic.outcomes) });
+    if (request.acks === 0) return null; // the client waits for nothing (docs/protocol.html, Produce)
+    return { responses, throttleTimeMs: 0 };
+  },
+  errorResponse: (_ctx, request, errorCode) => ({
+    responses: (request?.topicData ?? []).map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => failed(p.index, errorCode)) })),
+    throttleTimeMs: 0,
+  }),
+});

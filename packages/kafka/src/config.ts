@@ -1,0 +1,121 @@
+/**
+ * The `kafka` config section. The server hands us plain data (file, env and flags already merged);
+ * `parseKafkaConfig` validates it and fills defaults. Every limit has a name and a unit.
+ */
+import { DEFAULT_NAMESPACE, DEFAULT_TENANT, isValidNamespacePart, StrataError } from '@strata/core';
+
+export interface KafkaConfig {
+  /** Host put in Metadata/FindCoordinator; default HandlerContext.advertisedHost. */
+  readonly advertisedHost: string | null;
+  /** Port put in Metadata; default the port the `kafka` listener is bound to. */
+  readonly advertisedPort: number | null;
+  /** `tenant/namespace` that plain Kafka topic names live in. */
+  readonly defaultNamespace: string;
+  /** Separator of the `tenant<sep>namespace<sep>topic` form that reaches other namespaces. */
+  readonly namespaceSeparator: string;
+  /** Create unknown topics on Metadata (when the client allows it). */
+  readonly autoCreateTopics: boolean;
+  /** Partitions of auto-created topics and of CreateTopics with numPartitions -1. */
+  readonly defaultPartitions: number;
+  /** Largest request frame (bytes after the size prefix); larger closes the connection. */
+  readonly frameBytesMax: number;
+  /** Requests read but not yet answered, per connection; past it the socket is paused. */
+  readonly requestQueueMax: number;
+  /** Response bytes queued on a socket before we stop reading from it. */
+  readonly responseQueueBytesMax: number;
+  /** Caps a Fetch's maxBytes. */
+  readonly fetchBytesMax: number;
+  /** Caps a Fetch's maxWaitMs. */
+  readonly fetchWaitMsMax: number;
+  readonly groupSessionTimeoutMsMin: number;
+  readonly groupSessionTimeoutMsMax: number;
+  /** Wait this long for more members before completing a group's first rebalance (Kafka group.initial.rebalance.delay.ms). */
+  readonly groupInitialRebalanceDelayMs: number;
+  readonly groupMembersMax: number;
+  readonly groupsMax: number;
+  readonly connectionsMax: number;
+}
+
+export const DEFAULT_KAFKA_CONFIG: KafkaConfig = {
+  advertisedHost: null,
+  advertisedPort: null,
+  defaultNamespace: `${DEFAULT_TENANT}/${DEFAULT_NAMESPACE}`,
+  namespaceSeparator: '--',
+  autoCreateTopics: true,
+  defaultPartitions: 1,
+  frameBytesMax: 100 * 1024 * 1024, // Kafka socket.request.max.bytes
+  requestQueueMax: 64,
+  responseQueueBytesMax: 64 * 1024 * 1024,
+  fetchBytesMax: 64 * 1024 * 1024,
+  fetchWaitMsMax: 30_000,
+  groupSessionTimeoutMsMin: 1_000,
+  groupSessionTimeoutMsMax: 1_800_000,
+  groupInitialRebalanceDelayMs: 0,
+  groupMembersMax: 1_000,
+  groupsMax: 100_000,
+  connectionsMax: 10_000,
+};
+
+function fail(message: string): never {
+  throw new StrataError('INVALID_ARGUMENT', `kafka config: ${message}`);
+}
+
+function positiveInt(key: string, value: unknown, min = 1): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min) fail(`${key} must be an integer >= ${min}, got ${String(value)}`);
+  return n;
+}
+
+function bool(key: string, value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  fail(`${key} must be true or false, got ${String(value)}`);
+}
+
+const INTEGER_KEYS = [
+  'defaultPartitions',
+  'frameBytesMax',
+  'requestQueueMax',
+  'responseQueueBytesMax',
+  'fetchBytesMax',
+  'fetchWaitMsMax',
+  'groupSessionTimeoutMsMin',
+  'groupSessionTimeoutMsMax',
+  'groupMembersMax',
+  'groupsMax',
+  'connectionsMax',
+] as const;
+
+export function parseKafkaConfig(raw: Readonly<Record<string, unknown>> = {}): KafkaConfig {
+  const config: { -readonly [K in keyof KafkaConfig]: KafkaConfig[K] } = { ...DEFAULT_KAFKA_CONFIG };
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    if ((INTEGER_KEYS as readonly string[]).includes(key)) {
+      config[key as (typeof INTEGER_KEYS)[number]] = positiveInt(key, value);
+    } else if (key === 'groupInitialRebalanceDelayMs') {
+      config.groupInitialRebalanceDelayMs = positiveInt(key, value, 0);
+    } else if (key === 'autoCreateTopics') {
+      config.autoCreateTopics = bool(key, value);
+    } else if (key === 'advertisedHost') {
+      if (value !== null && (typeof value !== 'string' || value === '')) fail('advertisedHost must be a host name');
+      config.advertisedHost = value as string | null;
+    } else if (key === 'advertisedPort') {
+      config.advertisedPort = value === null ? null : positiveInt(key, value);
+    } else if (key === 'defaultNamespace') {
+      const parts = typeof value === 'string' ? value.split('/') : [];
+      if (parts.length !== 2 || !parts.every(isValidNamespacePart)) fail(`defaultNamespace must be tenant/namespace, got ${String(value)}`);
+      config.defaultNamespace = value as string;
+    } else if (key === 'namespaceSeparator') {
+      // Must be made of characters Kafka allows in names, or clients could never send it.
+      if (typeof value !== 'string' || !/^[A-Za-z0-9._-]{1,8}$/.test(value)) fail('namespaceSeparator must be 1-8 of [A-Za-z0-9._-]');
+      config.namespaceSeparator = value;
+    } else if (key === 'port' || key === 'host' || key === 'enabled') {
+      // listener settings belong to the server; tolerated here
+    } else {
+      fail(`unknown key ${key}`);
+    }
+  }
+  if (config.groupSessionTimeoutMsMin > config.groupSessionTimeoutMsMax) fail('groupSessionTimeoutMsMin > groupSessionTimeoutMsMax');
+  return config;
+}

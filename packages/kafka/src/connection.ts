@@ -1,0 +1,218 @@
+/**
+ * One Kafka client connection: frames in, responses out, strictly in request order
+ * (docs/protocol.html: "the server guarantees that on a single TCP connection, requests will be
+ * processed in the order they are sent and responses will return in that order as well").
+ *
+ * Requests start in order. Most wait for everything before them to finish; a `pipelined` API
+ * (Produce, Fetch) lets the next request start once it has issued its work, so a client with many
+ * produce requests in flight gets group-committed appends, not one fsync per request. Responses are
+ * written from an ordered queue of slots. Read side backpressure: at `requestQueueMax` unanswered
+ * requests, or `responseQueueBytesMax` bytes waiting on the socket, the stream is paused.
+ *
+ * Bad input closes this connection only: a frame over `frameBytesMax`, an unknown API key, a body
+ * that does not decode. An unsupported version of a known API gets that API's error response
+ * (UNSUPPORTED_VERSION); ApiVersions too new gets the v0 format (KIP-511).
+ */
+import type { Duplex } from 'node:stream';
+import type { ConnectionInfo, Logger } from '@strata/core';
+import type { ApiHandler, RequestContext } from './apis/api.js';
+import type { KafkaBroker } from './broker.js';
+import { KafkaErrorCode } from './error-codes.js';
+import { KafkaDecodeError } from './protocol/errors.js';
+import { FrameDecoder } from './protocol/frame.js';
+import { messageCodecs, type ApiCodecs } from './protocol/messages/index.js';
+import { Reader } from './protocol/reader.js';
+import { decodeRequestHeader, encodeResponseHeader } from './protocol/request-header.js';
+import { Writer } from './protocol/writer.js';
+
+const API_VERSIONS_KEY = 18;
+/** apiKey int16 + apiVersion int16 + correlationId int32: the part of every header that never changes. */
+const HEADER_FIXED_BYTES = 8;
+
+interface Slot {
+  response: Buffer | null;
+  done: boolean;
+}
+
+export class KafkaConnection {
+  private readonly frames: FrameDecoder;
+  private readonly slots: Slot[] = [];
+  private readonly abort = new AbortController();
+  private readonly log: Logger;
+  private closed = false;
+  private paused = false;
+  /** Resolves when the next request may start. */
+  private gate: Promise<void> = Promise.resolve();
+  /** Resolves when every request started so far has finished. */
+  private allDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly broker: KafkaBroker,
+    private readonly apis: ReadonlyMap<number, ApiHandler>,
+    private readonly stream: Duplex,
+    private readonly info: ConnectionInfo,
+    private readonly onClose: (connection: KafkaConnection) => void,
+  ) {
+    this.frames = new FrameDecoder(broker.config.frameBytesMax);
+    this.log = broker.logger.child({ remote: `${info.remoteAddress}:${info.remotePort}` });
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('drain', () => this.maybeResume());
+    stream.on('error', (error) => {
+      this.log.debug('connection error', { error });
+      this.close();
+    });
+    stream.on('close', () => this.close());
+    stream.on('end', () => this.close());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  close(reason?: string, fields?: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (reason) this.log.warn(reason, fields);
+    this.abort.abort();
+    this.stream.destroy();
+    this.onClose(this);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    let frames: Buffer[];
+    try {
+      frames = this.frames.push(chunk);
+    } catch (error) {
+      this.close('closing connection: bad frame', { error });
+      return;
+    }
+    for (const frame of frames) {
+      if (this.closed) return;
+      this.onFrame(frame);
+    }
+    this.maybePause();
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (frame.length < HEADER_FIXED_BYTES) {
+      this.close('closing connection: frame shorter than a request header', { bytes: frame.length });
+      return;
+    }
+    const apiKey = frame.readInt16BE(0);
+    const apiVersion = frame.readInt16BE(2);
+    const correlationId = frame.readInt32BE(4);
+    const api = this.apis.get(apiKey);
+    const codecs = messageCodecs.get(apiKey);
+    if (!api || !codecs) {
+      this.close('closing connection: unknown API key', { apiKey, apiVersion });
+      return;
+    }
+    const slot: Slot = { response: null, done: false };
+    this.slots.push(slot);
+
+    if (apiKey === API_VERSIONS_KEY && apiVersion > codecs.maxVersion) {
+      // KIP-511: answer in the v0 format (header v0) with UNSUPPORTED_VERSION and our range, so the
+      // client can retry with a version we speak. The body may be in a format we do not know.
+      const ctx = this.context(0, null);
+      this.finish(slot, this.encode(codecs, 0, correlationId, api.errorResponse(ctx, null, KafkaErrorCode.UNSUPPORTED_VERSION), 0));
+      return;
+    }
+
+    let header: ReturnType<typeof decodeRequestHeader>;
+    let request: unknown = null;
+    const reader = new Reader(frame);
+    const supported = apiVersion >= api.minVersion && apiVersion <= api.maxVersion && codecs.versions.has(apiVersion);
+    try {
+      header = decodeRequestHeader(reader);
+      if (supported) request = codecs.versions.get(apiVersion)!.decodeRequest(reader);
+    } catch (error) {
+      if (error instanceof KafkaDecodeError || error instanceof RangeError) {
+        this.close('closing connection: undecodable request', { apiKey, apiVersion, error: error.message });
+        return;
+      }
+      throw error;
+    }
+    const ctx = this.context(apiVersion, header.clientId);
+    const headerVersion = apiKey === API_VERSIONS_KEY ? 0 : apiVersion >= codecs.flexibleMinVersion ? 1 : 0;
+
+    if (!supported) {
+      // An unsupported version of a known API: its error response in the nearest version we encode.
+      const encodeVersion = Math.min(Math.max(apiVersion, codecs.minVersion), codecs.maxVersion);
+      this.log.debug('unsupported version', { apiKey, apiVersion });
+      this.finish(slot, this.encode(codecs, encodeVersion, correlationId, api.errorResponse(ctx, null, KafkaErrorCode.UNSUPPORTED_VERSION), headerVersion));
+      return;
+    }
+
+    const run = async (): Promise<void> => {
+      try {
+        const response = await api.handle(ctx, request);
+        this.finish(slot, response === null ? null : this.encode(codecs, apiVersion, correlationId, response, headerVersion));
+      } catch (error) {
+        // A bug in an API's logic (core errors are mapped inside the APIs): fatal to this connection only.
+        this.log.error('request failed', { api: api.name, apiVersion, error });
+        this.close();
+      }
+    };
+
+    let done: Promise<void>;
+    if (api.pipelined) {
+      let started!: () => void;
+      const startedPromise = new Promise<void>((resolve) => (started = resolve));
+      done = this.gate.then(() => {
+        const result = run();
+        started();
+        return result;
+      });
+      this.gate = startedPromise;
+    } else {
+      const before = Promise.all([this.gate, this.allDone]);
+      done = before.then(run);
+      this.gate = done;
+    }
+    const previous = this.allDone;
+    this.allDone = Promise.all([previous, done]).then(() => {});
+  }
+
+  private context(apiVersion: number, clientId: string | null): RequestContext {
+    return { broker: this.broker, apiVersion, clientId, clientHost: this.info.remoteAddress, signal: this.abort.signal };
+  }
+
+  private encode(codecs: ApiCodecs, version: number, correlationId: number, response: unknown, headerVersion: number): Buffer {
+    const w = new Writer();
+    w.int32(0); // frame size, patched below
+    encodeResponseHeader(w, correlationId, headerVersion);
+    codecs.versions.get(version)!.encodeResponse(w, response as never);
+    const frame = w.finish();
+    frame.writeInt32BE(frame.length - 4, 0);
+    return frame;
+  }
+
+  private finish(slot: Slot, response: Buffer | null): void {
+    slot.response = response;
+    slot.done = true;
+    if (this.closed) return;
+    // Write every finished response at the head of the queue, in order.
+    while (this.slots.length > 0 && this.slots[0]!.done) {
+      const head = this.slots.shift()!;
+      if (head.response) this.stream.write(head.response);
+    }
+    this.maybeResume();
+  }
+
+  private maybePause(): void {
+    if (this.paused || this.closed) return;
+    if (this.slots.length >= this.broker.config.requestQueueMax || this.stream.writableLength > this.broker.config.responseQueueBytesMax) {
+      this.paused = true;
+      this.stream.pause();
+    }
+  }
+
+  private maybeResume(): void {
+    if (!this.paused || this.closed) return;
+    if (this.slots.length < this.broker.config.requestQueueMax && this.stream.writableLength <= this.broker.config.responseQueueBytesMax) {
+      this.paused = false;
+      this.stream.resume();
+    }
+  }
+}
