@@ -10,3 +10,5 @@ export * from './metadata/metadata-store.js';
 export * from './subscription/types.js';
 export * from './record-batch/index.js';
 export * from './metadata/embedded-metadata-store.js';
+export { openCore, type CoreInternals } from './open-core.js';
+export { DEFAULT_CORE_LIMITS, DEFAULT_TOPIC_POLICIES } from './limits.js';

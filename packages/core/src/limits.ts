@@ -1,0 +1,69 @@
+/**
+ * Defaults of every named maximum of the core (CoreLimits in core.ts) and of the topic policies,
+ * plus the storage engine's own tuning constants. One file, so the numbers can be read together.
+ */
+import type { CoreLimits, TopicPolicies } from './core.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const DEFAULT_CORE_LIMITS: CoreLimits = {
+  // Kafka's message.max.bytes is 1 MiB; a few handlers (HTTP, AMQP) carry larger bodies.
+  entryBytesMax: 8 * MiB,
+  appendQueueBytesMax: 64 * MiB,
+  tailCacheBytesMax: 64 * MiB,
+  openFilesMax: 512,
+  partitionsMax: 100_000,
+  waitersMax: 100_000,
+};
+
+export const DEFAULT_TOPIC_POLICIES: TopicPolicies = {
+  retentionMs: 7 * DAY_MS, // Kafka log.retention.hours=168
+  retentionBytes: -1,
+  ttlMs: 0,
+  cleanupPolicy: 'delete',
+  segmentBytesMax: 128 * MiB,
+  segmentMsMax: 7 * DAY_MS,
+  segmentEntriesMax: 1_000_000,
+  entryBytesMax: 8 * MiB,
+};
+
+/** Tuning of the storage engine; not part of the public contract. */
+export interface StorageTuning {
+  /** Most bytes one group commit writes to the journal in one go. */
+  readonly groupCommitBytesMax: number;
+  /** A journal file past this size triggers a checkpoint and a new journal file. */
+  readonly journalFileBytesMax: number;
+  /** A checkpoint (fsync of dirty segments, old journals deleted) at least this often when dirty. */
+  readonly checkpointIntervalMs: number;
+  /** One sparse offset-index point per this many segment bytes. */
+  readonly indexIntervalBytes: number;
+  /** Smallest read from a segment file for catch-up reads. */
+  readonly readChunkBytesMin: number;
+  /** How often retention runs. */
+  readonly retentionCheckIntervalMs: number;
+  /** Concurrent fsyncs of segment files during a checkpoint. */
+  readonly checkpointFsyncConcurrencyMax: number;
+  /** Most idempotent-producer batch ranges remembered per (partition, producer), KIP-98's 5. */
+  readonly producerBatchesMax: number;
+}
+
+export const DEFAULT_STORAGE_TUNING: StorageTuning = {
+  groupCommitBytesMax: 16 * MiB,
+  journalFileBytesMax: 256 * MiB,
+  checkpointIntervalMs: 10_000,
+  indexIntervalBytes: 4 * KiB,
+  readChunkBytesMin: 64 * KiB,
+  retentionCheckIntervalMs: 30_000,
+  checkpointFsyncConcurrencyMax: 4,
+  producerBatchesMax: 5,
+};
+
+export function resolveLimits(overrides: Partial<CoreLimits> | undefined): CoreLimits {
+  const limits = { ...DEFAULT_CORE_LIMITS, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`limit ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return limits;
+}

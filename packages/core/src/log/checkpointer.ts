@@ -1,0 +1,129 @@
+/**
+ * Checkpoints bound the journal: segment files are written without fsync, so the journal keeps
+ * every record since the last checkpoint. A checkpoint (1) starts a new journal file between two
+ * groups, (2) fsyncs every segment file and directory dirtied before that point, concurrently with
+ * new appends, and (3) then deletes the journal files older than the new one.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../logger.js';
+import type { StorageTuning } from '../limits.js';
+import type { FileCache } from '../storage/file-cache.js';
+import { fdatasync, fsyncDirectory, isErrno } from '../storage/fs-async.js';
+import { JournalFile, journalFileName, listJournalFiles } from '../storage/journal.js';
+
+export class Checkpointer {
+  private dirtyFiles = new Set<string>();
+  private dirtyDirs = new Set<string>();
+  private inFlight: Promise<void> | null = null;
+  private lastCheckpointMs: number;
+  checkpoints = 0;
+
+  constructor(
+    private readonly journalDir: string,
+    public journal: JournalFile,
+    private readonly files: FileCache,
+    private readonly tuning: StorageTuning,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {
+    this.lastCheckpointMs = now();
+  }
+
+  markDirty(file: string | null, dir: string): void {
+    if (file) this.dirtyFiles.add(file);
+    this.dirtyDirs.add(dir);
+  }
+
+  get isDirty(): boolean {
+    return this.dirtyFiles.size > 0 || this.dirtyDirs.size > 0;
+  }
+
+  /** Called by the committer between groups: starts a checkpoint when one is due. */
+  async maybeCheckpoint(syncOldJournal: boolean): Promise<void> {
+    if (this.inFlight) return;
+    const due =
+      this.journal.position >= this.tuning.journalFileBytesMax ||
+      (this.isDirty && this.now() - this.lastCheckpointMs >= this.tuning.checkpointIntervalMs);
+    if (!due) return;
+    await this.start(syncOldJournal);
+  }
+
+  /** Rotates the journal now and runs the fsyncs in the background (await `settled()`). */
+  async start(syncOldJournal: boolean): Promise<void> {
+    if (this.inFlight) await this.inFlight;
+    const old = this.journal;
+    const next = await JournalFile.create(this.journalDir, old.seq + 1);
+    this.journal = next;
+    this.lastCheckpointMs = this.now();
+    const files = this.dirtyFiles;
+    const dirs = this.dirtyDirs;
+    this.dirtyFiles = new Set();
+    this.dirtyDirs = new Set();
+    this.inFlight = (async () => {
+      try {
+        if (syncOldJournal) await old.sync();
+        await old.close();
+        await this.syncAll(files, dirs);
+        await this.deleteJournalsBefore(next.seq);
+        this.checkpoints++;
+      } catch (error) {
+        // Keep the old journals (they are still needed) and retry these files next time.
+        for (const file of files) this.dirtyFiles.add(file);
+        for (const dir of dirs) this.dirtyDirs.add(dir);
+        this.logger.error('checkpoint failed; journal kept', { error });
+      } finally {
+        this.inFlight = null;
+      }
+    })();
+  }
+
+  async settled(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  private async syncAll(files: Set<string>, dirs: Set<string>): Promise<void> {
+    const work = [...files].map((file) => () => this.syncFile(file));
+    for (const dir of dirs) work.push(() => this.syncDir(dir));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < work.length) {
+        const task = work[next++]!;
+        await task();
+      }
+    };
+    const workers = Math.min(this.tuning.checkpointFsyncConcurrencyMax, work.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+  }
+
+  private async syncFile(file: string): Promise<void> {
+    let lease;
+    try {
+      lease = await this.files.acquire(file, false);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return; // deleted since (retention, topic deletion)
+      throw error;
+    }
+    try {
+      await fdatasync(lease.fd);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async syncDir(dir: string): Promise<void> {
+    try {
+      await fsyncDirectory(dir);
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw error;
+    }
+  }
+
+  private async deleteJournalsBefore(seq: number): Promise<void> {
+    for (const old of await listJournalFiles(this.journalDir)) {
+      if (old >= seq) continue;
+      await fsp.rm(path.join(this.journalDir, journalFileName(old)), { force: true });
+    }
+    await fsyncDirectory(this.journalDir);
+  }
+}

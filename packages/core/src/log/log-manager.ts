@@ -1,0 +1,499 @@
+/**
+ * The log engine: every partition's log, the shared journal and group commit, recovery,
+ * checkpoints, retention, reads with long-poll, the tail cache and the descriptor cache.
+ * Storage layout under the data directory (docs/storage.md):
+ *
+ *   journal/<seq>.jnl                      group-committed, fsynced journal (since the last checkpoint)
+ *   log/<topicId>/<partition>/<base>.log   segment files: record batches byte for byte
+ *   log/<topicId>/<partition>/log-start    log start offset moved by deleteRecordsBefore
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type {
+  AppendEvent,
+  AppendInput,
+  AppendResult,
+  CoreLimits,
+  Entry,
+  FsyncPolicy,
+  PartitionOffsets,
+  PartitionPosition,
+  ReadOptions,
+  ReadResult,
+  TopicPolicies,
+} from '../core.js';
+import { StrataError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { StorageTuning } from '../limits.js';
+import { encodeRecordBatch } from '../record-batch/encode.js';
+import { splitBatches, verifyBatchCrc } from '../record-batch/header.js';
+import { FileCache } from '../storage/file-cache.js';
+import { isErrno, writeAllAt } from '../storage/fs-async.js';
+import { JournalFile, journalFileName, listJournalFiles, replayJournalFile } from '../storage/journal.js';
+import type { JournalRecord } from '../storage/journal-format.js';
+import { batchBaseOffset, readBatchFields, type BatchFields } from './batch-fields.js';
+import { Checkpointer } from './checkpointer.js';
+import { GroupCommitter, storageError, type AppendRequest } from './group-commit.js';
+import { outOfRange, PartitionLog } from './partition-log.js';
+import { isIdempotent } from './producer-state.js';
+import { TailCache } from './tail-cache.js';
+
+export interface LogManagerOptions {
+  readonly dataDir: string;
+  readonly limits: CoreLimits;
+  readonly tuning: StorageTuning;
+  readonly fsync: FsyncPolicy;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+export interface TopicLayout {
+  readonly topicId: number;
+  readonly name: string;
+  readonly partitions: number;
+  readonly policies: TopicPolicies;
+}
+
+/** Partitions loaded concurrently during recovery. */
+const RECOVERY_CONCURRENCY = 8;
+
+export class LogManager {
+  private readonly logsByName = new Map<string, PartitionLog[]>();
+  private readonly logsById = new Map<number, PartitionLog[]>();
+  readonly files: FileCache;
+  readonly tailCache: TailCache;
+  private committer!: GroupCommitter;
+  private checkpointer!: Checkpointer;
+  private readonly appendListeners = new Set<(event: AppendEvent) => void>();
+  private waiterCount = 0;
+  private partitionCount = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closing: Promise<void> | null = null;
+  private readonly logDir: string;
+  private readonly journalDir: string;
+
+  private constructor(private readonly options: LogManagerOptions) {
+    this.files = new FileCache(options.limits.openFilesMax);
+    this.tailCache = new TailCache(options.limits.tailCacheBytesMax);
+    this.logDir = path.join(options.dataDir, 'log');
+    this.journalDir = path.join(options.dataDir, 'journal');
+  }
+
+  /** Opens the store: loads every partition, replays the journal, checkpoints, starts timers. */
+  static async open(options: LogManagerOptions, topics: readonly TopicLayout[]): Promise<LogManager> {
+    const manager = new LogManager(options);
+    await manager.recover(topics);
+    return manager;
+  }
+
+  private async recover(topics: readonly TopicLayout[]): Promise<void> {
+    const { logger, now } = this.options;
+    await fsp.mkdir(this.logDir, { recursive: true });
+    await fsp.mkdir(this.journalDir, { recursive: true });
+    const pending: PartitionLog[] = [];
+    for (const topic of topics) pending.push(...this.registerPartitions(topic, 0, topic.partitions));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < pending.length) await pending[next++]!.load();
+    };
+    await Promise.all(Array.from({ length: Math.min(RECOVERY_CONCURRENCY, pending.length) }, worker));
+    await this.removeUnknownTopicDirs();
+
+    const journals = await listJournalFiles(this.journalDir);
+    let replayed = 0;
+    for (const seq of journals) {
+      const file = path.join(this.journalDir, journalFileName(seq));
+      const result = await replayJournalFile(file, (record) => this.applyJournalRecord(record));
+      replayed += result.records;
+      if (!result.complete) {
+        logger.warn('journal ends in a torn or invalid record; replay stops there', { file, validBytes: result.validBytes });
+        break;
+      }
+    }
+    const seq = journals.length > 0 ? journals[journals.length - 1]! + 1 : 1;
+    const journal = await JournalFile.create(this.journalDir, seq);
+    this.checkpointer = new Checkpointer(this.journalDir, journal, this.files, this.options.tuning, logger, now);
+    this.committer = new GroupCommitter({
+      limits: this.options.limits,
+      tuning: this.options.tuning,
+      fsync: this.options.fsync,
+      files: this.files,
+      logger,
+      now,
+      journal: () => this.checkpointer.journal,
+      markDirty: (file, dir) => this.checkpointer.markDirty(file, dir),
+      betweenGroups: () => this.checkpointer.maybeCheckpoint(false),
+      onCommitted: (requests) => this.onCommitted(requests),
+    });
+    for (const log of pending) if (log.segments.length > 0 || log.nextOffset > 0) this.checkpointer.markDirty(null, log.dir);
+    // Make everything recovered durable, then drop the replayed journals.
+    await this.checkpointer.start(false);
+    await this.checkpointer.settled();
+    logger.info('log recovered', { partitions: pending.length, journalRecordsReplayed: replayed });
+
+    const tuning = this.options.tuning;
+    this.timers.push(setInterval(() => this.committer.kick(), Math.max(10, Math.min(tuning.checkpointIntervalMs, 1000))));
+    if (this.options.fsync.kind === 'interval') {
+      this.timers.push(setInterval(() => this.committer.kick(), Math.max(1, this.options.fsync.intervalMs)));
+    }
+    for (const timer of this.timers) timer.unref();
+  }
+
+  private registerPartitions(topic: TopicLayout, from: number, to: number): PartitionLog[] {
+    if (this.partitionCount + (to - from) > this.options.limits.partitionsMax) {
+      throw new StrataError('LIMIT_EXCEEDED', `partitionsMax ${this.options.limits.partitionsMax} reached`);
+    }
+    let logs = this.logsById.get(topic.topicId);
+    if (!logs) {
+      logs = [];
+      this.logsById.set(topic.topicId, logs);
+      this.logsByName.set(topic.name, logs);
+    }
+    const created: PartitionLog[] = [];
+    for (let partition = from; partition < to; partition++) {
+      const dir = path.join(this.logDir, String(topic.topicId), String(partition));
+      const log = new PartitionLog(topic.topicId, topic.name, partition, dir, {
+        files: this.files,
+        tuning: this.options.tuning,
+        logger: this.options.logger,
+        now: this.options.now,
+        markDirty: (file, directory) => this.checkpointer?.markDirty(file, directory),
+      }, topic.policies);
+      logs[partition] = log;
+      created.push(log);
+    }
+    this.partitionCount += to - from;
+    return created;
+  }
+
+  private async removeUnknownTopicDirs(): Promise<void> {
+    for (const name of await fsp.readdir(this.logDir)) {
+      if (/^\d+$/.test(name) && this.logsById.has(Number(name))) continue;
+      this.options.logger.info('removing the data of a deleted topic', { dir: name });
+      await fsp.rm(path.join(this.logDir, name), { recursive: true, force: true });
+    }
+  }
+
+  private async applyJournalRecord(record: JournalRecord): Promise<void> {
+    const log = this.logsById.get(record.topicId)?.[record.partition];
+    if (!log) return; // the topic was deleted after this record
+    const baseOffset = batchBaseOffset(record.batch);
+    if (baseOffset < log.nextOffset) return; // already in the segment
+    if (baseOffset > log.nextOffset) {
+      throw new StrataError('STORAGE_ERROR', `journal record at offset ${baseOffset} leaves a gap after ${log.nextOffset} in ${log.topic}-${log.partition}`);
+    }
+    const fields = readBatchFields(record.batch);
+    const segment = log.segmentFor(record.batch.length, new Map(), []);
+    const lease = await this.files.acquire(segment.path, true);
+    try {
+      await writeAllAt(lease.fd, [record.batch], segment.bytes);
+    } finally {
+      lease.release();
+    }
+    const lastOffset = baseOffset + fields.lastOffsetDelta;
+    segment.noteBatch(baseOffset, lastOffset, fields.maxTimestamp, record.batch.length, this.options.tuning.indexIntervalBytes);
+    segment.committedBytes = segment.bytes;
+    log.nextOffset = lastOffset + 1;
+    log.highWatermark = log.nextOffset;
+    if (isIdempotent(fields)) log.producers.replay(fields, baseOffset, lastOffset);
+    this.checkpointer?.markDirty(segment.path, log.dir);
+  }
+
+  // ---------------------------------------------------------------- topics
+
+  async addPartitions(topic: TopicLayout, from: number): Promise<void> {
+    const created = this.registerPartitions(topic, from, topic.partitions);
+    for (const log of created) {
+      await fsp.mkdir(log.dir, { recursive: true });
+      this.checkpointer.markDirty(null, path.dirname(log.dir));
+    }
+    this.checkpointer.markDirty(null, this.logDir);
+  }
+
+  async removeTopic(name: string): Promise<void> {
+    const logs = this.logsByName.get(name);
+    if (!logs) return;
+    this.logsByName.delete(name);
+    const topicId = logs[0]?.topicId;
+    if (topicId !== undefined) this.logsById.delete(topicId);
+    this.partitionCount -= logs.length;
+    for (const log of logs) {
+      this.tailCache.drop(log.tail);
+      await log.destroy();
+    }
+    if (topicId !== undefined) await fsp.rm(path.join(this.logDir, String(topicId)), { recursive: true, force: true });
+    this.checkpointer.markDirty(null, this.logDir);
+  }
+
+  setPolicies(name: string, policies: TopicPolicies): void {
+    for (const log of this.logsByName.get(name) ?? []) log.policies = policies;
+  }
+
+  /** Throws UNKNOWN_TOPIC / UNKNOWN_PARTITION. */
+  getLog(name: string, partition: number): PartitionLog {
+    const logs = this.logsByName.get(name);
+    if (!logs) throw new StrataError('UNKNOWN_TOPIC', `unknown topic ${name}`);
+    const log = Number.isInteger(partition) ? logs[partition] : undefined;
+    if (!log) throw new StrataError('UNKNOWN_PARTITION', `topic ${name} has no partition ${partition}`);
+    return log;
+  }
+
+  allLogs(): PartitionLog[] {
+    const all: PartitionLog[] = [];
+    for (const logs of this.logsByName.values()) all.push(...logs);
+    return all;
+  }
+
+  // ---------------------------------------------------------------- append
+
+  async append(log: PartitionLog, input: AppendInput): Promise<AppendResult> {
+    if (this.closing) throw new StrataError('CLOSED', 'core is closed');
+    const entryBytesMax = Math.min(this.options.limits.entryBytesMax, log.policies.entryBytesMax);
+    let batches: Buffer[];
+    if (input.kind === 'messages') {
+      if (input.messages.length === 0) throw new StrataError('INVALID_ARGUMENT', 'append of zero messages');
+      const options: { compression?: typeof input.compression; producer?: typeof input.producer } = {};
+      if (input.compression) options.compression = input.compression;
+      if (input.producer) options.producer = input.producer;
+      batches = [encodeRecordBatch(input.messages, options)];
+    } else {
+      if (!Buffer.isBuffer(input.data) || input.data.length === 0) throw new StrataError('CORRUPT_BATCH', 'empty record batch data');
+      // One copy: the caller's buffer (often a network frame) is neither retained nor patched.
+      const owned = Buffer.allocUnsafe(input.data.length);
+      input.data.copy(owned);
+      batches = splitBatches(owned);
+      for (const batch of batches) {
+        if (!verifyBatchCrc(batch)) throw new StrataError('CORRUPT_BATCH', 'record batch CRC-32C mismatch');
+      }
+    }
+    const fields: BatchFields[] = [];
+    let bytes = 0;
+    for (const batch of batches) {
+      if (batch.length > entryBytesMax) {
+        throw new StrataError('MESSAGE_TOO_LARGE', `record batch of ${batch.length} bytes exceeds entryBytesMax ${entryBytesMax}`);
+      }
+      const batchFields = readBatchFields(batch);
+      if (batchFields.recordCount > batchFields.lastOffsetDelta + 1) {
+        throw new StrataError('CORRUPT_BATCH', `record count ${batchFields.recordCount} exceeds lastOffsetDelta ${batchFields.lastOffsetDelta} + 1`);
+      }
+      fields.push(batchFields);
+      bytes += batch.length;
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      const request: AppendRequest = { log, batches, fields, bytes, resolve, reject, baseOffset: -1, lastOffset: -1, duplicate: false };
+      this.committer.submit(request).catch(reject);
+    });
+  }
+
+  private onCommitted(requests: readonly AppendRequest[]): void {
+    const now = this.options.now();
+    const touched = new Set<PartitionLog>();
+    for (const request of requests) {
+      const log = request.log;
+      if (!request.duplicate) {
+        for (const batch of request.batches) {
+          const baseOffset = batchBaseOffset(batch);
+          const fields = request.fields[request.batches.indexOf(batch)]!;
+          this.tailCache.add(log.tail, { baseOffset, lastOffset: baseOffset + fields.lastOffsetDelta, bytes: batch });
+        }
+        log.highWatermark = request.lastOffset + 1;
+        touched.add(log);
+      }
+      request.resolve({
+        baseOffset: request.baseOffset,
+        lastOffset: request.lastOffset,
+        logAppendTimeMs: now,
+        logStartOffset: log.logStartOffset,
+        duplicate: request.duplicate,
+      });
+    }
+    for (const request of requests) {
+      if (request.duplicate) continue;
+      const event: AppendEvent = { topic: request.log.topic, partition: request.log.partition, baseOffset: request.baseOffset, lastOffset: request.lastOffset };
+      for (const listener of this.appendListeners) {
+        try {
+          listener(event);
+        } catch (error) {
+          this.options.logger.error('onAppend listener threw', { error });
+        }
+      }
+    }
+    for (const log of touched) log.wake();
+  }
+
+  onAppend(listener: (event: AppendEvent) => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  offsets(log: PartitionLog): PartitionOffsets {
+    return { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, lastStableOffset: log.highWatermark };
+  }
+
+  async read(log: PartitionLog, options: ReadOptions): Promise<ReadResult> {
+    const { offset, maxBytes } = options;
+    if (!Number.isSafeInteger(offset)) throw new StrataError('INVALID_ARGUMENT', `offset ${offset} is not an integer`);
+    if (!(maxBytes > 0)) throw new StrataError('INVALID_ARGUMENT', `maxBytes ${maxBytes} must be positive`);
+    const maxEntries = options.maxEntries ?? Number.POSITIVE_INFINITY;
+    if (!(maxEntries > 0)) throw new StrataError('INVALID_ARGUMENT', `maxEntries ${maxEntries} must be positive`);
+    const deadline = this.options.now() + Math.max(0, options.waitMs ?? 0);
+    for (;;) {
+      if (log.deleted) throw new StrataError('UNKNOWN_TOPIC', `topic ${log.topic} was deleted`);
+      if (offset < log.logStartOffset || offset > log.highWatermark) throw outOfRange(log, offset);
+      if (offset < log.highWatermark) {
+        const entries: Entry[] = await log.readEntries(offset, maxBytes, maxEntries, true, () => this.tailCache.touch(log.tail));
+        if (entries.length > 0 || offset < log.logStartOffset) {
+          if (offset < log.logStartOffset) throw outOfRange(log, offset);
+          return { ...this.offsets(log), entries };
+        }
+      }
+      const remaining = deadline - this.options.now();
+      if (remaining <= 0 || options.signal?.aborted || this.closing) return { ...this.offsets(log), entries: [] };
+      await this.waitOn([log], remaining, options.signal, () => log.highWatermark > offset || log.deleted);
+    }
+  }
+
+  /** Waits until `ready()` or the timeout/abort; woken by appends to `logs`, never by polling. */
+  private waitOn(logs: readonly PartitionLog[], waitMs: number, signal: AbortSignal | undefined, ready: () => boolean): Promise<boolean> {
+    if (ready()) return Promise.resolve(true);
+    if (this.waiterCount >= this.options.limits.waitersMax) {
+      return Promise.reject(new StrataError('LIMIT_EXCEEDED', `waitersMax ${this.options.limits.waitersMax} long-poll waiters reached`));
+    }
+    this.waiterCount++;
+    return new Promise<boolean>((resolve) => {
+      let done = false;
+      const finish = (result: boolean): void => {
+        if (done) return;
+        done = true;
+        this.waiterCount--;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        for (const log of logs) log.waiters.delete(wake);
+        resolve(result);
+      };
+      const wake = (): void => {
+        if (ready()) finish(true);
+        else for (const log of logs) log.waiters.add(wake);
+      };
+      const onAbort = (): void => finish(false);
+      const timer = setTimeout(() => finish(ready()), waitMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) return finish(false);
+      for (const log of logs) log.waiters.add(wake);
+    });
+  }
+
+  async waitForData(positions: readonly PartitionPosition[], waitMs: number, signal?: AbortSignal): Promise<boolean> {
+    const watched: { log: PartitionLog; offset: number }[] = [];
+    for (const position of positions) {
+      const logs = this.logsByName.get(position.topic);
+      const log = logs?.[position.partition];
+      if (!log) return true; // gone or unknown: let the caller read and see the error
+      watched.push({ log, offset: position.offset });
+    }
+    const ready = (): boolean => watched.some(({ log, offset }) => log.deleted || log.highWatermark > offset);
+    if (ready()) return true;
+    if (waitMs <= 0 || signal?.aborted) return false;
+    return this.waitOn(
+      watched.map((w) => w.log),
+      waitMs,
+      signal,
+      ready,
+    );
+  }
+
+  async offsetForTimestamp(log: PartitionLog, timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    return log.offsetForTimestamp(timestampMs);
+  }
+
+  async deleteRecordsBefore(log: PartitionLog, beforeOffset: number): Promise<number> {
+    const target = beforeOffset < 0 ? log.highWatermark : beforeOffset;
+    if (!Number.isSafeInteger(target) || target > log.highWatermark) throw outOfRange(log, beforeOffset);
+    try {
+      await log.setLogStart(target);
+      await log.deleteHeadSegments((segment) => segment.nextOffset <= target, true);
+    } catch (error) {
+      throw storageError(error, 'deleteRecordsBefore');
+    }
+    return log.logStartOffset;
+  }
+
+  /**
+   * Retention (Pulsar's model): a whole sealed segment is deleted when it is past the time or size
+   * retention AND either every subscription has consumed it or its messages are past the TTL.
+   * Partitions without subscriptions (Kafka consumer groups live elsewhere) follow retention alone.
+   * Compact-only topics are never deleted by retention.
+   */
+  async enforceRetention(slowestOffset: (topic: string, partition: number) => number | null): Promise<number> {
+    const now = this.options.now();
+    let deleted = 0;
+    for (const log of this.allLogs()) {
+      const policies = log.policies;
+      if (policies.cleanupPolicy === 'compact') continue;
+      if (policies.retentionMs < 0 && policies.retentionBytes < 0) continue;
+      const slowest = slowestOffset(log.topic, log.partition);
+      try {
+        deleted += await log.deleteHeadSegments((segment, bytesAfter) => {
+          const pastTime = policies.retentionMs >= 0 && segment.maxTimestamp >= 0 && now - segment.maxTimestamp > policies.retentionMs;
+          const pastSize = policies.retentionBytes >= 0 && bytesAfter >= policies.retentionBytes;
+          if (!pastTime && !pastSize) return false;
+          const consumed = slowest === null || segment.nextOffset <= slowest;
+          const expired = policies.ttlMs > 0 && segment.maxTimestamp >= 0 && now - segment.maxTimestamp > policies.ttlMs;
+          return consumed || expired;
+        }, true);
+      } catch (error) {
+        this.options.logger.warn('retention failed for a partition', { topic: log.topic, partition: log.partition, error });
+      }
+    }
+    return deleted;
+  }
+
+  startRetention(slowestOffset: (topic: string, partition: number) => number | null): void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.enforceRetention(slowestOffset)
+        .catch((error: unknown) => this.options.logger.error('retention run failed', { error }))
+        .finally(() => {
+          running = false;
+        });
+    }, this.options.tuning.retentionCheckIntervalMs);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** Forces a checkpoint now (tests, benchmark). */
+  async checkpoint(): Promise<void> {
+    await this.checkpointer.start(false);
+    await this.checkpointer.settled();
+  }
+
+  stats(): { groups: number; groupedAppends: number; checkpoints: number; openFiles: number; tailCacheBytes: number } {
+    return {
+      groups: this.committer.groups,
+      groupedAppends: this.committer.groupedAppends,
+      checkpoints: this.checkpointer.checkpoints,
+      openFiles: this.files.openCount,
+      tailCacheBytes: this.tailCache.bytes,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const timer of this.timers) clearInterval(timer);
+      await this.committer.close();
+      for (const log of this.allLogs()) log.wake();
+      await this.checkpointer.settled();
+      await this.checkpointer.start(false);
+      await this.checkpointer.settled();
+      await this.checkpointer.journal.close();
+      await this.files.closeAll();
+    })();
+    return this.closing;
+  }
+}
+
+export { isErrno };

@@ -1,0 +1,511 @@
+/**
+ * One partition's log: its segments, offsets, idempotent-producer state, tail-cache run and
+ * long-poll waiters. Appends are staged here by the group commit (offsets assigned, segment chosen,
+ * undo recorded) and acknowledged after the journal write; reads serve acknowledged entries only.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Entry, TopicPolicies } from '../core.js';
+import { StrataError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { decodeRecordBatch } from '../record-batch/decode.js';
+import { verifyBatchCrc } from '../record-batch/header.js';
+import type { FileCache } from '../storage/file-cache.js';
+import { fsyncDirectory, isErrno, readAt } from '../storage/fs-async.js';
+import { JOURNAL_BODY_BYTES_MAX } from '../storage/journal-format.js';
+import type { StorageTuning } from '../limits.js';
+import {
+  batchBaseOffset,
+  batchLastOffsetDelta,
+  batchMaxTimestamp,
+  batchTotalBytes,
+  LOG_OVERHEAD_BYTES,
+  OFFSET_MAGIC,
+  readBatchFields,
+  RECORD_BATCH_HEADER_BYTES,
+  RECORD_BATCH_MAGIC,
+} from './batch-fields.js';
+import { isIdempotent, ProducerStateTable } from './producer-state.js';
+import { parseSegmentFileName, Segment } from './segment.js';
+import { TailRun } from './tail-cache.js';
+
+const LOG_START_FILE = 'log-start';
+/** Bytes read per step when scanning a segment during recovery. */
+const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export interface PartitionDeps {
+  readonly files: FileCache;
+  readonly tuning: StorageTuning;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Called when a file in `dir` was created or deleted, or a file was written (checkpoint fsyncs). */
+  readonly markDirty: (file: string | null, dir: string) => void;
+}
+
+/** State of a segment before a group touched it, to undo a failed group commit. */
+interface SegmentSnapshot {
+  readonly bytes: number;
+  readonly nextOffset: number;
+  readonly entries: number;
+  readonly maxTimestamp: number;
+  readonly lastIndexedPosition: number;
+}
+
+export class PartitionLog {
+  readonly segments: Segment[] = [];
+  /** Next offset to assign (includes staged, not yet acknowledged batches). */
+  nextOffset = 0;
+  /** Next offset after the last acknowledged batch: readers see offsets below it only. */
+  highWatermark = 0;
+  private logStartFloor = 0;
+  readonly tail = new TailRun();
+  readonly waiters = new Set<() => void>();
+  private producerTable: ProducerStateTable | null = null;
+  deleted = false;
+
+  constructor(
+    readonly topicId: number,
+    readonly topic: string,
+    readonly partition: number,
+    readonly dir: string,
+    private readonly deps: PartitionDeps,
+    public policies: TopicPolicies,
+  ) {}
+
+  get logStartOffset(): number {
+    const first = this.segments[0];
+    return Math.max(this.logStartFloor, first ? first.baseOffset : this.logStartFloor);
+  }
+
+  get producers(): ProducerStateTable {
+    if (!this.producerTable) this.producerTable = new ProducerStateTable(this.deps.tuning.producerBatchesMax);
+    return this.producerTable;
+  }
+
+  get activeSegment(): Segment | undefined {
+    return this.segments[this.segments.length - 1];
+  }
+
+  get sizeBytes(): number {
+    let total = 0;
+    for (const segment of this.segments) total += segment.bytes;
+    return total;
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  /** Loads the partition from disk: scans every segment, truncates a torn tail, rebuilds indexes. */
+  async load(): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    this.logStartFloor = await readLogStart(this.dir);
+    const bases = (await fsp.readdir(this.dir))
+      .map(parseSegmentFileName)
+      .filter((base): base is number => base !== null)
+      .sort((a, b) => a - b);
+    let expected: number | null = null;
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!;
+      if (expected !== null && base !== expected) {
+        this.deps.logger.warn('segment does not follow its predecessor; dropping it and later ones', { dir: this.dir, base, expected });
+        await this.removeSegmentFiles(bases.slice(i));
+        break;
+      }
+      const segment: Segment = new Segment(this.dir, base, this.deps.now());
+      const complete = await this.scanSegment(segment);
+      const isLast = i === bases.length - 1 || !complete;
+      if (segment.entries === 0 && !isLast) {
+        await this.removeSegmentFiles([base]);
+        continue;
+      }
+      this.segments.push(segment);
+      expected = segment.nextOffset;
+      if (!complete) {
+        await this.removeSegmentFiles(bases.slice(i + 1));
+        break;
+      }
+    }
+    const active = this.activeSegment;
+    this.nextOffset = active ? active.nextOffset : this.logStartFloor;
+    if (this.nextOffset < this.logStartFloor) this.nextOffset = this.logStartFloor;
+    this.highWatermark = this.nextOffset;
+  }
+
+  /** Scans one segment file; returns false when it ended in an invalid batch (truncated away). */
+  private async scanSegment(segment: Segment): Promise<boolean> {
+    const lease = await this.deps.files.acquire(segment.path, false);
+    try {
+      const stat = await fsp.stat(segment.path);
+      const size = stat.size;
+      let position = 0;
+      let valid = true;
+      while (position < size) {
+        const remaining = size - position;
+        if (remaining < RECORD_BATCH_HEADER_BYTES) {
+          valid = false;
+          break;
+        }
+        const chunk = await readAt(lease.fd, Math.min(SCAN_CHUNK_BYTES, remaining), position);
+        let at = 0;
+        let progressed = false;
+        while (at + RECORD_BATCH_HEADER_BYTES <= chunk.length) {
+          const reason = invalidBatchReason(chunk, at, segment.nextOffset);
+          if (reason !== null && reason !== 'partial') {
+            valid = false;
+            break;
+          }
+          const total = batchTotalBytes(chunk, at);
+          if (reason === 'partial' || at + total > chunk.length) {
+            if (position + at + total > size) valid = false;
+            break;
+          }
+          const batch = chunk.subarray(at, at + total);
+          if (!verifyBatchCrc(batch)) {
+            valid = false;
+            break;
+          }
+          const fields = readBatchFields(batch);
+          const baseOffset = segment.nextOffset;
+          const lastOffset = baseOffset + fields.lastOffsetDelta;
+          segment.noteBatch(baseOffset, lastOffset, fields.maxTimestamp, total, this.deps.tuning.indexIntervalBytes);
+          if (isIdempotent(fields)) this.producers.replay(fields, baseOffset, lastOffset);
+          at += total;
+          progressed = true;
+        }
+        if (!valid) {
+          position += at;
+          break;
+        }
+        if (!progressed) {
+          // A batch larger than the chunk: read it whole.
+          const total = batchTotalBytes(chunk, 0);
+          if (total > JOURNAL_BODY_BYTES_MAX || position + total > size) {
+            valid = false;
+            break;
+          }
+          const whole = await readAt(lease.fd, total, position);
+          if (invalidBatchReason(whole, 0, segment.nextOffset) !== null || !verifyBatchCrc(whole)) {
+            valid = false;
+            break;
+          }
+          const fields = readBatchFields(whole);
+          const lastOffset = segment.nextOffset + fields.lastOffsetDelta;
+          if (isIdempotent(fields)) this.producers.replay(fields, segment.nextOffset, lastOffset);
+          segment.noteBatch(segment.nextOffset, lastOffset, fields.maxTimestamp, total, this.deps.tuning.indexIntervalBytes);
+          position += total;
+          continue;
+        }
+        position += at;
+      }
+      if (!valid || position !== size) {
+        this.deps.logger.warn('truncating torn segment tail', { file: segment.path, validBytes: segment.bytes, fileBytes: size });
+        await fsp.truncate(segment.path, segment.bytes);
+        this.deps.markDirty(segment.path, this.dir);
+      }
+      segment.committedBytes = segment.bytes;
+      // Age-based rolling counts from the file's creation (birth time where the filesystem keeps it).
+      const bornMs = stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.mtimeMs;
+      segment.createdAtMs = Math.min(bornMs, this.deps.now());
+      return valid;
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async removeSegmentFiles(bases: readonly number[]): Promise<void> {
+    for (const base of bases) {
+      const segment = new Segment(this.dir, base, 0);
+      this.deps.files.retire(segment.path);
+      await fsp.rm(segment.path, { force: true });
+    }
+    if (bases.length > 0) this.deps.markDirty(null, this.dir);
+  }
+
+  // ---------------------------------------------------------------- append (staged by the group commit)
+
+  /**
+   * The segment the next batch of `size` bytes goes to, rolling first when the active one is full
+   * by size, entry count or age. Returns an undo for a roll.
+   */
+  segmentFor(size: number, touched: Map<Segment, SegmentSnapshot>, undo: (() => void)[]): Segment {
+    const now = this.deps.now();
+    let active = this.activeSegment;
+    const policies = this.policies;
+    const full =
+      active !== undefined &&
+      active.entries > 0 &&
+      (active.bytes + size > policies.segmentBytesMax ||
+        active.entries >= policies.segmentEntriesMax ||
+        now - active.createdAtMs >= policies.segmentMsMax);
+    if (!active || full) {
+      const segment = new Segment(this.dir, this.nextOffset, now);
+      this.segments.push(segment);
+      this.deps.markDirty(null, this.dir);
+      undo.push(() => {
+        const index = this.segments.indexOf(segment);
+        if (index >= 0) this.segments.splice(index, 1);
+        this.deps.files.retire(segment.path);
+        void fsp.rm(segment.path, { force: true }).catch(() => undefined);
+      });
+      active = segment;
+    }
+    if (!touched.has(active)) {
+      touched.set(active, {
+        bytes: active.bytes,
+        nextOffset: active.nextOffset,
+        entries: active.entries,
+        maxTimestamp: active.maxTimestamp,
+        lastIndexedPosition: active.lastIndexedPosition,
+      });
+      const segment = active;
+      const snapshot = touched.get(active)!;
+      undo.push(() => restoreSegment(segment, snapshot));
+    }
+    return active;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** Acknowledged entries from `offset`; the caller checked the range. */
+  async readEntries(offset: number, maxBytes: number, maxEntries: number, useTail: boolean, touchTail: () => void): Promise<Entry[]> {
+    const first = this.tail.first();
+    if (useTail && first && offset >= first.baseOffset) {
+      touchTail();
+      return this.readFromTail(offset, maxBytes, maxEntries);
+    }
+    return this.readFromDisk(offset, maxBytes, maxEntries);
+  }
+
+  private readFromTail(offset: number, maxBytes: number, maxEntries: number): Entry[] {
+    const entries: Entry[] = [];
+    let bytes = 0;
+    const run = this.tail;
+    for (let i = run.indexFor(offset); i < run.entries.length; i++) {
+      const entry = run.entries[i]!;
+      if (entries.length > 0 && (bytes + entry.bytes.length > maxBytes || entries.length >= maxEntries)) break;
+      entries.push(entry);
+      bytes += entry.bytes.length;
+    }
+    return entries;
+  }
+
+  private findSegmentIndex(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (this.segments[middle]!.baseOffset <= offset) {
+        found = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return found;
+  }
+
+  private async readFromDisk(offset: number, maxBytes: number, maxEntries: number): Promise<Entry[]> {
+    const entries: Entry[] = [];
+    let bytes = 0;
+    const highWatermark = this.highWatermark;
+    const segments = this.segments.slice();
+    let index = this.findSegmentIndex(offset);
+    if (index < 0) index = 0;
+    for (let s = index; s < segments.length; s++) {
+      const segment = segments[s]!;
+      const end = segment.committedBytes;
+      let position = s === index ? segment.index.positionForOffset(offset) : 0;
+      let lease;
+      try {
+        lease = await this.deps.files.acquire(segment.path, false);
+      } catch (error) {
+        if (isErrno(error, 'ENOENT')) throw outOfRange(this, offset); // deleted by retention meanwhile
+        throw error;
+      }
+      try {
+        while (position < end) {
+          const budget = Math.max(this.deps.tuning.readChunkBytesMin, maxBytes - bytes + this.deps.tuning.indexIntervalBytes);
+          let chunk = await readAt(lease.fd, Math.min(end - position, budget), position);
+          if (chunk.length < LOG_OVERHEAD_BYTES) return entries;
+          const firstTotal = batchTotalBytes(chunk, 0);
+          if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
+          let at = 0;
+          while (at + LOG_OVERHEAD_BYTES <= chunk.length) {
+            const total = batchTotalBytes(chunk, at);
+            if (at + total > chunk.length) break;
+            const baseOffset = batchBaseOffset(chunk, at);
+            if (baseOffset >= highWatermark) return entries;
+            const lastOffset = baseOffset + batchLastOffsetDelta(chunk, at);
+            if (lastOffset >= offset) {
+              if (entries.length > 0 && (bytes + total > maxBytes || entries.length >= maxEntries)) return entries;
+              entries.push({ baseOffset, lastOffset, bytes: chunk.subarray(at, at + total) });
+              bytes += total;
+            }
+            at += total;
+          }
+          if (at === 0) return entries; // cannot happen for a well-formed segment; never loop forever
+          position += at;
+          if (bytes >= maxBytes || entries.length >= maxEntries) return entries;
+        }
+      } finally {
+        lease.release();
+      }
+    }
+    return entries;
+  }
+
+  /** First offset whose timestamp is >= timestampMs (Kafka ListOffsets by time). */
+  async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    const logStart = this.logStartOffset;
+    for (const segment of this.segments.slice()) {
+      if (segment.maxTimestamp < timestampMs || segment.committedBytes === 0) continue;
+      let position = segment.index.positionForTimestamp(timestampMs);
+      const end = segment.committedBytes;
+      const lease = await this.deps.files.acquire(segment.path, false).catch((error: unknown) => {
+        if (isErrno(error, 'ENOENT')) return null;
+        throw error;
+      });
+      if (!lease) continue;
+      try {
+        while (position < end) {
+          let chunk = await readAt(lease.fd, Math.min(end - position, this.deps.tuning.readChunkBytesMin), position);
+          if (chunk.length < LOG_OVERHEAD_BYTES) break;
+          const firstTotal = batchTotalBytes(chunk, 0);
+          if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
+          let at = 0;
+          while (at + LOG_OVERHEAD_BYTES <= chunk.length) {
+            const total = batchTotalBytes(chunk, at);
+            if (at + total > chunk.length) break;
+            const batch = chunk.subarray(at, at + total);
+            if (batchBaseOffset(batch) >= this.highWatermark) return null;
+            if (batchMaxTimestamp(batch) >= timestampMs) {
+              const { messages } = decodeRecordBatch(batch);
+              for (const message of messages) {
+                if (message.timestamp >= timestampMs && message.offset >= logStart) {
+                  return { offset: message.offset, timestamp: message.timestamp };
+                }
+              }
+            }
+            at += total;
+          }
+          if (at === 0) break;
+          position += at;
+        }
+      } finally {
+        lease.release();
+      }
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------- log start, retention
+
+  async setLogStart(offset: number): Promise<void> {
+    if (offset <= this.logStartFloor) return;
+    this.logStartFloor = offset;
+    await writeLogStart(this.dir, offset);
+  }
+
+  /**
+   * Deletes whole sealed segments from the head while `shouldDelete(segment, sizeAfter)` says so.
+   * The active segment is rolled first when it is itself deletable and non-empty, so a partition's
+   * next offset is always named by a (possibly empty) segment file.
+   */
+  async deleteHeadSegments(shouldDelete: (segment: Segment, bytesAfter: number) => boolean, mayRollActive: boolean): Promise<number> {
+    let deleted = 0;
+    let bytes = this.sizeBytes;
+    for (;;) {
+      const first = this.segments[0];
+      if (!first) break;
+      const isActive = this.segments.length === 1;
+      if (!shouldDelete(first, bytes - first.bytes)) break;
+      if (isActive) {
+        // Only roll an idle, fully acknowledged active segment: the group commit owns a busy one.
+        if (!mayRollActive || first.entries === 0 || this.nextOffset !== this.highWatermark) break;
+        const next = new Segment(this.dir, this.nextOffset, this.deps.now());
+        const lease = await this.deps.files.acquire(next.path, true);
+        lease.release();
+        if (this.segments.length !== 1 || this.nextOffset !== next.baseOffset) break; // raced with an append
+        this.segments.push(next);
+      }
+      this.segments.shift();
+      bytes -= first.bytes;
+      this.deps.files.retire(first.path);
+      await fsp.rm(first.path, { force: true });
+      deleted++;
+    }
+    if (deleted > 0) this.deps.markDirty(null, this.dir);
+    return deleted;
+  }
+
+  wake(): void {
+    if (this.waiters.size === 0) return;
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of waiters) waiter();
+  }
+
+  async destroy(): Promise<void> {
+    this.deleted = true;
+    for (const segment of this.segments) this.deps.files.retire(segment.path);
+    this.segments.length = 0;
+    await fsp.rm(this.dir, { recursive: true, force: true });
+    this.wake();
+  }
+}
+
+function restoreSegment(segment: Segment, snapshot: SegmentSnapshot): void {
+  segment.bytes = snapshot.bytes;
+  segment.nextOffset = snapshot.nextOffset;
+  segment.entries = snapshot.entries;
+  segment.maxTimestamp = snapshot.maxTimestamp;
+  segment.lastIndexedPosition = snapshot.lastIndexedPosition;
+  segment.index.truncateToPosition(snapshot.bytes);
+}
+
+/** Why the bytes at `at` are not the batch expected at `expectedOffset`; 'partial' if the header is cut. */
+function invalidBatchReason(chunk: Buffer, at: number, expectedOffset: number): string | null {
+  if (chunk.length - at < RECORD_BATCH_HEADER_BYTES) return 'partial';
+  if (chunk.readInt8(at + OFFSET_MAGIC) !== RECORD_BATCH_MAGIC) return 'magic';
+  const total = batchTotalBytes(chunk, at);
+  if (total < RECORD_BATCH_HEADER_BYTES || total > JOURNAL_BODY_BYTES_MAX) return 'length';
+  if (batchBaseOffset(chunk, at) !== expectedOffset) return 'base offset';
+  if (batchLastOffsetDelta(chunk, at) < 0) return 'last offset delta';
+  return null;
+}
+
+export function outOfRange(log: PartitionLog, offset: number): StrataError {
+  return new StrataError(
+    'OFFSET_OUT_OF_RANGE',
+    `offset ${offset} is outside [${log.logStartOffset}, ${log.highWatermark}] of ${log.topic}-${log.partition}`,
+  );
+}
+
+async function readLogStart(dir: string): Promise<number> {
+  try {
+    const text = await fsp.readFile(path.join(dir, LOG_START_FILE), 'utf8');
+    const value = Number(text.trim());
+    return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return 0;
+    throw error;
+  }
+}
+
+/** Durable before it returns: write a temporary file, fsync, rename, fsync the directory. */
+async function writeLogStart(dir: string, offset: number): Promise<void> {
+  const file = path.join(dir, LOG_START_FILE);
+  const temporary = `${file}.tmp`;
+  const handle = await fsp.open(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+  try {
+    await handle.writeFile(`${offset}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fsp.rename(temporary, file);
+  await fsyncDirectory(dir);
+}
+
+export type { SegmentSnapshot };

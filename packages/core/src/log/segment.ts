@@ -1,0 +1,62 @@
+/**
+ * One segment of a partition: the file `<baseOffset>.log` holding consecutive record batches, byte
+ * for byte as stored, and its in-memory sparse index. Only the last segment of a partition is
+ * written; it is sealed on size, age or entry count and deleted whole.
+ */
+import path from 'node:path';
+import { SparseIndex } from './sparse-index.js';
+
+export const SEGMENT_SUFFIX = '.log';
+
+export function segmentFileName(baseOffset: number): string {
+  return `${String(baseOffset).padStart(20, '0')}${SEGMENT_SUFFIX}`;
+}
+
+export function parseSegmentFileName(name: string): number | null {
+  if (!name.endsWith(SEGMENT_SUFFIX)) return null;
+  const digits = name.slice(0, -SEGMENT_SUFFIX.length);
+  if (!/^\d{1,20}$/.test(digits)) return null;
+  const value = Number(digits);
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+export class Segment {
+  readonly path: string;
+  readonly index = new SparseIndex();
+  /** Offset after the last batch written (not necessarily acknowledged yet). */
+  nextOffset: number;
+  /** Bytes written. */
+  bytes = 0;
+  /** Bytes of acknowledged batches: readers never look past this. */
+  committedBytes = 0;
+  entries = 0;
+  /** Largest batch maxTimestamp in the segment; -1 when empty. */
+  maxTimestamp = -1;
+  /** When the segment was started (age-based roll): clock time of its first append. */
+  createdAtMs: number;
+  /** Position of the last index point, to place the next one `indexIntervalBytes` later. */
+  lastIndexedPosition = -Infinity;
+
+  constructor(
+    directory: string,
+    readonly baseOffset: number,
+    createdAtMs: number,
+  ) {
+    this.path = path.join(directory, segmentFileName(baseOffset));
+    this.nextOffset = baseOffset;
+    this.createdAtMs = createdAtMs;
+  }
+
+  /** Records one batch written at `position` (before `bytes` is advanced). */
+  noteBatch(baseOffset: number, lastOffset: number, maxTimestamp: number, size: number, indexIntervalBytes: number): void {
+    const position = this.bytes;
+    if (position - this.lastIndexedPosition >= indexIntervalBytes) {
+      this.index.add(baseOffset, position, this.maxTimestamp);
+      this.lastIndexedPosition = position;
+    }
+    this.bytes = position + size;
+    this.nextOffset = lastOffset + 1;
+    this.entries++;
+    if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * `openCore`: the store every protocol handler shares (design brief §4). Wires the embedded
+ * MetadataStore (<dataDir>/metadata), the topic registry, the log engine (journal, group commit,
+ * segments, recovery; <dataDir>/journal and <dataDir>/log) and then the subscriptions, which read
+ * the log through this same Core.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type {
+  AppendEvent,
+  AppendInput,
+  AppendResult,
+  Core,
+  CoreOptions,
+  FsyncPolicy,
+  NamespaceAdmin,
+  PartitionOffsets,
+  PartitionPosition,
+  ReadOptions,
+  ReadResult,
+  TopicAdmin,
+  TopicEvent,
+  TopicPolicies,
+} from './core.js';
+import { StrataError } from './errors.js';
+import { systemClock, type Clock } from './handler.js';
+import { DEFAULT_STORAGE_TUNING, DEFAULT_TOPIC_POLICIES, resolveLimits, type StorageTuning } from './limits.js';
+import { silentLogger, type Logger } from './logger.js';
+import { LogManager } from './log/log-manager.js';
+import type { PartitionLog } from './log/partition-log.js';
+import { openEmbeddedMetadataStore } from './metadata/embedded-metadata-store.js';
+import type { MetadataStore } from './metadata/metadata-store.js';
+import { createSubscriptions, type SubscriptionsService } from './subscription/subscriptions.js';
+import type { Subscriptions } from './subscription/types.js';
+import { ProducerIds } from './topics/producer-ids.js';
+import { TopicRegistry } from './topics/topic-registry.js';
+import { mergePolicies, validatePolicies } from './topics/policies.js';
+
+const LOCK_FILE = 'LOCK';
+
+/** Internal knobs for tests and the benchmark; not part of CoreOptions. */
+export interface CoreInternals {
+  readonly tuning?: Partial<StorageTuning>;
+}
+
+function validateFsync(policy: FsyncPolicy | undefined): FsyncPolicy {
+  if (!policy) return { kind: 'always' };
+  if (policy.kind === 'always') return policy;
+  if (policy.kind === 'interval' && Number.isSafeInteger(policy.intervalMs) && policy.intervalMs > 0) return policy;
+  throw new StrataError('INVALID_ARGUMENT', `invalid fsync policy ${JSON.stringify(policy)}`);
+}
+
+export async function openCore(options: CoreOptions, internals: CoreInternals = {}): Promise<Core> {
+  return openCoreImpl(options, internals);
+}
+
+/** Same as openCore, typed as the implementation (tests and the benchmark reach the log engine). */
+export async function openCoreImpl(options: CoreOptions, internals: CoreInternals = {}): Promise<CoreImpl> {
+  if (!options || typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
+    throw new StrataError('INVALID_ARGUMENT', 'CoreOptions.dataDir is required');
+  }
+  const dataDir = path.resolve(options.dataDir);
+  const logger = (options.logger ?? silentLogger).child({ component: 'core' });
+  const clock = options.clock ?? systemClock;
+  const limits = resolveLimits(options.limits);
+  const fsync = validateFsync(options.fsync);
+  const tuning = { ...DEFAULT_STORAGE_TUNING, ...internals.tuning };
+  const basePolicies = mergePolicies(DEFAULT_TOPIC_POLICIES, validatePolicies(options.defaultPolicies ?? {}) as Partial<TopicPolicies>);
+
+  await fsp.mkdir(dataDir, { recursive: true });
+  const releaseLock = await lockDataDir(dataDir);
+  let metadata: MetadataStore | null = null;
+  let log: LogManager | null = null;
+  try {
+    metadata = await openEmbeddedMetadataStore({ dir: path.join(dataDir, 'metadata'), logger });
+    const registry = await TopicRegistry.load(metadata, basePolicies, logger, () => clock.now());
+    log = await LogManager.open({ dataDir, limits, tuning, fsync, logger, now: () => clock.now() }, registry.layouts());
+    const logManager = log;
+    registry.attach({
+      addPartitions: (topic, from) => logManager.addPartitions(topic, from),
+      removeTopic: (name) => logManager.removeTopic(name),
+      setPolicies: (name, policies) => logManager.setPolicies(name, policies),
+    });
+    const core = new CoreImpl(options.nodeId ?? 0, metadata, registry, log, new ProducerIds(metadata), clock, logger, releaseLock);
+    const subscriptions = await createSubscriptions({ core, metadata, clock, logger });
+    core.attachSubscriptions(subscriptions);
+    log.startRetention((topic, partition) => subscriptions.slowestOffset(topic, partition));
+    return core;
+  } catch (error) {
+    await log?.close().catch(() => undefined);
+    await metadata?.close().catch(() => undefined);
+    await releaseLock();
+    throw error;
+  }
+}
+
+/**
+ * One process per data directory: a LOCK file holding the owner's pid. A lock left by a process
+ * that no longer exists (kill -9) is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const file = path.join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await fsp.open(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      let released = false;
+      return async () => {
+        if (released) return;
+        released = true;
+        await fsp.rm(file, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim());
+      if (Number.isSafeInteger(owner) && owner > 0 && isAlive(owner)) {
+        throw new StrataError('STORAGE_ERROR', `data directory ${dataDir} is in use by process ${owner}${owner === process.pid ? ' (this one)' : ''}`);
+      }
+      await fsp.rm(file, { force: true });
+    }
+  }
+  throw new StrataError('STORAGE_ERROR', `could not lock data directory ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class CoreImpl implements Core {
+  readonly topics: TopicAdmin;
+  readonly namespaces: NamespaceAdmin;
+  private subscriptionsService: SubscriptionsService | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    readonly nodeId: number,
+    readonly metadata: MetadataStore,
+    readonly registry: TopicRegistry,
+    readonly log: LogManager,
+    private readonly producerIds: ProducerIds,
+    readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly releaseLock: () => Promise<void>,
+  ) {
+    this.topics = {
+      create: (name, options) => registry.createTopic(name, options),
+      delete: (name) => registry.deleteTopic(name),
+      list: (namespace) => registry.listTopics(namespace),
+      describe: (name) => registry.describeTopic(name),
+      exists: (name) => registry.topicExists(name),
+      setPartitionCount: (name, partitions) => registry.setPartitionCount(name, partitions),
+      updatePolicies: (name, patch) => registry.updateTopicPolicies(name, patch),
+    };
+    this.namespaces = {
+      create: (name, policies) => registry.createNamespace(name, policies),
+      delete: (name) => registry.deleteNamespace(name),
+      list: (tenant) => registry.listNamespaces(tenant),
+      describe: (name) => registry.describeNamespace(name),
+      updatePolicies: (name, patch) => registry.updateNamespacePolicies(name, patch),
+    };
+  }
+
+  attachSubscriptions(subscriptions: SubscriptionsService): void {
+    this.subscriptionsService = subscriptions;
+  }
+
+  get subscriptions(): Subscriptions {
+    if (!this.subscriptionsService) throw new StrataError('CLOSED', 'subscriptions are not available yet');
+    return this.subscriptionsService;
+  }
+
+  private logOf(topic: string, partition: number): PartitionLog {
+    try {
+      return this.log.getLog(topic, partition);
+    } catch (error) {
+      if (!(error instanceof StrataError) || error.code !== 'UNKNOWN_TOPIC' || typeof topic !== 'string') throw error;
+      let canonical: string;
+      try {
+        canonical = this.registry.canonical(topic);
+      } catch {
+        throw error;
+      }
+      if (canonical === topic) throw error;
+      return this.log.getLog(canonical, partition);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closing) throw new StrataError('CLOSED', 'core is closed');
+  }
+
+  async append(topic: string, partition: number, input: AppendInput): Promise<AppendResult> {
+    this.checkOpen();
+    return this.log.append(this.logOf(topic, partition), input);
+  }
+
+  async read(topic: string, partition: number, options: ReadOptions): Promise<ReadResult> {
+    this.checkOpen();
+    return this.log.read(this.logOf(topic, partition), options);
+  }
+
+  offsets(topic: string, partition: number): PartitionOffsets {
+    return this.log.offsets(this.logOf(topic, partition));
+  }
+
+  async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    this.checkOpen();
+    return this.log.offsetForTimestamp(this.logOf(topic, partition), timestampMs);
+  }
+
+  async deleteRecordsBefore(topic: string, partition: number, beforeOffset: number): Promise<number> {
+    this.checkOpen();
+    return this.log.deleteRecordsBefore(this.logOf(topic, partition), beforeOffset);
+  }
+
+  async waitForData(positions: readonly PartitionPosition[], waitMs: number, signal?: AbortSignal): Promise<boolean> {
+    this.checkOpen();
+    const canonical = positions.map((position) => {
+      try {
+        return { ...position, topic: this.logOf(position.topic, position.partition).topic };
+      } catch {
+        return position;
+      }
+    });
+    return this.log.waitForData(canonical, waitMs, signal);
+  }
+
+  async initProducer(transactionalId?: string | null): Promise<{ producerId: number; producerEpoch: number }> {
+    this.checkOpen();
+    return this.producerIds.init(transactionalId);
+  }
+
+  onAppend(listener: (event: AppendEvent) => void): () => void {
+    return this.log.onAppend(listener);
+  }
+
+  onTopicEvent(listener: (event: TopicEvent) => void): () => void {
+    return this.registry.onTopicEvent(listener);
+  }
+
+  /** Runs retention once now (tests; the server runs it on a timer). */
+  async enforceRetention(): Promise<number> {
+    const subscriptions = this.subscriptionsService;
+    return this.log.enforceRetention((topic, partition) => subscriptions?.slowestOffset(topic, partition) ?? null);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.subscriptionsService?.close();
+      } catch (error) {
+        this.logger.error('closing subscriptions failed', { error });
+      }
+      await this.log.close();
+      await this.metadata.close();
+      await this.releaseLock();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Promise forms of the raw-descriptor fs calls the storage engine uses. Raw descriptors (not
+ * FileHandle) because the descriptor cache shares one fd between concurrent readers and the writer.
+ */
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+
+export const openFile = promisify(fs.open) as (path: string, flags: number, mode?: number) => Promise<number>;
+export const closeFile = promisify(fs.close) as (fd: number) => Promise<void>;
+export const fdatasync = promisify(fs.fdatasync) as (fd: number) => Promise<void>;
+export const fsyncFile = promisify(fs.fsync) as (fd: number) => Promise<void>;
+export const ftruncate = promisify(fs.ftruncate) as (fd: number, length: number) => Promise<void>;
+
+/** Writes every buffer at `position`, looping over short writes. */
+export async function writeAllAt(fd: number, buffers: readonly Buffer[], position: number): Promise<void> {
+  let pending = buffers.filter((buffer) => buffer.length > 0);
+  let at = position;
+  while (pending.length > 0) {
+    const written = await new Promise<number>((resolve, reject) =>
+      fs.writev(fd, pending, at, (error, bytes) => (error ? reject(error) : resolve(bytes))),
+    );
+    at += written;
+    let skip = written;
+    const rest: Buffer[] = [];
+    for (const buffer of pending) {
+      if (skip >= buffer.length) {
+        skip -= buffer.length;
+        continue;
+      }
+      rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+      skip = 0;
+    }
+    pending = rest;
+  }
+}
+
+/** Reads up to `length` bytes at `position`; returns the bytes actually there (shorter at end of file). */
+export async function readAt(fd: number, length: number, position: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const bytes = await new Promise<number>((resolve, reject) =>
+      fs.read(fd, buffer, filled, length - filled, position + filled, (error, count) => (error ? reject(error) : resolve(count))),
+    );
+    if (bytes === 0) break;
+    filled += bytes;
+  }
+  return filled === length ? buffer : buffer.subarray(0, filled);
+}
+
+/** fsync of a directory, so that file creations, renames and deletions in it are durable. */
+export async function fsyncDirectory(path: string): Promise<void> {
+  const fd = await openFile(path, fs.constants.O_RDONLY);
+  try {
+    await fsyncFile(fd);
+  } finally {
+    await closeFile(fd);
+  }
+}
+
+export function isErrno(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
