@@ -12,3 +12,10 @@ export * from './record-batch/index.js';
 export * from './metadata/embedded-metadata-store.js';
 export { openCore, type CoreInternals } from './open-core.js';
 export { DEFAULT_CORE_LIMITS, DEFAULT_TOPIC_POLICIES } from './limits.js';
+export { createSubscriptions, type SubscriptionsService } from './subscription/subscriptions.js';
+export { defaultSubscriptionLimits, type SubscriptionLimits } from './subscription/subscription-limits.js';
+export {
+  DEAD_LETTER_ORIGIN_TOPIC_HEADER,
+  DEAD_LETTER_ORIGIN_PARTITION_HEADER,
+  DEAD_LETTER_ORIGIN_OFFSET_HEADER,
+} from './subscription/subscription.js';
