@@ -101,6 +101,8 @@ export async function startBroker(options: StartOptions = {}): Promise<TestBroke
 export function connect(url: string, options: IClientOptions = {}): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+    // Collect from the start: messages may arrive in the same read as the CONNACK.
+    collectors.set(client, makeCollector(client));
     const timer = setTimeout(() => {
       client.end(true);
       reject(new Error('connect timeout'));
@@ -123,8 +125,19 @@ export interface Received {
   readonly packet: mqtt.IPublishPacket;
 }
 
-/** Collects messages; `next(n)` waits (bounded) for the n-th. */
-export function collect(client: MqttClient): { messages: Received[]; wait(count: number, timeoutMs?: number): Promise<Received[]> } {
+export interface Collector {
+  readonly messages: Received[];
+  wait(count: number, timeoutMs?: number): Promise<Received[]>;
+}
+
+const collectors = new WeakMap<MqttClient, Collector>();
+
+/** Messages received by a client since it connected; `wait(n)` waits (bounded) for the n-th. */
+export function collect(client: MqttClient): Collector {
+  return collectors.get(client) ?? makeCollector(client);
+}
+
+function makeCollector(client: MqttClient): Collector {
   const messages: Received[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   client.on('message', (topic, payload, packet) => {
