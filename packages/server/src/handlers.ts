@@ -4,8 +4,7 @@
  * creates them before reading the config (their listeners define the `--<listener>-port` flags).
  */
 import type { ProtocolHandlerFactory } from '@strata/core';
+import { createKafkaHandler } from '@strata/kafka';
 
 /** Handlers that ship with Strata, in the order their listeners are printed. */
-export const builtinHandlerFactories: readonly ProtocolHandlerFactory[] = [
-  // The coordinator adds createKafkaHandler (@strata/kafka) and createMqttHandler (@strata/mqtt) here.
-];
+export const builtinHandlerFactories: readonly ProtocolHandlerFactory[] = [createKafkaHandler];

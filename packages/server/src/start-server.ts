@@ -4,9 +4,9 @@
  * order (stop accepting → handlers close → core closes, so in-flight appends finish).
  */
 import type { Socket } from 'node:net';
-import * as coreModule from '@strata/core';
 import {
   createLogger,
+  openCore,
   systemClock,
   type BoundAddress,
   type Clock,
@@ -50,12 +50,6 @@ export class HandlerStartError extends Error {
     this.name = 'HandlerStartError';
     this.cause = cause;
   }
-}
-
-function defaultOpenCore(): OpenCore {
-  const open = (coreModule as Record<string, unknown>)['openCore'];
-  if (typeof open !== 'function') throw new Error('@strata/core does not export openCore');
-  return open as OpenCore;
 }
 
 /** Handler names and listener ids must be unique: they are config keys and flag names. */
@@ -118,7 +112,7 @@ export async function launchServer(
         bindings.push({ handler, binding: await bindListener(spec, listenerConfig, config.host, logger) });
       }
     }
-    core = await (dependencies.openCore ?? defaultOpenCore())({
+    core = await (dependencies.openCore ?? openCore)({
       dataDir: config.dataDir,
       nodeId: config.nodeId,
       fsync: config.fsync,
