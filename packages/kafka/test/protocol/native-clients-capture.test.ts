@@ -1,0 +1,93 @@
+// Live checks with the Debian clients (skipped where not installed): kcat 1.7.1 on librdkafka 2.0.2
+// (ApiVersions v3 first, Metadata v4, Produce v7 with gzip) and kafka-python 2.0.2 (ApiVersions v0 probe,
+// Metadata v0/v1, Produce) against a FakeBroker built from our codecs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { API_KEY } from '../../src/protocol/messages/index.js';
+import type { ProduceRequest } from '../../src/protocol/messages/index.js';
+import { FakeBroker } from './fake-broker.js';
+
+const CLIENT_TIMEOUT_MS = 20_000;
+const KCAT = '/usr/bin/kcat';
+const PYTHON = '/usr/bin/python3';
+
+/** Ranges librdkafka 2.0.2's feature checks look for (kafka.md §5): Produce v0 for compression, Fetch 4 for MsgVer2. */
+const ADVERTISED = new Map<number, [number, number]>([
+  [API_KEY.Produce, [0, 9]],
+  [API_KEY.Fetch, [0, 12]],
+  [API_KEY.ListOffsets, [0, 7]],
+  [API_KEY.Metadata, [0, 12]],
+]);
+
+function run(command: string, args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), CLIENT_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+test('kcat (librdkafka 2.0.2): metadata and a gzip produce', { skip: !existsSync(KCAT) }, async () => {
+  const broker = new FakeBroker({ advertised: ADVERTISED, topics: ['rdk'] });
+  await broker.start();
+  try {
+    const list = await run(KCAT, ['-b', `127.0.0.1:${broker.port}`, '-L', '-J', '-t', 'rdk'], '');
+    assert.equal(list.code, 0, list.stderr);
+    const metadata = JSON.parse(list.stdout) as { brokers: Array<{ id: number }>; topics: Array<{ topic: string; partitions: unknown[] }> };
+    assert.deepEqual(metadata.brokers.map((b) => b.id), [0]);
+    assert.equal(metadata.topics[0].topic, 'rdk');
+    assert.equal(metadata.topics[0].partitions.length, 1);
+
+    const produce = await run(KCAT, ['-b', `127.0.0.1:${broker.port}`, '-P', '-t', 'rdk', '-p', '0', '-z', 'gzip', '-K', ':'], `k1:${'v'.repeat(2000)}\nk2:${'w'.repeat(2000)}\n`);
+    assert.equal(produce.code, 0, produce.stderr);
+  } finally {
+    await broker.close();
+  }
+  const first = broker.captured[0];
+  assert.deepEqual([first.apiKey, first.apiVersion], [API_KEY.ApiVersions, 3], 'librdkafka starts with ApiVersions v3');
+  const metadataVersions = new Set(broker.captured.filter((c) => c.apiKey === API_KEY.Metadata).map((c) => c.apiVersion));
+  assert.ok(metadataVersions.has(4), `Metadata versions ${[...metadataVersions]}`);
+  const produce = broker.captured.find((c) => c.apiKey === API_KEY.Produce)!;
+  assert.equal(produce.apiVersion, 7);
+  const batch = (produce.body as ProduceRequest).topicData[0].partitionData[0].records!;
+  assert.equal(batch.readInt8(16), 2, 'magic 2');
+  assert.equal(batch.readInt16BE(21) & 0x07, 1, 'gzip: compression is on because Produce v0 is advertised');
+});
+
+test('kafka-python 2.0.2: version probe with ApiVersions v0 and a produce', { skip: !existsSync(PYTHON) }, async () => {
+  const broker = new FakeBroker({ advertised: ADVERTISED, topics: ['py'] });
+  await broker.start();
+  const script = [
+    'import sys',
+    'from kafka import KafkaProducer',
+    `p = KafkaProducer(bootstrap_servers='127.0.0.1:${broker.port}', acks=1, request_timeout_ms=10000, max_block_ms=10000)`,
+    "p.send('py', key=b'k', value=b'v', partition=0).get(timeout=10)",
+    'p.close(timeout=5)',
+    "print('ok')",
+  ].join('\n');
+  let result;
+  try {
+    result = await run(PYTHON, ['-c', script], '');
+  } finally {
+    await broker.close();
+  }
+  if (result.code !== 0 && /No module named 'kafka'/.test(result.stderr)) return; // not installed here
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /ok/);
+  const versions = broker.captured.map((c) => `${c.apiKey}v${c.apiVersion}`);
+  assert.equal(versions[0], '18v0', `kafka-python probes with ApiVersions v0: ${versions.join(' ')}`);
+  const produce = broker.captured.find((c) => c.apiKey === API_KEY.Produce)!;
+  assert.ok(produce, versions.join(' '));
+  assert.equal((produce.body as ProduceRequest).topicData[0].name, 'py');
+});
