@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
+import { decodeRecordBatch } from '../src/record-batch/index.js';
+import { message, removeDir, tempDir, TOPIC } from './log-helpers.js';
+
+// No background checkpoint during a test: the journal holds everything since open.
+const NO_CHECKPOINT = { tuning: { checkpointIntervalMs: 1e9, journalFileBytesMax: 1 << 30 } };
+
+function partitionDir(dataDir: string, partition: number): string {
+  const logDir = path.join(dataDir, 'log');
+  return path.join(logDir, fs.readdirSync(logDir)[0]!, String(partition));
+}
+
+function activeSegment(dataDir: string, partition: number): string {
+  const dir = partitionDir(dataDir, partition);
+  const names = fs.readdirSync(dir).filter((name) => name.endsWith('.log')).sort();
+  return path.join(dir, names[names.length - 1]!);
+}
+
+function journalFiles(dataDir: string): string[] {
+  const dir = path.join(dataDir, 'journal');
+  return fs.readdirSync(dir).sort().map((name) => path.join(dir, name));
+}
+
+/** Simulates kill -9 of this in-process core: nothing is closed, the lock is left behind. */
+function abandon(core: CoreImpl, dataDir: string): void {
+  void core; // deliberately not closed
+  fs.rmSync(path.join(dataDir, 'LOCK'));
+}
+
+async function readValues(core: CoreImpl, partition: number): Promise<string[]> {
+  core.log.tailCache.drop(core.log.getLog(TOPIC, partition).tail);
+  const result = await core.read(TOPIC, partition, { offset: core.offsets(TOPIC, partition).logStartOffset, maxBytes: 1 << 24 });
+  const values: string[] = [];
+  let expected = 0;
+  for (const entry of result.entries) {
+    for (const m of decodeRecordBatch(entry.bytes).messages) {
+      assert.equal(m.offset, expected++, 'offsets dense');
+      values.push(m.value!.toString());
+    }
+  }
+  return values;
+}
+
+test('a torn segment tail is truncated and refilled from the journal', async () => {
+  const dir = tempDir();
+  try {
+    const core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
+    await core.topics.create(TOPIC, { partitions: 2 });
+    for (let i = 0; i < 10; i++) await core.append(TOPIC, i % 2, { kind: 'messages', messages: [message(`v${i}`)] });
+    abandon(core, dir);
+    // The last batch of partition 0 is torn and followed by garbage.
+    const segment = activeSegment(dir, 0);
+    const size = fs.statSync(segment).size;
+    fs.truncateSync(segment, size - 7);
+    fs.appendFileSync(segment, Buffer.alloc(100, 0xab));
+    // Partition 1 lost its last two batches entirely (never reached the disk).
+    const other = activeSegment(dir, 1);
+    const batchBytes = (await import('../src/log/batch-fields.js')).batchTotalBytes(fs.readFileSync(other), 0);
+    fs.truncateSync(other, fs.statSync(other).size - 2 * batchBytes);
+
+    const reopened = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
+    assert.deepEqual(await readValues(reopened, 0), ['v0', 'v2', 'v4', 'v6', 'v8']);
+    assert.deepEqual(await readValues(reopened, 1), ['v1', 'v3', 'v5', 'v7', 'v9']);
+    assert.equal(fs.statSync(segment).size, size, 'segment restored to exactly the acknowledged bytes');
+    const next = await reopened.append(TOPIC, 0, { kind: 'messages', messages: [message('v10')] });
+    assert.equal(next.baseOffset, 5);
+    await reopened.close();
+  } finally {
+    removeDir(dir);
+  }
+});
+
+test('a torn journal tail is ignored and unacknowledged garbage is never served', async () => {
+  const dir = tempDir();
+  try {
+    let core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
+    await core.topics.create(TOPIC);
+    for (let i = 0; i < 5; i++) await core.append(TOPIC, 0, { kind: 'messages', messages: [message(`a${i}`)] });
+    await core.close(); // checkpoint: segments fsynced, journal emptied
+    core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
+    for (let i = 5; i < 8; i++) await core.append(TOPIC, 0, { kind: 'messages', messages: [message(`a${i}`)] });
+    abandon(core, dir);
+    const journals = journalFiles(dir);
+    const journal = journals[journals.length - 1]!;
+    const journalBytes = fs.statSync(journal).size;
+    assert.ok(journalBytes > 0, 'the acknowledged appends are in the journal');
+    // A torn record at the end of the journal: a plausible header, then the write stopped.
+    const torn = Buffer.alloc(30);
+    torn.writeUInt32BE(200, 0);
+    fs.appendFileSync(journal, torn);
+    // And the segment has a torn copy of an append that was never acknowledged.
+    fs.appendFileSync(activeSegment(dir, 0), Buffer.from('0000000000000008torn-batch-bytes'));
+
+    core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
+    assert.deepEqual(await readValues(core, 0), ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7']);
+    assert.equal(core.offsets(TOPIC, 0).highWatermark, 8);
+    const next = await core.append(TOPIC, 0, { kind: 'messages', messages: [message('a8')] });
+    assert.equal(next.baseOffset, 8);
+    await core.close();
+    assert.deepEqual(
+      journalFiles(dir).map((file) => fs.statSync(file).size),
+      [0],
+      'after a clean close only an empty journal remains',
+    );
+    core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
+    assert.equal((await readValues(core, 0)).length, 9);
+    await core.close();
+  } finally {
+    removeDir(dir);
+  }
+});
+
+test('a journal record of a deleted topic is skipped; checkpoints drop old journal files', async () => {
+  const dir = tempDir();
+  try {
+    let core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
+    await core.topics.create(TOPIC);
+    await core.topics.create('persistent://public/default/gone');
+    await core.append('persistent://public/default/gone', 0, { kind: 'messages', messages: [message('x')] });
+    await core.topics.delete('persistent://public/default/gone');
+    await core.append(TOPIC, 0, { kind: 'messages', messages: [message('kept')] });
+    abandon(core, dir);
+    core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
+    assert.equal(core.topics.exists('persistent://public/default/gone'), false);
+    assert.deepEqual(await readValues(core, 0), ['kept']);
+    await core.append(TOPIC, 0, { kind: 'messages', messages: [message('more')] });
+    await core.log.checkpoint();
+    assert.equal(journalFiles(dir).length, 1);
+    await core.close();
+  } finally {
+    removeDir(dir);
+  }
+});
