@@ -1,6 +1,6 @@
 /**
- * Test harness: the MQTT handler on a test core, with its two listeners bound on 127.0.0.1 port 0,
- * and helpers for mqtt.js clients. Restart = `stop()` then `startBroker({ dataDir, memory })` again.
+ * Test harness: the MQTT handler on a real core, with its two listeners bound on 127.0.0.1 port 0,
+ * and helpers for mqtt.js clients. Restart = `stop()` then `startBroker({ dataDir })` again.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { silentLogger, systemClock, type BoundAddress, type Core } from '@strata/core';
 import { MqttHandler } from '../src/index.js';
-import { newMemoryState, openTestCore, type MemoryState } from './test-core.js';
+import { openTestCore } from './test-core.js';
 
 export interface TestBroker {
   readonly core: Core;
@@ -17,7 +17,6 @@ export interface TestBroker {
   readonly port: number;
   readonly wsPort: number;
   readonly dataDir: string;
-  readonly memory: MemoryState;
   readonly url: string;
   /** Stops handler, listeners and core (the data stays). */
   stop(): Promise<void>;
@@ -27,7 +26,6 @@ export interface TestBroker {
 
 export interface StartOptions {
   readonly dataDir?: string;
-  readonly memory?: MemoryState;
   readonly config?: Record<string, unknown>;
 }
 
@@ -37,8 +35,7 @@ function listen(server: Server): Promise<number> {
 
 export async function startBroker(options: StartOptions = {}): Promise<TestBroker> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'strata-mqtt-')));
-  const memory = options.memory ?? newMemoryState();
-  const core = await openTestCore(dataDir, memory);
+  const core = await openTestCore(dataDir);
   const handler = new MqttHandler();
   const sockets = new Set<Socket>();
   const track = (listenerId: string) => (socket: Socket) => {
@@ -87,7 +84,6 @@ export async function startBroker(options: StartOptions = {}): Promise<TestBroke
     port,
     wsPort,
     dataDir,
-    memory,
     url: `mqtt://127.0.0.1:${port}`,
     stop,
     async close() {

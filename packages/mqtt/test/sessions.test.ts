@@ -31,7 +31,7 @@ test('3.1.1 persistent session: subscriptions and queued QoS 1/2 messages surviv
 
 test('persistent session survives a server restart (subscriptions in metadata, messages in the core cursor)', async () => {
   let broker = await startBroker();
-  const { dataDir, memory } = broker;
+  const { dataDir } = broker;
   try {
     const c = await connect(broker.url, { clientId: 'restart-me', protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 3600 } });
     await c.subscribeAsync('r/+', { qos: 1 });
@@ -41,7 +41,7 @@ test('persistent session survives a server restart (subscriptions in metadata, m
     await endClient(pub);
     await broker.stop();
 
-    broker = await startBroker({ dataDir, memory });
+    broker = await startBroker({ dataDir });
     const pub2 = await connect(broker.url, { clientId: 'restart-pub' });
     await pub2.publishAsync('r/b', 'after restart', { qos: 1 });
     const back = await connect(broker.url, { clientId: 'restart-me', protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 3600 } });
