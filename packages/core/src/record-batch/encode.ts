@@ -50,6 +50,10 @@ export interface EncodeRecordsOptions extends EncodeOptions {
   timestampType?: 'create' | 'logAppend';
   isTransactional?: boolean;
   isControl?: boolean;
+  /** Default the first message's timestamp (-1 for an empty batch). */
+  baseTimestamp?: number;
+  /** Default the largest message timestamp; compaction keeps the original batches' maximum. */
+  maxTimestamp?: number;
 }
 
 function bytesField(value: Buffer | null): number {
@@ -81,8 +85,8 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
   assert(offsetDeltas === undefined || offsetDeltas.length === messages.length, 'one offset delta per message');
   const lastOffsetDelta = options.lastOffsetDelta ?? (offsetDeltas ? (offsetDeltas[offsetDeltas.length - 1] ?? 0) : Math.max(0, messages.length - 1));
 
-  const baseTimestamp = messages.length > 0 ? messages[0]!.timestamp : -1;
-  let maxTimestamp = baseTimestamp;
+  const baseTimestamp = options.baseTimestamp ?? (messages.length > 0 ? messages[0]!.timestamp : -1);
+  let maxTimestamp = messages.length > 0 ? messages[0]!.timestamp : baseTimestamp;
   const bodyBytes: number[] = new Array(messages.length);
   const headerKeyBytes: number[] = [];
   let recordsBytes = 0;
@@ -130,7 +134,7 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
   batch.writeInt16BE(attributes, OFFSET_ATTRIBUTES);
   batch.writeInt32BE(lastOffsetDelta, OFFSET_LAST_OFFSET_DELTA);
   writeInt64(batch, OFFSET_BASE_TIMESTAMP, baseTimestamp);
-  writeInt64(batch, OFFSET_MAX_TIMESTAMP, maxTimestamp);
+  writeInt64(batch, OFFSET_MAX_TIMESTAMP, options.maxTimestamp ?? maxTimestamp);
   writeInt64(batch, OFFSET_PRODUCER_ID, options.producer?.producerId ?? -1);
   batch.writeInt16BE(options.producer?.producerEpoch ?? -1, OFFSET_PRODUCER_EPOCH);
   batch.writeInt32BE(options.producer?.baseSequence ?? -1, OFFSET_BASE_SEQUENCE);

@@ -1,0 +1,200 @@
+/**
+ * Log compaction as a pure function (Kafka `cleanup.policy=compact`, LogCleaner): the latest
+ * record per key wins; a tombstone (null value) deletes its key and is itself dropped once older
+ * than the tombstone retention. Two passes, as Kafka does it:
+ *
+ *   1. CompactionKeyIndex: key → offset of its latest record, over everything that may supersede
+ *      (the sealed segments and the active one).
+ *   2. compactBatches: each sealed batch keeps the records that are still the latest for their
+ *      key. Offsets are preserved: a rewritten batch keeps its base offset and lastOffsetDelta and
+ *      leaves gaps in offsetDelta (record batch v2 allows them), so the offsets of a segment stay
+ *      dense batch to batch and readers, indexes and recovery see the same offset ranges.
+ *      Adjacent rewritten batches merge into one (bounded by mergedBatchBytesMax), so a run of
+ *      fully superseded batches shrinks to one empty 61-byte batch.
+ *
+ * Safety: a partial index (keysMax reached) only means less is removed: a record is dropped only
+ * when a later record with its key was seen. Records without a key are kept. Untouched batches are
+ * passed through byte for byte; control and transactional batches are never rewritten.
+ */
+import type { CompressionType, ProducerIdentity } from '../core.js';
+import type { StoredMessage } from '../message.js';
+import { decodeRecordBatch, encodeRecordBatch, type RecordBatchHeader } from '../record-batch/index.js';
+
+/** Kafka's delete.retention.ms default: how long a tombstone stays readable after it is written. */
+export const TOMBSTONE_RETENTION_MS_DEFAULT = 24 * 60 * 60 * 1000;
+/** Distinct keys one compaction pass indexes (Kafka: log.cleaner.dedupe.buffer.size). */
+export const COMPACTION_KEYS_MAX_DEFAULT = 1_000_000;
+/** Largest batch that merging rewritten batches may produce. */
+export const MERGED_BATCH_BYTES_MAX_DEFAULT = 1024 * 1024;
+
+/** Key bytes as a Map key: latin1 maps each byte to one char, so it is exact and cheap. */
+function keyString(key: Buffer): string {
+  return key.toString('latin1');
+}
+
+export class CompactionKeyIndex {
+  private readonly latest = new Map<string, number>();
+  /** True once keysMax stopped new keys from being indexed. */
+  full = false;
+
+  constructor(readonly keysMax = COMPACTION_KEYS_MAX_DEFAULT) {}
+
+  get size(): number {
+    return this.latest.size;
+  }
+
+  addMessage(message: StoredMessage): void {
+    if (message.key === null) return;
+    const key = keyString(message.key);
+    const known = this.latest.get(key);
+    if (known === undefined && this.latest.size >= this.keysMax) {
+      this.full = true;
+      return;
+    }
+    if (known === undefined || message.offset > known) this.latest.set(key, message.offset);
+  }
+
+  /** Indexes one stored batch (control batches carry no keys of the topic). */
+  addBatch(batch: Buffer): void {
+    const { header, messages } = decodeRecordBatch(batch);
+    if (header.isControl) return;
+    for (const message of messages) this.addMessage(message);
+  }
+
+  latestOffset(key: Buffer): number | undefined {
+    return this.latest.get(keyString(key));
+  }
+}
+
+export interface CompactOptions {
+  readonly nowMs: number;
+  readonly tombstoneRetentionMs?: number;
+  readonly mergedBatchBytesMax?: number;
+}
+
+export interface CompactResult {
+  /** The batches to store instead of the input, same offset coverage, in order. */
+  readonly batches: Buffer[];
+  readonly keptMessages: number;
+  readonly removedMessages: number;
+  /** False when nothing was removed: the input can stay as it is. */
+  readonly changed: boolean;
+}
+
+/** A rewritten batch waiting to be encoded, possibly merged with its neighbours. */
+interface Piece {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly messages: StoredMessage[];
+  readonly compression: CompressionType;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly maxTimestamp: number;
+  readonly estimatedBytes: number;
+}
+
+function estimateBytes(messages: readonly StoredMessage[]): number {
+  let bytes = 61;
+  for (const message of messages) {
+    bytes += 24 + (message.key?.length ?? 0) + (message.value?.length ?? 0);
+    for (const header of message.headers) bytes += 8 + header.key.length + (header.value?.length ?? 0);
+  }
+  return bytes;
+}
+
+/** Can `next` be appended to the run ending with `last` as one batch? */
+function mergeable(last: Piece, next: Piece, runBytes: number, bytesMax: number): boolean {
+  if (next.baseOffset !== last.lastOffset + 1 || next.compression !== last.compression) return false;
+  if (runBytes + next.estimatedBytes > bytesMax) return false;
+  if (last.producerId === -1 && next.producerId === -1) return true;
+  // One idempotent producer's consecutive batches: the merged batch's sequence range stays exact.
+  return (
+    next.producerId === last.producerId &&
+    next.producerEpoch === last.producerEpoch &&
+    last.baseSequence >= 0 &&
+    next.baseSequence === last.baseSequence + (last.lastOffset - last.baseOffset) + 1
+  );
+}
+
+function encodeRun(run: readonly Piece[]): Buffer {
+  const first = run[0]!;
+  const last = run[run.length - 1]!;
+  const messages = run.flatMap((piece) => piece.messages);
+  const producer: ProducerIdentity | undefined =
+    first.producerId === -1 ? undefined : { producerId: first.producerId, producerEpoch: first.producerEpoch, baseSequence: first.baseSequence };
+  return encodeRecordBatch(messages, {
+    baseOffset: first.baseOffset,
+    offsetDeltas: messages.map((message) => message.offset - first.baseOffset),
+    lastOffsetDelta: last.lastOffset - first.baseOffset,
+    compression: first.compression,
+    ...(producer ? { producer } : {}),
+    maxTimestamp: Math.max(...run.map((piece) => piece.maxTimestamp)),
+  });
+}
+
+function isPassThrough(header: RecordBatchHeader): boolean {
+  return header.isControl || header.isTransactional || header.timestampType === 'logAppend';
+}
+
+/**
+ * Compacts consecutive stored batches (one sealed segment, in offset order) against `index`.
+ * Throws CORRUPT_BATCH if a batch does not decode (a stored batch passed its CRC when written).
+ */
+export function compactBatches(batches: readonly Buffer[], index: CompactionKeyIndex, options: CompactOptions): CompactResult {
+  const tombstoneRetentionMs = options.tombstoneRetentionMs ?? TOMBSTONE_RETENTION_MS_DEFAULT;
+  const bytesMax = options.mergedBatchBytesMax ?? MERGED_BATCH_BYTES_MAX_DEFAULT;
+  const out: Buffer[] = [];
+  let run: Piece[] = [];
+  let runBytes = 0;
+  let kept = 0;
+  let removed = 0;
+  const flush = (): void => {
+    if (run.length > 0) out.push(encodeRun(run));
+    run = [];
+    runBytes = 0;
+  };
+
+  for (const batch of batches) {
+    const { header, messages } = decodeRecordBatch(batch);
+    if (isPassThrough(header)) {
+      flush();
+      out.push(batch);
+      kept += messages.length;
+      continue;
+    }
+    const survivors = messages.filter((message) => {
+      if (message.key === null) return true;
+      const latest = index.latestOffset(message.key);
+      if (latest === undefined || latest <= message.offset) {
+        // The latest record of its key: a tombstone stays until its retention has passed.
+        return !(message.value === null && latest !== undefined && options.nowMs - message.timestamp > tombstoneRetentionMs);
+      }
+      return false;
+    });
+    kept += survivors.length;
+    removed += messages.length - survivors.length;
+    if (survivors.length === messages.length) {
+      flush();
+      out.push(batch);
+      continue;
+    }
+    const piece: Piece = {
+      baseOffset: header.baseOffset,
+      lastOffset: header.baseOffset + header.lastOffsetDelta,
+      messages: survivors,
+      compression: header.compression,
+      producerId: header.producerId,
+      producerEpoch: header.producerEpoch,
+      baseSequence: header.baseSequence,
+      maxTimestamp: header.maxTimestamp,
+      estimatedBytes: estimateBytes(survivors),
+    };
+    const last = run[run.length - 1];
+    if (last && !mergeable(last, piece, runBytes, bytesMax)) flush();
+    run.push(piece);
+    runBytes += piece.estimatedBytes;
+  }
+  flush();
+  return { batches: removed === 0 ? [...batches] : out, keptMessages: kept, removedMessages: removed, changed: removed > 0 };
+}
