@@ -5,6 +5,7 @@
  */
 import type { ProtocolHandlerFactory } from '@strata/core';
 import { createKafkaHandler } from '@strata/kafka';
+import { createMqttHandler } from '@strata/mqtt';
 
 /** Handlers that ship with Strata, in the order their listeners are printed. */
-export const builtinHandlerFactories: readonly ProtocolHandlerFactory[] = [createKafkaHandler];
+export const builtinHandlerFactories: readonly ProtocolHandlerFactory[] = [createKafkaHandler, createMqttHandler];
