@@ -507,10 +507,9 @@ export class Connection {
     this.pending.length = 0;
     this.pendingHead = 0;
     this.backlog.length = 0;
+    this.broker.connections.delete(this);
+    // While CONNECT is being handled, handleConnect finishes the session side once broker.connect returns.
     if (!wasConnecting) this.broker.connectionClosed(this, this.session, this.gracefulClose);
-    if (this.stream.destroyed === false && this.stream.writableEnded) {
-      // already ending: nothing else to do
-    }
   }
 }
 
