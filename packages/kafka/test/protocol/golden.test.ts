@@ -13,6 +13,7 @@ import {
   responseHeaderVersion,
 } from '../../src/protocol/request-header.js';
 import { Writer } from '../../src/protocol/writer.js';
+import { KafkaEncodeError } from '../../src/protocol/errors.js';
 import { kafkajsRequests } from './fixtures/kafkajs-requests.js';
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ''), 'hex');
@@ -142,4 +143,16 @@ test('Produce v9 request (flexible): compact strings, compact records, tagged fi
     }),
   );
   assert.equal(bytes, '00' + '0001' + '000003e8' + '02' + '0274' + '02' + '00000002' + '05' + '00112233' + '00' + '00' + '00');
+});
+
+test('request encoders refuse a non-ignorable field the version cannot carry (README "Ignorable Fields")', () => {
+  const refused = (error: unknown) => error instanceof KafkaEncodeError && error.code === 'unsupportedField';
+  const metadata = { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
+  assert.throws(() => apis.Metadata.versions.get(3)!.encodeRequest(new Writer(), metadata), refused);
+  assert.doesNotThrow(() => apis.Metadata.versions.get(4)!.encodeRequest(new Writer(), metadata));
+  const produce = { transactionalId: 'tx', acks: 1, timeoutMs: 1, topicData: [] };
+  assert.throws(() => apis.Produce.versions.get(2)!.encodeRequest(new Writer(), produce), refused);
+  assert.doesNotThrow(() => apis.Produce.versions.get(3)!.encodeRequest(new Writer(), produce));
+  // Responses are built version-independently: fields a version lacks are simply not written.
+  assert.equal(written((w) => apis.ApiVersions.versions.get(0)!.encodeResponse(w, { throttleTimeMs: 100 })), '0000' + '00000000');
 });
