@@ -194,7 +194,7 @@ function buildMessage(spec, generated, apiName) {
 const isPresent = (field, v) => contains(field.versions, v);
 
 /** Names a decoded field's local variable must not take (generated locals, reserved words). */
-const TAKEN = new Set(['r', 'w', 'm', 't', 'i', 'tag', 'size', 'end', 'taggedCount', 'element', 'outer', 'value', 'version', 'flexible',
+const TAKEN = new Set(['r', 'w', 'm', 't', 'i', 'tag', 'size', 'end', 'taggedCount', 'taggedWriter', 'element', 'value', 'version', 'flexible',
   'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export', 'extends',
   'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super', 'switch', 'this',
   'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'yield', 'let', 'static', 'implements', 'interface', 'package',
@@ -436,8 +436,8 @@ function emitRead(code, message, field, v, target) {
   if (nullable) {
     code.open(`if (${count} < 0) {`);
     code.line(`${target} = null;`);
-    code.close();
-    code.open('else {');
+    code.close('} else {');
+    code.depth++;
   }
   code.line(`const ${array}: ${elementType}[] = [];`);
   code.line(`for (let i = 0; i < ${count}; i++) ${array}.push(${element});`);
@@ -512,7 +512,7 @@ function emitReadDeclared(code, message, field, v) {
 // ---------------------------------------------------------------------------------------------------
 // Code generation: encode
 
-function writePrimitiveCall(type, compact, nullable, value) {
+function writePrimitiveCall(type, compact, nullable, value, writer = 'w') {
   switch (type) {
     case 'bool':
     case 'int8':
@@ -523,25 +523,25 @@ function writePrimitiveCall(type, compact, nullable, value) {
     case 'int64':
     case 'float64':
     case 'uuid':
-      return `w.${type}(${value});`;
+      return `${writer}.${type}(${value});`;
     case 'string':
       return compact
         ? nullable
-          ? `w.compactNullableString(${value});`
-          : `w.compactString(${value});`
+          ? `${writer}.compactNullableString(${value});`
+          : `${writer}.compactString(${value});`
         : nullable
-          ? `w.nullableString(${value});`
-          : `w.string(${value});`;
+          ? `${writer}.nullableString(${value});`
+          : `${writer}.string(${value});`;
     case 'bytes':
       return compact
         ? nullable
-          ? `w.compactNullableBytes(${value});`
-          : `w.compactBytes(${value});`
+          ? `${writer}.compactNullableBytes(${value});`
+          : `${writer}.compactBytes(${value});`
         : nullable
-          ? `w.nullableBytes(${value});`
-          : `w.bytes(${value});`;
+          ? `${writer}.nullableBytes(${value});`
+          : `${writer}.bytes(${value});`;
     case 'records':
-      return compact ? `w.compactRecords(${value});` : `w.records(${value});`;
+      return compact ? `${writer}.compactRecords(${value});` : `${writer}.records(${value});`;
   }
   fail(`unknown primitive ${type}`);
 }
@@ -563,25 +563,25 @@ function valueExpr(field, v, source, side) {
   return `${source} ?? ${fallback}`;
 }
 
-function emitWrite(code, message, field, v, source, side) {
+function emitWrite(code, message, field, v, source, side, writer = 'w') {
   const compact = isCompact(message, field, v);
   const nullable = isNullable(field, v);
   if (field.kind === 'primitive') {
-    code.line(writePrimitiveCall(field.type, compact, nullable, valueExpr(field, v, source, side)));
+    code.line(writePrimitiveCall(field.type, compact, nullable, valueExpr(field, v, source, side), writer));
     return;
   }
   if (field.kind === 'struct') {
     const value = code.fresh('struct');
     code.line(`const ${value} = ${valueExpr(field, v, source, side)};`);
     if (nullable) {
-      code.open(`if (${value} === null) w.structPresent(false);`);
+      code.open(`if (${value} === null) ${writer}.structPresent(false);`);
       code.close('else {');
       code.depth++;
-      code.line('w.structPresent(true);');
-      code.line(`write${field.struct.tsName}(w, ${value});`);
+      code.line(`${writer}.structPresent(true);`);
+      code.line(`write${field.struct.tsName}(${writer}, ${value});`);
       code.close();
     } else {
-      code.line(`write${field.struct.tsName}(w, ${value});`);
+      code.line(`write${field.struct.tsName}(${writer}, ${value});`);
     }
     return;
   }
@@ -589,15 +589,15 @@ function emitWrite(code, message, field, v, source, side) {
   const lengthMethod = `${compact ? 'compact' : ''}${nullable ? (compact ? 'Nullable' : 'nullable') : ''}${compact || nullable ? 'ArrayLength' : 'arrayLength'}`;
   code.line(`const ${array} = ${valueExpr(field, v, source, side)};`);
   if (nullable) {
-    code.open(`if (${array} === null) w.${lengthMethod}(-1);`);
+    code.open(`if (${array} === null) ${writer}.${lengthMethod}(-1);`);
     code.close('else {');
     code.depth++;
   }
-  code.line(`w.${lengthMethod}(${array}.length);`);
+  code.line(`${writer}.${lengthMethod}(${array}.length);`);
   if (field.element.kind === 'struct') {
-    code.line(`for (const element of ${array}) write${field.element.struct.tsName}(w, element);`);
+    code.line(`for (const element of ${array}) write${field.element.struct.tsName}(${writer}, element);`);
   } else {
-    code.line(`for (const element of ${array}) ${writePrimitiveCall(field.type, compact, false, field.type === 'records' ? 'element' : 'element')}`);
+    code.line(`for (const element of ${array}) ${writePrimitiveCall(field.type, compact, false, 'element', writer)}`);
   }
   if (nullable) code.close();
 }
@@ -618,11 +618,42 @@ function taggedPresentExpr(field, v, value, side) {
   }
 }
 
+/** Whether a value differs from the field's default (used where a version cannot carry the field). */
+function nonDefaultExpr(field, source) {
+  const fallback = defaultExpr(field);
+  if (field.kind === 'array') return `(${source} ?? []).length > 0`;
+  switch (field.type) {
+    case 'bytes':
+      return `(${source} ?? Buffer.alloc(0)).length > 0`;
+    case 'uuid':
+      return `(${source} ?? Buffer.alloc(16)).some((byte) => byte !== 0)`;
+    case 'records':
+      return `(${source} ?? null) !== null`;
+    default:
+      return `(${source} ?? ${fallback}) !== ${fallback}`;
+  }
+}
+
+/**
+ * README "Ignorable Fields": writing a version that lacks a field must not silently drop a value that
+ * changes the request's meaning. Request encoders (clients, tests) throw for a non-ignorable field
+ * set to a non-default value; response encoders omit such fields, since responses are built
+ * version-independently by the broker.
+ */
+function emitUnsupportedFieldChecks(code, message, struct, v) {
+  for (const f of struct.fields) {
+    if (f.versions === null || isPresent(f, v) || f.ignorable || f.kind === 'struct') continue;
+    code.line(`if (${nonDefaultExpr(f, `m.${f.jsName}`)}) unsupportedField('${f.jsName}');`);
+    message.usesUnsupportedField = true;
+  }
+}
+
 function emitWriteStruct(code, message, struct, v, functionName, paramType, side, exported) {
   const flexible = contains(message.flexible, v);
   code.open(`${exported ? 'export ' : ''}function ${functionName}(w: Writer, m: ${paramType}): void {`);
   const regular = struct.fields.filter((f) => isPresent(f, v) && !isTagged(f, v));
   const tagged = struct.fields.filter((f) => isTagged(f, v)).sort((a, b) => a.tag - b.tag);
+  if (side === 'request') emitUnsupportedFieldChecks(code, message, struct, v);
   for (const f of regular) emitWrite(code, message, f, v, `m.${f.jsName}`, side);
   if (flexible) {
     if (tagged.length === 0) {
@@ -638,16 +669,14 @@ function emitWriteStruct(code, message, struct, v, functionName, paramType, side
       }
       code.line('w.uvarint(taggedCount);');
       for (const f of tagged) {
+        // A tagged field is written as tag, size, value: the value goes to its own writer first.
         code.open(`if (has${f.tag}) {`);
-        code.line('const outer = w;');
-        code.open('{');
-        code.line('const w = new Writer(64);');
-        emitWrite(code, message, f, v, `tagged${f.tag}`, side);
-        code.line('const value = w.finish();');
-        code.line(`outer.uvarint(${f.tag});`);
-        code.line('outer.uvarint(value.length);');
-        code.line('outer.raw(value);');
-        code.close();
+        code.line('const taggedWriter = new Writer(64);');
+        emitWrite(code, message, f, v, `tagged${f.tag}`, side, 'taggedWriter');
+        code.line('const value = taggedWriter.finish();');
+        code.line(`w.uvarint(${f.tag});`);
+        code.line('w.uvarint(value.length);');
+        code.line('w.raw(value);');
         code.close();
       }
     }
@@ -747,6 +776,7 @@ function versionFile(api, request, response, v) {
   code.line(`export const version = ${v};`);
   code.line(`export const flexible = ${contains(request.flexible, v)};`);
   code.line('');
+  const checksAt = code.lines.length;
   for (const [message, side] of [
     [request, 'request'],
     [response, 'response'],
@@ -764,6 +794,18 @@ function versionFile(api, request, response, v) {
       emitWriteStruct(code, message, struct, v, `write${struct.tsName}`, struct.tsName, side, false);
       code.line('');
     }
+  }
+  if (request.usesUnsupportedField) {
+    request.usesUnsupportedField = false;
+    code.lines.splice(
+      checksAt,
+      0,
+      'function unsupportedField(name: string): never {',
+      `  throw new KafkaEncodeError('unsupportedField', \`${api} v${v} cannot carry \${name} (set to a non-default value)\`);`,
+      '}',
+      '',
+    );
+    code.lines.splice(checksAt - 6, 0, "import { KafkaEncodeError } from '../../errors.js';");
   }
   return code.toString().replace(/\n+$/, '\n');
 }

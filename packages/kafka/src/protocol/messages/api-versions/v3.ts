@@ -115,52 +115,40 @@ export function encodeResponse(w: Writer, m: ApiVersionsResponse): void {
   if (has3) taggedCount++;
   w.uvarint(taggedCount);
   if (has0) {
-    const outer = w;
-    {
-      const w = new Writer(64);
-      const array6 = tagged0 ?? [];
-      w.compactArrayLength(array6.length);
-      for (const element of array6) writeApiVersionsResponseSupportedFeatureKey(w, element);
-      const value = w.finish();
-      outer.uvarint(0);
-      outer.uvarint(value.length);
-      outer.raw(value);
-    }
+    const taggedWriter = new Writer(64);
+    const array6 = tagged0 ?? [];
+    taggedWriter.compactArrayLength(array6.length);
+    for (const element of array6) writeApiVersionsResponseSupportedFeatureKey(taggedWriter, element);
+    const value = taggedWriter.finish();
+    w.uvarint(0);
+    w.uvarint(value.length);
+    w.raw(value);
   }
   if (has1) {
-    const outer = w;
-    {
-      const w = new Writer(64);
-      w.int64(tagged1 ?? -1);
-      const value = w.finish();
-      outer.uvarint(1);
-      outer.uvarint(value.length);
-      outer.raw(value);
-    }
+    const taggedWriter = new Writer(64);
+    taggedWriter.int64(tagged1 ?? -1);
+    const value = taggedWriter.finish();
+    w.uvarint(1);
+    w.uvarint(value.length);
+    w.raw(value);
   }
   if (has2) {
-    const outer = w;
-    {
-      const w = new Writer(64);
-      const array7 = tagged2 ?? [];
-      w.compactArrayLength(array7.length);
-      for (const element of array7) writeApiVersionsResponseFinalizedFeatureKey(w, element);
-      const value = w.finish();
-      outer.uvarint(2);
-      outer.uvarint(value.length);
-      outer.raw(value);
-    }
+    const taggedWriter = new Writer(64);
+    const array7 = tagged2 ?? [];
+    taggedWriter.compactArrayLength(array7.length);
+    for (const element of array7) writeApiVersionsResponseFinalizedFeatureKey(taggedWriter, element);
+    const value = taggedWriter.finish();
+    w.uvarint(2);
+    w.uvarint(value.length);
+    w.raw(value);
   }
   if (has3) {
-    const outer = w;
-    {
-      const w = new Writer(64);
-      w.bool(tagged3 ?? false);
-      const value = w.finish();
-      outer.uvarint(3);
-      outer.uvarint(value.length);
-      outer.raw(value);
-    }
+    const taggedWriter = new Writer(64);
+    taggedWriter.bool(tagged3 ?? false);
+    const value = taggedWriter.finish();
+    w.uvarint(3);
+    w.uvarint(value.length);
+    w.raw(value);
   }
 }
 

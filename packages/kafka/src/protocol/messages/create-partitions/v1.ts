@@ -60,8 +60,7 @@ function readCreatePartitionsRequestCreatePartitionsTopic(r: Reader): CreatePart
   const count4 = r.nullableArrayLength(4);
   if (count4 < 0) {
     assignments = null;
-  }
-  else {
+  } else {
     const array5: CreatePartitionsRequestCreatePartitionsAssignment[] = [];
     for (let i = 0; i < count4; i++) array5.push(readCreatePartitionsRequestCreatePartitionsAssignment(r));
     assignments = array5;

@@ -19,11 +19,16 @@
 //     error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { CreateTopicsRequest, CreateTopicsResponse, CreateTopicsRequestCreatableReplicaAssignment, CreateTopicsRequestCreateableTopicConfig, CreateTopicsRequestCreatableTopic, CreateTopicsResponseCreatableTopicConfigs, CreateTopicsResponseCreatableTopicResult } from './types.js';
 
 export const version = 0;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `CreateTopics v0 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): CreateTopicsRequest {
   const count0 = r.arrayLength(16);
@@ -34,6 +39,7 @@ export function decodeRequest(r: Reader): CreateTopicsRequest {
 }
 
 export function encodeRequest(w: Writer, m: CreateTopicsRequest): void {
+  if ((m.validateOnly ?? false) !== false) unsupportedField('validateOnly');
   const array1 = m.topics ?? [];
   w.arrayLength(array1.length);
   for (const element of array1) writeCreateTopicsRequestCreatableTopic(w, element);

@@ -161,8 +161,7 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader): CreateTopicsRe
   const count10 = r.compactNullableArrayLength(6);
   if (count10 < 0) {
     configs = null;
-  }
-  else {
+  } else {
     const array11: CreateTopicsResponseCreatableTopicConfigs[] = [];
     for (let i = 0; i < count10; i++) array11.push(readCreateTopicsResponseCreatableTopicConfigs(r));
     configs = array11;
@@ -205,14 +204,11 @@ function writeCreateTopicsResponseCreatableTopicResult(w: Writer, m: CreateTopic
   if (has0) taggedCount++;
   w.uvarint(taggedCount);
   if (has0) {
-    const outer = w;
-    {
-      const w = new Writer(64);
-      w.int16(tagged0 ?? 0);
-      const value = w.finish();
-      outer.uvarint(0);
-      outer.uvarint(value.length);
-      outer.raw(value);
-    }
+    const taggedWriter = new Writer(64);
+    taggedWriter.int16(tagged0 ?? 0);
+    const value = taggedWriter.finish();
+    w.uvarint(0);
+    w.uvarint(value.length);
+    w.raw(value);
   }
 }

@@ -11,11 +11,16 @@
 //     error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopicsRequestDeleteTopicState, DeleteTopicsResponseDeletableTopicResult } from './types.js';
 
 export const version = 3;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `DeleteTopics v3 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): DeleteTopicsRequest {
   const count0 = r.arrayLength(2);
@@ -26,6 +31,7 @@ export function decodeRequest(r: Reader): DeleteTopicsRequest {
 }
 
 export function encodeRequest(w: Writer, m: DeleteTopicsRequest): void {
+  if ((m.topics ?? []).length > 0) unsupportedField('topics');
   const array1 = m.topicNames ?? [];
   w.arrayLength(array1.length);
   for (const element of array1) w.string(element);

@@ -11,11 +11,16 @@
 //     error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopicsRequestDeleteTopicState, DeleteTopicsResponseDeletableTopicResult } from './types.js';
 
 export const version = 4;
 export const flexible = true;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `DeleteTopics v4 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): DeleteTopicsRequest {
   const count0 = r.compactArrayLength(1);
@@ -27,6 +32,7 @@ export function decodeRequest(r: Reader): DeleteTopicsRequest {
 }
 
 export function encodeRequest(w: Writer, m: DeleteTopicsRequest): void {
+  if ((m.topics ?? []).length > 0) unsupportedField('topics');
   const array1 = m.topicNames ?? [];
   w.compactArrayLength(array1.length);
   for (const element of array1) w.compactString(element);

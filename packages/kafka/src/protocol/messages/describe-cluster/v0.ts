@@ -17,11 +17,16 @@
 //   cluster_authorized_operations => INT32
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { DescribeClusterRequest, DescribeClusterResponse, DescribeClusterResponseDescribeClusterBroker } from './types.js';
 
 export const version = 0;
 export const flexible = true;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `DescribeCluster v0 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): DescribeClusterRequest {
   const includeClusterAuthorizedOperations = r.bool();
@@ -30,6 +35,7 @@ export function decodeRequest(r: Reader): DescribeClusterRequest {
 }
 
 export function encodeRequest(w: Writer, m: DescribeClusterRequest): void {
+  if ((m.endpointType ?? 1) !== 1) unsupportedField('endpointType');
   w.bool(m.includeClusterAuthorizedOperations ?? false);
   w.emptyTaggedFields();
 }

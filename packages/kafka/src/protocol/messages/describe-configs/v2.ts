@@ -26,11 +26,16 @@
 //         source => INT8
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponse, DescribeConfigsRequestDescribeConfigsResource, DescribeConfigsResponseDescribeConfigsSynonym, DescribeConfigsResponseDescribeConfigsResourceResult, DescribeConfigsResponseDescribeConfigsResult } from './types.js';
 
 export const version = 2;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `DescribeConfigs v2 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): DescribeConfigsRequest {
   const count0 = r.arrayLength(7);
@@ -41,6 +46,7 @@ export function decodeRequest(r: Reader): DescribeConfigsRequest {
 }
 
 export function encodeRequest(w: Writer, m: DescribeConfigsRequest): void {
+  if ((m.includeDocumentation ?? false) !== false) unsupportedField('includeDocumentation');
   const array1 = m.resources ?? [];
   w.arrayLength(array1.length);
   for (const element of array1) writeDescribeConfigsRequestDescribeConfigsResource(w, element);
@@ -54,8 +60,7 @@ function readDescribeConfigsRequestDescribeConfigsResource(r: Reader): DescribeC
   const count2 = r.nullableArrayLength(2);
   if (count2 < 0) {
     configurationKeys = null;
-  }
-  else {
+  } else {
     const array3: string[] = [];
     for (let i = 0; i < count2; i++) array3.push(r.string());
     configurationKeys = array3;

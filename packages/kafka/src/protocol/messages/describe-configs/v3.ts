@@ -59,8 +59,7 @@ function readDescribeConfigsRequestDescribeConfigsResource(r: Reader): DescribeC
   const count2 = r.nullableArrayLength(2);
   if (count2 < 0) {
     configurationKeys = null;
-  }
-  else {
+  } else {
     const array3: string[] = [];
     for (let i = 0; i < count2; i++) array3.push(r.string());
     configurationKeys = array3;

@@ -61,8 +61,7 @@ function readDescribeConfigsRequestDescribeConfigsResource(r: Reader): DescribeC
   const count2 = r.compactNullableArrayLength(1);
   if (count2 < 0) {
     configurationKeys = null;
-  }
-  else {
+  } else {
     const array3: string[] = [];
     for (let i = 0; i < count2; i++) array3.push(r.compactString());
     configurationKeys = array3;

@@ -19,11 +19,16 @@
 //       member_assignment => BYTES
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponse, DescribeGroupsResponseDescribedGroupMember, DescribeGroupsResponseDescribedGroup } from './types.js';
 
 export const version = 2;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `DescribeGroups v2 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): DescribeGroupsRequest {
   const count0 = r.arrayLength(2);
@@ -33,6 +38,7 @@ export function decodeRequest(r: Reader): DescribeGroupsRequest {
 }
 
 export function encodeRequest(w: Writer, m: DescribeGroupsRequest): void {
+  if ((m.includeAuthorizedOperations ?? false) !== false) unsupportedField('includeAuthorizedOperations');
   const array1 = m.groups ?? [];
   w.arrayLength(array1.length);
   for (const element of array1) w.string(element);

@@ -22,11 +22,16 @@
 //       records => RECORDS
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { FetchRequest, FetchResponse, FetchRequestFetchPartition, FetchRequestFetchTopic, FetchRequestForgottenTopic, FetchResponseEpochEndOffset, FetchResponseLeaderIdAndEpoch, FetchResponseSnapshotId, FetchResponseAbortedTransaction, FetchResponsePartitionData, FetchResponseFetchableTopicResponse } from './types.js';
 
 export const version = 1;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `Fetch v1 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): FetchRequest {
   const replicaId = r.int32();
@@ -39,6 +44,7 @@ export function decodeRequest(r: Reader): FetchRequest {
 }
 
 export function encodeRequest(w: Writer, m: FetchRequest): void {
+  if ((m.forgottenTopicsData ?? []).length > 0) unsupportedField('forgottenTopicsData');
   w.int32(m.replicaId ?? -1);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
@@ -55,6 +61,7 @@ function readFetchRequestFetchPartition(r: Reader): FetchRequestFetchPartition {
 }
 
 function writeFetchRequestFetchPartition(w: Writer, m: FetchRequestFetchPartition): void {
+  if ((m.lastFetchedEpoch ?? -1) !== -1) unsupportedField('lastFetchedEpoch');
   w.int32(m.partition ?? 0);
   w.int64(m.fetchOffset ?? 0);
   w.int32(m.partitionMaxBytes ?? 0);

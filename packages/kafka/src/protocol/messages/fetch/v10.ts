@@ -38,11 +38,16 @@
 //       records => RECORDS
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { FetchRequest, FetchResponse, FetchRequestFetchPartition, FetchRequestFetchTopic, FetchRequestForgottenTopic, FetchResponseEpochEndOffset, FetchResponseLeaderIdAndEpoch, FetchResponseSnapshotId, FetchResponseAbortedTransaction, FetchResponsePartitionData, FetchResponseFetchableTopicResponse } from './types.js';
 
 export const version = 10;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `Fetch v10 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): FetchRequest {
   const replicaId = r.int32();
@@ -87,6 +92,7 @@ function readFetchRequestFetchPartition(r: Reader): FetchRequestFetchPartition {
 }
 
 function writeFetchRequestFetchPartition(w: Writer, m: FetchRequestFetchPartition): void {
+  if ((m.lastFetchedEpoch ?? -1) !== -1) unsupportedField('lastFetchedEpoch');
   w.int32(m.partition ?? 0);
   w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.fetchOffset ?? 0);
@@ -176,8 +182,7 @@ function readFetchResponsePartitionData(r: Reader): FetchResponsePartitionData {
   const count10 = r.nullableArrayLength(16);
   if (count10 < 0) {
     abortedTransactions = null;
-  }
-  else {
+  } else {
     const array11: FetchResponseAbortedTransaction[] = [];
     for (let i = 0; i < count10; i++) array11.push(readFetchResponseAbortedTransaction(r));
     abortedTransactions = array11;

@@ -112,15 +112,12 @@ export function encodeRequest(w: Writer, m: FetchRequest): void {
   if (has0) taggedCount++;
   w.uvarint(taggedCount);
   if (has0) {
-    const outer = w;
-    {
-      const w = new Writer(64);
-      w.compactNullableString(tagged0 === undefined ? null : tagged0);
-      const value = w.finish();
-      outer.uvarint(0);
-      outer.uvarint(value.length);
-      outer.raw(value);
-    }
+    const taggedWriter = new Writer(64);
+    taggedWriter.compactNullableString(tagged0 === undefined ? null : tagged0);
+    const value = taggedWriter.finish();
+    w.uvarint(0);
+    w.uvarint(value.length);
+    w.raw(value);
   }
 }
 
@@ -274,8 +271,7 @@ function readFetchResponsePartitionData(r: Reader): FetchResponsePartitionData {
   const count10 = r.compactNullableArrayLength(17);
   if (count10 < 0) {
     abortedTransactions = null;
-  }
-  else {
+  } else {
     const array11: FetchResponseAbortedTransaction[] = [];
     for (let i = 0; i < count10; i++) array11.push(readFetchResponseAbortedTransaction(r));
     abortedTransactions = array11;
@@ -341,40 +337,31 @@ function writeFetchResponsePartitionData(w: Writer, m: FetchResponsePartitionDat
   if (has2) taggedCount++;
   w.uvarint(taggedCount);
   if (has0) {
-    const outer = w;
-    {
-      const w = new Writer(64);
-      const struct13 = tagged0 ?? {};
-      writeFetchResponseEpochEndOffset(w, struct13);
-      const value = w.finish();
-      outer.uvarint(0);
-      outer.uvarint(value.length);
-      outer.raw(value);
-    }
+    const taggedWriter = new Writer(64);
+    const struct13 = tagged0 ?? {};
+    writeFetchResponseEpochEndOffset(taggedWriter, struct13);
+    const value = taggedWriter.finish();
+    w.uvarint(0);
+    w.uvarint(value.length);
+    w.raw(value);
   }
   if (has1) {
-    const outer = w;
-    {
-      const w = new Writer(64);
-      const struct14 = tagged1 ?? {};
-      writeFetchResponseLeaderIdAndEpoch(w, struct14);
-      const value = w.finish();
-      outer.uvarint(1);
-      outer.uvarint(value.length);
-      outer.raw(value);
-    }
+    const taggedWriter = new Writer(64);
+    const struct14 = tagged1 ?? {};
+    writeFetchResponseLeaderIdAndEpoch(taggedWriter, struct14);
+    const value = taggedWriter.finish();
+    w.uvarint(1);
+    w.uvarint(value.length);
+    w.raw(value);
   }
   if (has2) {
-    const outer = w;
-    {
-      const w = new Writer(64);
-      const struct15 = tagged2 ?? {};
-      writeFetchResponseSnapshotId(w, struct15);
-      const value = w.finish();
-      outer.uvarint(2);
-      outer.uvarint(value.length);
-      outer.raw(value);
-    }
+    const taggedWriter = new Writer(64);
+    const struct15 = tagged2 ?? {};
+    writeFetchResponseSnapshotId(taggedWriter, struct15);
+    const value = taggedWriter.finish();
+    w.uvarint(2);
+    w.uvarint(value.length);
+    w.raw(value);
   }
 }
 

@@ -10,11 +10,16 @@
 //   port => INT32
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse, FindCoordinatorResponseCoordinator } from './types.js';
 
 export const version = 0;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `FindCoordinator v0 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): FindCoordinatorRequest {
   const key = r.string();
@@ -22,6 +27,8 @@ export function decodeRequest(r: Reader): FindCoordinatorRequest {
 }
 
 export function encodeRequest(w: Writer, m: FindCoordinatorRequest): void {
+  if ((m.keyType ?? 0) !== 0) unsupportedField('keyType');
+  if ((m.coordinatorKeys ?? []).length > 0) unsupportedField('coordinatorKeys');
   w.string(m.key ?? '');
 }
 

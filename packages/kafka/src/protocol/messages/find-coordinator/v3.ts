@@ -13,11 +13,16 @@
 //   port => INT32
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse, FindCoordinatorResponseCoordinator } from './types.js';
 
 export const version = 3;
 export const flexible = true;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `FindCoordinator v3 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): FindCoordinatorRequest {
   const key = r.compactString();
@@ -27,6 +32,7 @@ export function decodeRequest(r: Reader): FindCoordinatorRequest {
 }
 
 export function encodeRequest(w: Writer, m: FindCoordinatorRequest): void {
+  if ((m.coordinatorKeys ?? []).length > 0) unsupportedField('coordinatorKeys');
   w.compactString(m.key ?? '');
   w.int8(m.keyType ?? 0);
   w.emptyTaggedFields();

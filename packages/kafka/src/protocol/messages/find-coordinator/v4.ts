@@ -15,11 +15,16 @@
 //     error_message => COMPACT_NULLABLE_STRING
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse, FindCoordinatorResponseCoordinator } from './types.js';
 
 export const version = 4;
 export const flexible = true;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `FindCoordinator v4 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): FindCoordinatorRequest {
   const keyType = r.int8();
@@ -31,6 +36,7 @@ export function decodeRequest(r: Reader): FindCoordinatorRequest {
 }
 
 export function encodeRequest(w: Writer, m: FindCoordinatorRequest): void {
+  if ((m.key ?? '') !== '') unsupportedField('key');
   w.int8(m.keyType ?? 0);
   const array1 = m.coordinatorKeys ?? [];
   w.compactArrayLength(array1.length);

@@ -10,11 +10,16 @@
 //   error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { HeartbeatRequest, HeartbeatResponse } from './types.js';
 
 export const version = 2;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `Heartbeat v2 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): HeartbeatRequest {
   const groupId = r.string();
@@ -24,6 +29,7 @@ export function decodeRequest(r: Reader): HeartbeatRequest {
 }
 
 export function encodeRequest(w: Writer, m: HeartbeatRequest): void {
+  if ((m.groupInstanceId ?? null) !== null) unsupportedField('groupInstanceId');
   w.string(m.groupId ?? '');
   w.int32(m.generationId ?? 0);
   w.string(m.memberId ?? '');

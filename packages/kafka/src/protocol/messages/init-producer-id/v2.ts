@@ -11,11 +11,16 @@
 //   producer_epoch => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { InitProducerIdRequest, InitProducerIdResponse } from './types.js';
 
 export const version = 2;
 export const flexible = true;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `InitProducerId v2 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): InitProducerIdRequest {
   const transactionalId = r.compactNullableString();
@@ -25,6 +30,8 @@ export function decodeRequest(r: Reader): InitProducerIdRequest {
 }
 
 export function encodeRequest(w: Writer, m: InitProducerIdRequest): void {
+  if ((m.producerId ?? -1) !== -1) unsupportedField('producerId');
+  if ((m.producerEpoch ?? -1) !== -1) unsupportedField('producerEpoch');
   w.compactNullableString(m.transactionalId === undefined ? '' : m.transactionalId);
   w.int32(m.transactionTimeoutMs ?? 0);
   w.emptyTaggedFields();

@@ -21,11 +21,16 @@
 //     metadata => BYTES
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { JoinGroupRequest, JoinGroupResponse, JoinGroupRequestProtocol, JoinGroupResponseMember } from './types.js';
 
 export const version = 1;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `JoinGroup v1 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): JoinGroupRequest {
   const groupId = r.string();
@@ -40,6 +45,7 @@ export function decodeRequest(r: Reader): JoinGroupRequest {
 }
 
 export function encodeRequest(w: Writer, m: JoinGroupRequest): void {
+  if ((m.groupInstanceId ?? null) !== null) unsupportedField('groupInstanceId');
   w.string(m.groupId ?? '');
   w.int32(m.sessionTimeoutMs ?? 0);
   w.int32(m.rebalanceTimeoutMs ?? -1);

@@ -9,11 +9,16 @@
 //   error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { LeaveGroupRequest, LeaveGroupResponse, LeaveGroupRequestMemberIdentity, LeaveGroupResponseMemberResponse } from './types.js';
 
 export const version = 2;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `LeaveGroup v2 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): LeaveGroupRequest {
   const groupId = r.string();
@@ -22,6 +27,7 @@ export function decodeRequest(r: Reader): LeaveGroupRequest {
 }
 
 export function encodeRequest(w: Writer, m: LeaveGroupRequest): void {
+  if ((m.members ?? []).length > 0) unsupportedField('members');
   w.string(m.groupId ?? '');
   w.string(m.memberId ?? '');
 }

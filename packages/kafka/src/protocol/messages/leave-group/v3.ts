@@ -15,11 +15,16 @@
 //     error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { LeaveGroupRequest, LeaveGroupResponse, LeaveGroupRequestMemberIdentity, LeaveGroupResponseMemberResponse } from './types.js';
 
 export const version = 3;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `LeaveGroup v3 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): LeaveGroupRequest {
   const groupId = r.string();
@@ -30,6 +35,7 @@ export function decodeRequest(r: Reader): LeaveGroupRequest {
 }
 
 export function encodeRequest(w: Writer, m: LeaveGroupRequest): void {
+  if ((m.memberId ?? '') !== '') unsupportedField('memberId');
   w.string(m.groupId ?? '');
   const array1 = m.members ?? [];
   w.arrayLength(array1.length);

@@ -16,11 +16,16 @@
 //     error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { LeaveGroupRequest, LeaveGroupResponse, LeaveGroupRequestMemberIdentity, LeaveGroupResponseMemberResponse } from './types.js';
 
 export const version = 5;
 export const flexible = true;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `LeaveGroup v5 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): LeaveGroupRequest {
   const groupId = r.compactString();
@@ -32,6 +37,7 @@ export function decodeRequest(r: Reader): LeaveGroupRequest {
 }
 
 export function encodeRequest(w: Writer, m: LeaveGroupRequest): void {
+  if ((m.memberId ?? '') !== '') unsupportedField('memberId');
   w.compactString(m.groupId ?? '');
   const array1 = m.members ?? [];
   w.compactArrayLength(array1.length);

@@ -10,17 +10,23 @@
 //     protocol_type => STRING
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { ListGroupsRequest, ListGroupsResponse, ListGroupsResponseListedGroup } from './types.js';
 
 export const version = 2;
 export const flexible = false;
 
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `ListGroups v2 cannot carry ${name} (set to a non-default value)`);
+}
+
 export function decodeRequest(r: Reader): ListGroupsRequest {
   return { statesFilter: [] };
 }
 
 export function encodeRequest(w: Writer, m: ListGroupsRequest): void {
+  if ((m.statesFilter ?? []).length > 0) unsupportedField('statesFilter');
 }
 
 export function decodeResponse(r: Reader): ListGroupsResponse {

@@ -10,11 +10,16 @@
 //     protocol_type => COMPACT_STRING
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { ListGroupsRequest, ListGroupsResponse, ListGroupsResponseListedGroup } from './types.js';
 
 export const version = 3;
 export const flexible = true;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `ListGroups v3 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): ListGroupsRequest {
   r.skipTaggedFields();
@@ -22,6 +27,7 @@ export function decodeRequest(r: Reader): ListGroupsRequest {
 }
 
 export function encodeRequest(w: Writer, m: ListGroupsRequest): void {
+  if ((m.statesFilter ?? []).length > 0) unsupportedField('statesFilter');
   w.emptyTaggedFields();
 }
 

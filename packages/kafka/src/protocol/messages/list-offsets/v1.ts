@@ -18,11 +18,16 @@
 //       offset => INT64
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsRequestListOffsetsPartition, ListOffsetsRequestListOffsetsTopic, ListOffsetsResponseListOffsetsPartitionResponse, ListOffsetsResponseListOffsetsTopicResponse } from './types.js';
 
 export const version = 1;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `ListOffsets v1 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): ListOffsetsRequest {
   const replicaId = r.int32();
@@ -33,6 +38,7 @@ export function decodeRequest(r: Reader): ListOffsetsRequest {
 }
 
 export function encodeRequest(w: Writer, m: ListOffsetsRequest): void {
+  if ((m.isolationLevel ?? 0) !== 0) unsupportedField('isolationLevel');
   w.int32(m.replicaId ?? 0);
   const array1 = m.topics ?? [];
   w.arrayLength(array1.length);
@@ -46,6 +52,7 @@ function readListOffsetsRequestListOffsetsPartition(r: Reader): ListOffsetsReque
 }
 
 function writeListOffsetsRequestListOffsetsPartition(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
+  if ((m.maxNumOffsets ?? 1) !== 1) unsupportedField('maxNumOffsets');
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.timestamp ?? 0);
 }

@@ -20,11 +20,16 @@
 //       offset => INT64
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsRequestListOffsetsPartition, ListOffsetsRequestListOffsetsTopic, ListOffsetsResponseListOffsetsPartitionResponse, ListOffsetsResponseListOffsetsTopicResponse } from './types.js';
 
 export const version = 2;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `ListOffsets v2 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): ListOffsetsRequest {
   const replicaId = r.int32();
@@ -50,6 +55,7 @@ function readListOffsetsRequestListOffsetsPartition(r: Reader): ListOffsetsReque
 }
 
 function writeListOffsetsRequestListOffsetsPartition(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
+  if ((m.maxNumOffsets ?? 1) !== 1) unsupportedField('maxNumOffsets');
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.timestamp ?? 0);
 }

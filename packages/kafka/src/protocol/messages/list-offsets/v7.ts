@@ -22,11 +22,16 @@
 //       leader_epoch => INT32
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsRequestListOffsetsPartition, ListOffsetsRequestListOffsetsTopic, ListOffsetsResponseListOffsetsPartitionResponse, ListOffsetsResponseListOffsetsTopicResponse } from './types.js';
 
 export const version = 7;
 export const flexible = true;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `ListOffsets v7 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): ListOffsetsRequest {
   const replicaId = r.int32();
@@ -56,6 +61,7 @@ function readListOffsetsRequestListOffsetsPartition(r: Reader): ListOffsetsReque
 }
 
 function writeListOffsetsRequestListOffsetsPartition(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
+  if ((m.maxNumOffsets ?? 1) !== 1) unsupportedField('maxNumOffsets');
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.timestamp ?? 0);

@@ -20,11 +20,16 @@
 //       isr_nodes => ARRAY(INT32)
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { MetadataRequest, MetadataResponse, MetadataRequestTopic, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic } from './types.js';
 
 export const version = 0;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `Metadata v0 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): MetadataRequest {
   const count0 = r.arrayLength(2);
@@ -34,6 +39,9 @@ export function decodeRequest(r: Reader): MetadataRequest {
 }
 
 export function encodeRequest(w: Writer, m: MetadataRequest): void {
+  if ((m.allowAutoTopicCreation ?? true) !== true) unsupportedField('allowAutoTopicCreation');
+  if ((m.includeClusterAuthorizedOperations ?? false) !== false) unsupportedField('includeClusterAuthorizedOperations');
+  if ((m.includeTopicAuthorizedOperations ?? false) !== false) unsupportedField('includeTopicAuthorizedOperations');
   const array1 = m.topics ?? [];
   w.arrayLength(array1.length);
   for (const element of array1) writeMetadataRequestTopic(w, element);

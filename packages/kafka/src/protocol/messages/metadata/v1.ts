@@ -23,19 +23,23 @@
 //       isr_nodes => ARRAY(INT32)
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { MetadataRequest, MetadataResponse, MetadataRequestTopic, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic } from './types.js';
 
 export const version = 1;
 export const flexible = false;
 
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `Metadata v1 cannot carry ${name} (set to a non-default value)`);
+}
+
 export function decodeRequest(r: Reader): MetadataRequest {
   let topics: MetadataRequestTopic[] | null;
   const count0 = r.nullableArrayLength(2);
   if (count0 < 0) {
     topics = null;
-  }
-  else {
+  } else {
     const array1: MetadataRequestTopic[] = [];
     for (let i = 0; i < count0; i++) array1.push(readMetadataRequestTopic(r));
     topics = array1;
@@ -44,6 +48,9 @@ export function decodeRequest(r: Reader): MetadataRequest {
 }
 
 export function encodeRequest(w: Writer, m: MetadataRequest): void {
+  if ((m.allowAutoTopicCreation ?? true) !== true) unsupportedField('allowAutoTopicCreation');
+  if ((m.includeClusterAuthorizedOperations ?? false) !== false) unsupportedField('includeClusterAuthorizedOperations');
+  if ((m.includeTopicAuthorizedOperations ?? false) !== false) unsupportedField('includeTopicAuthorizedOperations');
   const array2 = m.topics === undefined ? [] : m.topics;
   if (array2 === null) w.nullableArrayLength(-1);
   else {

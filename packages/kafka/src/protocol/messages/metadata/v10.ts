@@ -45,8 +45,7 @@ export function decodeRequest(r: Reader): MetadataRequest {
   const count0 = r.compactNullableArrayLength(18);
   if (count0 < 0) {
     topics = null;
-  }
-  else {
+  } else {
     const array1: MetadataRequestTopic[] = [];
     for (let i = 0; i < count0; i++) array1.push(readMetadataRequestTopic(r));
     topics = array1;

@@ -32,19 +32,23 @@
 //     topic_authorized_operations => INT32
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { MetadataRequest, MetadataResponse, MetadataRequestTopic, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic } from './types.js';
 
 export const version = 11;
 export const flexible = true;
 
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `Metadata v11 cannot carry ${name} (set to a non-default value)`);
+}
+
 export function decodeRequest(r: Reader): MetadataRequest {
   let topics: MetadataRequestTopic[] | null;
   const count0 = r.compactNullableArrayLength(18);
   if (count0 < 0) {
     topics = null;
-  }
-  else {
+  } else {
     const array1: MetadataRequestTopic[] = [];
     for (let i = 0; i < count0; i++) array1.push(readMetadataRequestTopic(r));
     topics = array1;
@@ -56,6 +60,7 @@ export function decodeRequest(r: Reader): MetadataRequest {
 }
 
 export function encodeRequest(w: Writer, m: MetadataRequest): void {
+  if ((m.includeClusterAuthorizedOperations ?? false) !== false) unsupportedField('includeClusterAuthorizedOperations');
   const array2 = m.topics === undefined ? [] : m.topics;
   if (array2 === null) w.compactNullableArrayLength(-1);
   else {

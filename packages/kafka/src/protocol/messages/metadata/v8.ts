@@ -43,8 +43,7 @@ export function decodeRequest(r: Reader): MetadataRequest {
   const count0 = r.nullableArrayLength(2);
   if (count0 < 0) {
     topics = null;
-  }
-  else {
+  } else {
     const array1: MetadataRequestTopic[] = [];
     for (let i = 0; i < count0; i++) array1.push(readMetadataRequestTopic(r));
     topics = array1;

@@ -17,11 +17,16 @@
 //       error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { OffsetCommitRequest, OffsetCommitResponse, OffsetCommitRequestPartition, OffsetCommitRequestTopic, OffsetCommitResponsePartition, OffsetCommitResponseTopic } from './types.js';
 
 export const version = 0;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `OffsetCommit v0 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): OffsetCommitRequest {
   const groupId = r.string();
@@ -32,6 +37,7 @@ export function decodeRequest(r: Reader): OffsetCommitRequest {
 }
 
 export function encodeRequest(w: Writer, m: OffsetCommitRequest): void {
+  if ((m.groupInstanceId ?? null) !== null) unsupportedField('groupInstanceId');
   w.string(m.groupId ?? '');
   const array1 = m.topics ?? [];
   w.arrayLength(array1.length);
@@ -46,6 +52,7 @@ function readOffsetCommitRequestPartition(r: Reader): OffsetCommitRequestPartiti
 }
 
 function writeOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestPartition): void {
+  if ((m.commitTimestamp ?? -1) !== -1) unsupportedField('commitTimestamp');
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
   w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);

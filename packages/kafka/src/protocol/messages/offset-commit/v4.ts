@@ -21,11 +21,16 @@
 //       error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { OffsetCommitRequest, OffsetCommitResponse, OffsetCommitRequestPartition, OffsetCommitRequestTopic, OffsetCommitResponsePartition, OffsetCommitResponseTopic } from './types.js';
 
 export const version = 4;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `OffsetCommit v4 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): OffsetCommitRequest {
   const groupId = r.string();
@@ -39,6 +44,7 @@ export function decodeRequest(r: Reader): OffsetCommitRequest {
 }
 
 export function encodeRequest(w: Writer, m: OffsetCommitRequest): void {
+  if ((m.groupInstanceId ?? null) !== null) unsupportedField('groupInstanceId');
   w.string(m.groupId ?? '');
   w.int32(m.generationIdOrMemberEpoch ?? -1);
   w.string(m.memberId ?? '');
@@ -56,6 +62,7 @@ function readOffsetCommitRequestPartition(r: Reader): OffsetCommitRequestPartiti
 }
 
 function writeOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestPartition): void {
+  if ((m.commitTimestamp ?? -1) !== -1) unsupportedField('commitTimestamp');
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
   w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);

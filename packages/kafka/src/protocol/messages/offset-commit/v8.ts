@@ -22,11 +22,16 @@
 //       error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { OffsetCommitRequest, OffsetCommitResponse, OffsetCommitRequestPartition, OffsetCommitRequestTopic, OffsetCommitResponsePartition, OffsetCommitResponseTopic } from './types.js';
 
 export const version = 8;
 export const flexible = true;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `OffsetCommit v8 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): OffsetCommitRequest {
   const groupId = r.compactString();
@@ -61,6 +66,7 @@ function readOffsetCommitRequestPartition(r: Reader): OffsetCommitRequestPartiti
 }
 
 function writeOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestPartition): void {
+  if ((m.commitTimestamp ?? -1) !== -1) unsupportedField('commitTimestamp');
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
   w.int32(m.committedLeaderEpoch ?? -1);

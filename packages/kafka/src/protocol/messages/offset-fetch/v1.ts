@@ -16,11 +16,16 @@
 //       error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { OffsetFetchRequest, OffsetFetchResponse, OffsetFetchRequestTopic, OffsetFetchRequestTopics, OffsetFetchRequestGroup, OffsetFetchResponsePartition, OffsetFetchResponseTopic, OffsetFetchResponsePartitions, OffsetFetchResponseTopics, OffsetFetchResponseGroup } from './types.js';
 
 export const version = 1;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `OffsetFetch v1 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): OffsetFetchRequest {
   const groupId = r.string();
@@ -31,6 +36,8 @@ export function decodeRequest(r: Reader): OffsetFetchRequest {
 }
 
 export function encodeRequest(w: Writer, m: OffsetFetchRequest): void {
+  if ((m.groups ?? []).length > 0) unsupportedField('groups');
+  if ((m.requireStable ?? false) !== false) unsupportedField('requireStable');
   w.string(m.groupId ?? '');
   const array1 = m.topics ?? [];
   w.arrayLength(array1.length);

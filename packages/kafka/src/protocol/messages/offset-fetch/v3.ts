@@ -18,11 +18,16 @@
 //   error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { OffsetFetchRequest, OffsetFetchResponse, OffsetFetchRequestTopic, OffsetFetchRequestTopics, OffsetFetchRequestGroup, OffsetFetchResponsePartition, OffsetFetchResponseTopic, OffsetFetchResponsePartitions, OffsetFetchResponseTopics, OffsetFetchResponseGroup } from './types.js';
 
 export const version = 3;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `OffsetFetch v3 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): OffsetFetchRequest {
   const groupId = r.string();
@@ -30,8 +35,7 @@ export function decodeRequest(r: Reader): OffsetFetchRequest {
   const count0 = r.nullableArrayLength(6);
   if (count0 < 0) {
     topics = null;
-  }
-  else {
+  } else {
     const array1: OffsetFetchRequestTopic[] = [];
     for (let i = 0; i < count0; i++) array1.push(readOffsetFetchRequestTopic(r));
     topics = array1;
@@ -40,6 +44,8 @@ export function decodeRequest(r: Reader): OffsetFetchRequest {
 }
 
 export function encodeRequest(w: Writer, m: OffsetFetchRequest): void {
+  if ((m.groups ?? []).length > 0) unsupportedField('groups');
+  if ((m.requireStable ?? false) !== false) unsupportedField('requireStable');
   w.string(m.groupId ?? '');
   const array2 = m.topics === undefined ? [] : m.topics;
   if (array2 === null) w.nullableArrayLength(-1);

@@ -20,11 +20,16 @@
 //   error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { OffsetFetchRequest, OffsetFetchResponse, OffsetFetchRequestTopic, OffsetFetchRequestTopics, OffsetFetchRequestGroup, OffsetFetchResponsePartition, OffsetFetchResponseTopic, OffsetFetchResponsePartitions, OffsetFetchResponseTopics, OffsetFetchResponseGroup } from './types.js';
 
 export const version = 7;
 export const flexible = true;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `OffsetFetch v7 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): OffsetFetchRequest {
   const groupId = r.compactString();
@@ -32,8 +37,7 @@ export function decodeRequest(r: Reader): OffsetFetchRequest {
   const count0 = r.compactNullableArrayLength(3);
   if (count0 < 0) {
     topics = null;
-  }
-  else {
+  } else {
     const array1: OffsetFetchRequestTopic[] = [];
     for (let i = 0; i < count0; i++) array1.push(readOffsetFetchRequestTopic(r));
     topics = array1;
@@ -44,6 +48,7 @@ export function decodeRequest(r: Reader): OffsetFetchRequest {
 }
 
 export function encodeRequest(w: Writer, m: OffsetFetchRequest): void {
+  if ((m.groups ?? []).length > 0) unsupportedField('groups');
   w.compactString(m.groupId ?? '');
   const array2 = m.topics === undefined ? [] : m.topics;
   if (array2 === null) w.compactNullableArrayLength(-1);

@@ -23,11 +23,16 @@
 //     error_code => INT16
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { OffsetFetchRequest, OffsetFetchResponse, OffsetFetchRequestTopic, OffsetFetchRequestTopics, OffsetFetchRequestGroup, OffsetFetchResponsePartition, OffsetFetchResponseTopic, OffsetFetchResponsePartitions, OffsetFetchResponseTopics, OffsetFetchResponseGroup } from './types.js';
 
 export const version = 8;
 export const flexible = true;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `OffsetFetch v8 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): OffsetFetchRequest {
   const count0 = r.compactArrayLength(3);
@@ -39,6 +44,8 @@ export function decodeRequest(r: Reader): OffsetFetchRequest {
 }
 
 export function encodeRequest(w: Writer, m: OffsetFetchRequest): void {
+  if ((m.groupId ?? '') !== '') unsupportedField('groupId');
+  if ((m.topics ?? []).length > 0) unsupportedField('topics');
   const array1 = m.groups ?? [];
   w.compactArrayLength(array1.length);
   for (const element of array1) writeOffsetFetchRequestGroup(w, element);
@@ -69,8 +76,7 @@ function readOffsetFetchRequestGroup(r: Reader): OffsetFetchRequestGroup {
   const count4 = r.compactNullableArrayLength(3);
   if (count4 < 0) {
     topics = null;
-  }
-  else {
+  } else {
     const array5: OffsetFetchRequestTopics[] = [];
     for (let i = 0; i < count4; i++) array5.push(readOffsetFetchRequestTopics(r));
     topics = array5;

@@ -18,11 +18,16 @@
 //       base_offset => INT64
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { ProduceRequest, ProduceResponse, ProduceRequestPartitionProduceData, ProduceRequestTopicProduceData, ProduceResponseBatchIndexAndErrorMessage, ProduceResponsePartitionProduceResponse, ProduceResponseTopicProduceResponse } from './types.js';
 
 export const version = 0;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `Produce v0 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): ProduceRequest {
   const acks = r.int16();
@@ -34,6 +39,7 @@ export function decodeRequest(r: Reader): ProduceRequest {
 }
 
 export function encodeRequest(w: Writer, m: ProduceRequest): void {
+  if ((m.transactionalId ?? null) !== null) unsupportedField('transactionalId');
   w.int16(m.acks ?? 0);
   w.int32(m.timeoutMs ?? 0);
   const array1 = m.topicData ?? [];

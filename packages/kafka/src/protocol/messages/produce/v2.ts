@@ -20,11 +20,16 @@
 //   throttle_time_ms => INT32
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { ProduceRequest, ProduceResponse, ProduceRequestPartitionProduceData, ProduceRequestTopicProduceData, ProduceResponseBatchIndexAndErrorMessage, ProduceResponsePartitionProduceResponse, ProduceResponseTopicProduceResponse } from './types.js';
 
 export const version = 2;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `Produce v2 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): ProduceRequest {
   const acks = r.int16();
@@ -36,6 +41,7 @@ export function decodeRequest(r: Reader): ProduceRequest {
 }
 
 export function encodeRequest(w: Writer, m: ProduceRequest): void {
+  if ((m.transactionalId ?? null) !== null) unsupportedField('transactionalId');
   w.int16(m.acks ?? 0);
   w.int32(m.timeoutMs ?? 0);
   const array1 = m.topicData ?? [];

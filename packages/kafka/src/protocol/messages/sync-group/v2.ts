@@ -14,11 +14,16 @@
 //   assignment => BYTES
 
 import { Reader } from '../../reader.js';
+import { KafkaEncodeError } from '../../errors.js';
 import { Writer } from '../../writer.js';
 import type { SyncGroupRequest, SyncGroupResponse, SyncGroupRequestAssignment } from './types.js';
 
 export const version = 2;
 export const flexible = false;
+
+function unsupportedField(name: string): never {
+  throw new KafkaEncodeError('unsupportedField', `SyncGroup v2 cannot carry ${name} (set to a non-default value)`);
+}
 
 export function decodeRequest(r: Reader): SyncGroupRequest {
   const groupId = r.string();
@@ -31,6 +36,7 @@ export function decodeRequest(r: Reader): SyncGroupRequest {
 }
 
 export function encodeRequest(w: Writer, m: SyncGroupRequest): void {
+  if ((m.groupInstanceId ?? null) !== null) unsupportedField('groupInstanceId');
   w.string(m.groupId ?? '');
   w.int32(m.generationId ?? 0);
   w.string(m.memberId ?? '');
