@@ -1,0 +1,143 @@
+/**
+ * One message, many protocols (design brief §6) at the core level: what another protocol appends to a
+ * mapped core topic reaches MQTT subscribers (through core.onAppend, not an MQTT fan-out), and MQTT
+ * messages are record batches with the documented headers. Plus MQTT over WebSocket, topic rules and
+ * a slow subscriber.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeRecordBatch, HEADER } from '@strata/core';
+import { collect, connect, endClient, sleep, startBroker } from './harness.js';
+import { connectPacket, rawConnect } from './raw-client.js';
+
+const MQTT_TOPIC = 'persistent://public/default/mqtt';
+
+test('a message appended by another protocol reaches MQTT subscribers (topic from the mqtt.topic header, or the rule)', async () => {
+  const broker = await startBroker({ config: { topicRules: [{ filter: 'orders/#', topic: 'orders' }] } });
+  try {
+    const sub = await connect(broker.url, { clientId: 'k-sub', protocolVersion: 5 });
+    const got = collect(sub);
+    await sub.subscribeAsync(['orders/#', 'orders', 'devices/+/state'], { qos: 1 });
+    // as a Kafka producer would: plain key/value/headers on the mapped core topic, no mqtt.* headers
+    await broker.core.append('persistent://public/default/orders', 0, {
+      kind: 'messages',
+      messages: [{ key: Buffer.from('k1'), value: Buffer.from('from kafka'), headers: [{ key: 'trace', value: Buffer.from('abc') }], timestamp: Date.now() }],
+    });
+    // a producer that sets the MQTT topic itself
+    await broker.core.append(MQTT_TOPIC, 0, {
+      kind: 'messages',
+      messages: [{ key: null, value: Buffer.from('on'), headers: [{ key: HEADER.mqttTopic, value: Buffer.from('devices/7/state') }], timestamp: Date.now() }],
+    });
+    const messages = await got.wait(2);
+    const byTopic = Object.fromEntries(messages.map((m) => [m.topic, m]));
+    assert.equal(byTopic['orders']!.payload.toString(), 'from kafka');
+    assert.equal(byTopic['orders']!.packet.qos, 1); // foreignMessageQos
+    assert.equal({ ...byTopic['orders']!.packet.properties?.userProperties }['trace'], 'abc');
+    assert.equal(byTopic['devices/7/state']!.payload.toString(), 'on');
+    await endClient(sub);
+  } finally {
+    await broker.close();
+  }
+});
+
+test('topic rules: MQTT publishes land in the rule topic, partitioned by MQTT topic, and read back with headers', async () => {
+  const broker = await startBroker({ config: { topicRules: [{ filter: 'sensors/#', topic: 'sensors', partitions: 4 }] } });
+  try {
+    const pub = await connect(broker.url, { clientId: 'sensor-pub', protocolVersion: 5 });
+    for (let i = 0; i < 8; i++) {
+      await pub.publishAsync(`sensors/${i}/t`, String(i), { qos: 1, retain: i === 0, properties: { contentType: 'text/plain' } });
+    }
+    await pub.publishAsync('elsewhere', 'x', { qos: 1 });
+    const seen: string[] = [];
+    for (let p = 0; p < 4; p++) {
+      const { highWatermark } = broker.core.offsets('persistent://public/default/sensors', p);
+      if (highWatermark === 0) continue;
+      const read = await broker.core.read('persistent://public/default/sensors', p, { offset: 0, maxBytes: 1 << 20 });
+      for (const e of read.entries) {
+        for (const m of decodeRecordBatch(e.bytes).messages) {
+          const h = Object.fromEntries(m.headers.map((x) => [x.key, x.value?.toString()]));
+          assert.equal(h[HEADER.mqttContentType], 'text/plain');
+          assert.equal(h[HEADER.mqttPublisher], 'sensor-pub');
+          seen.push(h[HEADER.mqttTopic]!);
+        }
+      }
+    }
+    assert.equal(seen.length, 8);
+    assert.equal(broker.core.offsets(MQTT_TOPIC, 0).highWatermark, 1);
+    // the retained copy lives in the compacted retained topic, keyed by MQTT topic
+    const retained = await broker.core.read('persistent://public/default/mqtt-retained', 0, { offset: 0, maxBytes: 1 << 20 });
+    assert.equal(decodeRecordBatch(retained.entries[0]!.bytes).messages[0]!.key!.toString(), 'sensors/0/t');
+    await endClient(pub);
+  } finally {
+    await broker.close();
+  }
+});
+
+test('MQTT over WebSocket on /mqtt, interoperating with a TCP client', async () => {
+  const broker = await startBroker();
+  try {
+    const wsClient = await connect(`ws://127.0.0.1:${broker.wsPort}/mqtt`, { clientId: 'ws-client', protocolVersion: 5 });
+    const got = collect(wsClient);
+    await wsClient.subscribeAsync('ws/#', { qos: 1 });
+    const tcp = await connect(broker.url, { clientId: 'tcp-client' });
+    await tcp.publishAsync('ws/hello', 'over ws', { qos: 1 });
+    const [m] = await got.wait(1);
+    assert.equal(m!.payload.toString(), 'over ws');
+    await wsClient.publishAsync('ws/back', 'from ws', { qos: 2 });
+    await got.wait(2);
+    await Promise.all([endClient(wsClient), endClient(tcp)]);
+    // a wrong path is refused
+    await assert.rejects(connect(`ws://127.0.0.1:${broker.wsPort}/other`, { clientId: 'lost' }));
+  } finally {
+    await broker.close();
+  }
+});
+
+test('a slow subscriber neither stalls others nor grows memory without bound (QoS 0 dropped past the queue)', async () => {
+  const broker = await startBroker({ config: { queuedMessagesMax: 50, outboundBytesMax: 64 * 1024 } });
+  try {
+    // a raw subscriber that never reads its socket
+    const slow = await rawConnect(broker.port, 4);
+    slow.send(connectPacket('slow'));
+    await slow.next('connack');
+    slow.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'load/#', qos: 1 }] });
+    await slow.next('suback');
+    slow.socket.pause();
+    const fast = await connect(broker.url, { clientId: 'fast' });
+    const got = collect(fast);
+    await fast.subscribeAsync('load/#', { qos: 0 });
+    const pub = await connect(broker.url, { clientId: 'loader' });
+    const payload = Buffer.alloc(2048);
+    const total = 500;
+    for (let i = 0; i < total; i++) pub.publish('load/x', payload, { qos: 0 });
+    await pub.publishAsync('load/x', 'last', { qos: 1 });
+    await got.wait(total + 1, 15_000);
+    const stats = broker.handler.stats!;
+    assert.ok(stats.droppedQueueFull + stats.droppedQos0 > 0, 'the slow subscriber had messages dropped');
+    slow.end();
+    await Promise.all([endClient(fast), endClient(pub)]);
+  } finally {
+    await broker.close();
+  }
+});
+
+test('persistent session cursor: QoS 1 messages beyond the window stay in the core and arrive later, in order', async () => {
+  const broker = await startBroker({ config: { inflightMax: 5 } });
+  try {
+    const opts = { clientId: 'windowed', clean: false, protocolVersion: 4 as const };
+    const c = await connect(broker.url, opts);
+    await c.subscribeAsync('win/#', { qos: 1 });
+    await endClient(c);
+    const pub = await connect(broker.url, { clientId: 'win-pub' });
+    for (let i = 0; i < 100; i++) pub.publish('win/x', String(i), { qos: 1 });
+    await pub.publishAsync('win/x', 'end', { qos: 1 });
+    const back = await connect(broker.url, opts);
+    const got = collect(back);
+    await got.wait(101, 10_000);
+    assert.deepEqual(got.messages.slice(0, 100).map((m) => Number(m.payload.toString())), Array.from({ length: 100 }, (_, i) => i));
+    await sleep(50);
+    await Promise.all([endClient(back), endClient(pub)]);
+  } finally {
+    await broker.close();
+  }
+});
