@@ -37,6 +37,7 @@ import { GroupCommitter, storageError, type AppendRequest } from './group-commit
 import { outOfRange, PartitionLog } from './partition-log.js';
 import { isIdempotent } from './producer-state.js';
 import { TailCache } from './tail-cache.js';
+import { SegmentCompactor } from '../compaction/segment-compactor.js';
 
 export interface LogManagerOptions {
   readonly dataDir: string;
@@ -62,6 +63,7 @@ export class LogManager {
   private readonly logsById = new Map<number, PartitionLog[]>();
   readonly files: FileCache;
   readonly tailCache: TailCache;
+  readonly compactor: SegmentCompactor;
   private committer!: GroupCommitter;
   private checkpointer!: Checkpointer;
   private readonly appendListeners = new Set<(event: AppendEvent) => void>();
@@ -75,6 +77,13 @@ export class LogManager {
   private constructor(private readonly options: LogManagerOptions) {
     this.files = new FileCache(options.limits.openFilesMax);
     this.tailCache = new TailCache(options.limits.tailCacheBytesMax);
+    this.compactor = new SegmentCompactor({
+      files: this.files,
+      tailCache: this.tailCache,
+      indexIntervalBytes: options.tuning.indexIntervalBytes,
+      logger: options.logger,
+      now: options.now,
+    });
     this.logDir = path.join(options.dataDir, 'log');
     this.journalDir = path.join(options.dataDir, 'journal');
   }
@@ -431,6 +440,12 @@ export class LogManager {
     let deleted = 0;
     for (const log of this.allLogs()) {
       const policies = log.policies;
+      if (policies.cleanupPolicy !== 'delete') {
+        // Compaction (latest value per key) runs on sealed segments before retention looks at them.
+        await this.compactor.maybeCompact(log).catch((error: unknown) =>
+          this.options.logger.warn('compaction failed for a partition', { topic: log.topic, partition: log.partition, error }),
+        );
+      }
       if (policies.cleanupPolicy === 'compact') continue;
       if (policies.retentionMs < 0 && policies.retentionBytes < 0) continue;
       const slowest = slowestOffset(log.topic, log.partition);

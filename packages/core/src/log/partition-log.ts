@@ -323,6 +323,11 @@ export class PartitionLog {
         if (isErrno(error, 'ENOENT')) throw outOfRange(this, offset); // deleted by retention meanwhile
         throw error;
       }
+      if (segment.superseded) {
+        // Compaction swapped the file under us: positions from the old index do not fit the new file.
+        lease.release();
+        return entries.length > 0 ? entries : this.readFromDisk(offset, maxBytes, maxEntries);
+      }
       try {
         while (position < end) {
           const budget = Math.max(this.deps.tuning.readChunkBytesMin, maxBytes - bytes + this.deps.tuning.indexIntervalBytes);
@@ -367,6 +372,10 @@ export class PartitionLog {
         throw error;
       });
       if (!lease) continue;
+      if (segment.superseded) {
+        lease.release(); // compacted meanwhile: look again with the new segment objects
+        return this.offsetForTimestamp(timestampMs);
+      }
       try {
         while (position < end) {
           let chunk = await readAt(lease.fd, Math.min(end - position, this.deps.tuning.readChunkBytesMin), position);

@@ -36,6 +36,11 @@ export class Segment {
   createdAtMs: number;
   /** Position of the last index point, to place the next one `indexIntervalBytes` later. */
   lastIndexedPosition = -Infinity;
+  /**
+   * Set when compaction replaced this segment's file (same path, new Segment object): a reader
+   * that took a position from this index and then opened the path must start again.
+   */
+  superseded = false;
 
   constructor(
     directory: string,

@@ -88,6 +88,12 @@ export class TailCache {
     this.runs.set(run, true);
   }
 
+  /** Drops a run's entries that end below `offset` (compaction rewrote them on disk). */
+  trimBelow(run: TailRun, offset: number): void {
+    for (let first = run.first(); first && first.lastOffset < offset; first = run.first()) this.totalBytes -= run.dropFirst();
+    if (run.length === 0) this.runs.delete(run);
+  }
+
   drop(run: TailRun): void {
     this.totalBytes -= run.clear();
     this.runs.delete(run);
