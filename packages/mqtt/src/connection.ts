@@ -316,9 +316,10 @@ export class Connection {
   }
 
   /**
-   * Delivers a message to this client. QoS 0 is dropped when the socket is backed up; QoS 1/2 wait for
-   * the in-flight window (the client's Receive Maximum); past `queuedMessagesMax` a message without
-   * `onDone` (a non-persistent session's) is dropped, one with `onDone` is bounded by core permits.
+   * Delivers a message to this client. It is sent now when the socket buffer is below
+   * `outboundBytesMax` and, for QoS 1/2, the in-flight window (the client's Receive Maximum) has room;
+   * otherwise it is queued. Past `queuedMessagesMax` queued, a message without `onDone` (a
+   * non-persistent session's) is dropped; one with `onDone` (from a core cursor) is bounded by permits.
    * `onDone` runs when the client has acknowledged it (or it was dropped for good, e.g. too large).
    */
   deliver(
@@ -331,26 +332,24 @@ export class Connection {
   ): void {
     if (this.closed) return;
     const item: PendingDelivery = { view, qos, retain, subscriptionIds, dup, onDone };
-    if (this.state === 'connected' && this.pending.length === this.pendingHead) {
-      if (qos === 0) {
-        if (this.stream.writableLength > this.broker.config.outboundBytesMax) {
-          this.broker.stats.droppedQos0++;
-          onDone?.();
-          return;
-        }
-        this.sendPublish(item);
-        return;
-      }
-      if (this.inflight.size < this.sendQuota) {
-        this.sendPublish(item);
-        return;
-      }
+    if (this.state === 'connected' && this.pending.length === this.pendingHead && this.canSend(qos)) {
+      this.sendPublish(item);
+      return;
     }
     if (onDone === null && this.pending.length - this.pendingHead >= this.broker.config.queuedMessagesMax) {
-      this.broker.stats.droppedQueueFull++;
+      // A non-persistent session's queue is full: drop (a persistent session's messages wait in its
+      // core cursor instead, bounded by the permits it granted).
+      if (qos === 0) this.broker.stats.droppedQos0++;
+      else this.broker.stats.droppedQueueFull++;
       return;
     }
     this.pending.push(item);
+  }
+
+  /** Room in the socket buffer, and for QoS 1/2 in the in-flight window. */
+  private canSend(qos: 0 | 1 | 2): boolean {
+    if (this.stream.writableLength > this.broker.config.outboundBytesMax) return false;
+    return qos === 0 || this.inflight.size < this.sendQuota;
   }
 
   /** Sends queued deliveries while the window has room. */
@@ -358,8 +357,7 @@ export class Connection {
     if (this.state !== 'connected') return;
     while (this.pendingHead < this.pending.length) {
       const item = this.pending[this.pendingHead]!;
-      if (item.qos > 0 && this.inflight.size >= this.sendQuota) break;
-      if (item.qos === 0 && this.stream.writableLength > this.broker.config.outboundBytesMax) break;
+      if (!this.canSend(item.qos)) break;
       this.pendingHead++;
       this.sendPublish(item);
     }
