@@ -5,32 +5,54 @@ export const STRING_BYTES_MAX = 0x7fff;
 
 const INITIAL_BYTES_DEFAULT = 256;
 
+export interface WriterOptions {
+  /**
+   * Byte fields (bytes, records, raw) at least this long are kept by reference instead of copied, and
+   * the message comes out as a list of chunks from `finishChunks()`: a Fetch response then carries
+   * its record batches without copying them (write the chunks with one corked socket write).
+   * The referenced buffers must not change until the chunks are written. Default: always copy.
+   */
+  referenceBytesMin?: number;
+}
+
 /**
  * Growing buffer writer with the Kafka primitives (docs/protocol.html "Protocol Primitive Types").
  * Grows by doubling, so a response is written with a handful of allocations; `finish()` returns a
- * view of the written bytes without copying. Byte fields are copied in once.
+ * view of the written bytes without copying. Byte fields are copied in once, or referenced (see
+ * WriterOptions.referenceBytesMin).
  */
 export class Writer {
   private buf: Buffer;
+  /** Start of the bytes in `buf` not yet sealed into `parts`. */
+  private start = 0;
   private pos = 0;
+  /** Sealed chunks before `buf[start..pos)`: views of earlier buffers and referenced byte fields. */
+  private parts: Buffer[] = [];
+  private partsExternal: boolean[] = [];
+  private partsBytes = 0;
+  private readonly referenceBytesMin: number;
 
-  constructor(initialBytes = INITIAL_BYTES_DEFAULT) {
+  constructor(initialBytes = INITIAL_BYTES_DEFAULT, options: WriterOptions = {}) {
     this.buf = Buffer.allocUnsafe(Math.max(initialBytes, 16));
+    this.referenceBytesMin = options.referenceBytesMin ?? Infinity;
   }
 
   /** Bytes written so far. */
   get length(): number {
-    return this.pos;
+    return this.partsBytes + this.pos - this.start;
   }
 
   private ensure(bytes: number): void {
     const needed = this.pos + bytes;
     if (needed <= this.buf.length) return;
+    const used = this.pos - this.start;
     let capacity = this.buf.length * 2;
-    while (capacity < needed) capacity *= 2;
+    while (capacity < used + bytes) capacity *= 2;
     const grown = Buffer.allocUnsafe(capacity);
-    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf.copy(grown, 0, this.start, this.pos);
     this.buf = grown;
+    this.start = 0;
+    this.pos = used;
   }
 
   int8(value: number): void {
@@ -160,11 +182,23 @@ export class Writer {
     this.compactString(value);
   }
 
-  /** Raw bytes with no length prefix. */
+  /** Raw bytes with no length prefix (copied, or referenced when long enough; see WriterOptions). */
   raw(value: Buffer): void {
+    if (value.length >= this.referenceBytesMin) {
+      if (this.pos > this.start) this.seal(this.buf.subarray(this.start, this.pos), false);
+      this.start = this.pos;
+      this.seal(value, true);
+      return;
+    }
     this.ensure(value.length);
     value.copy(this.buf, this.pos);
     this.pos += value.length;
+  }
+
+  private seal(part: Buffer, external: boolean): void {
+    this.parts.push(part);
+    this.partsExternal.push(external);
+    this.partsBytes += part.length;
   }
 
   bytes(value: Buffer): void {
@@ -226,12 +260,36 @@ export class Writer {
 
   /** Overwrites 4 bytes already written at `offset` (e.g. a frame's size prefix). */
   int32At(offset: number, value: number): void {
-    if (offset < 0 || offset + 4 > this.pos) throw new RangeError(`int32At(${offset}) outside written bytes`);
-    this.buf.writeInt32BE(value, offset);
+    if (offset < 0 || offset + 4 > this.length) throw new RangeError(`int32At(${offset}) outside written bytes`);
+    if (offset >= this.partsBytes) {
+      this.buf.writeInt32BE(value, this.start + offset - this.partsBytes);
+      return;
+    }
+    let partStart = 0;
+    for (let i = 0; i < this.parts.length; i++) {
+      const part = this.parts[i];
+      if (offset < partStart + part.length) {
+        if (this.partsExternal[i] || offset + 4 > partStart + part.length) {
+          throw new RangeError(`int32At(${offset}) would write into a referenced or split chunk`);
+        }
+        part.writeInt32BE(value, offset - partStart);
+        return;
+      }
+      partStart += part.length;
+    }
   }
 
-  /** The written bytes (a view of the internal buffer; the writer must not be used afterwards). */
+  /** The written bytes as one buffer (a view when nothing was referenced; the writer is done after). */
   finish(): Buffer {
-    return this.buf.subarray(0, this.pos);
+    const tail = this.buf.subarray(this.start, this.pos);
+    if (this.parts.length === 0) return tail;
+    return Buffer.concat([...this.parts, tail], this.length);
+  }
+
+  /** The written bytes as chunks, referenced byte fields included without copying. */
+  finishChunks(): Buffer[] {
+    const chunks = this.parts.slice();
+    if (this.pos > this.start) chunks.push(this.buf.subarray(this.start, this.pos));
+    return chunks;
   }
 }

@@ -223,3 +223,27 @@ test('reader respects an explicit end and truncation everywhere', () => {
     assert.throws(read, decodeError('truncated'));
   }
 });
+
+test('reference mode: long byte fields are chunks by reference, bytes equal the copying writer', () => {
+  const big = Buffer.alloc(100, 0xab);
+  const write = (w: Writer) => {
+    w.int32(0); // size prefix
+    w.int16(7);
+    w.bytes(big);
+    w.compactString('tail');
+    w.records(Buffer.from('0102', 'hex')); // short: copied
+    w.compactRecords(big);
+    for (let i = 0; i < 100; i++) w.int32(i); // forces growth after sealing
+    w.int32At(0, w.length - 4);
+  };
+  const copying = new Writer(16);
+  write(copying);
+  const referencing = new Writer(16, { referenceBytesMin: 50 });
+  write(referencing);
+  const chunks = referencing.finishChunks();
+  assert.deepEqual(Buffer.concat(chunks), copying.finish());
+  assert.equal(chunks.filter((chunk) => chunk === big).length, 2, 'the big field is referenced, not copied');
+  assert.deepEqual(referencing.finish(), copying.finish());
+  assert.equal(copying.finish().readInt32BE(0), copying.length - 4);
+  assert.throws(() => referencing.int32At(10, 1), RangeError, 'cannot write into a referenced chunk');
+});
