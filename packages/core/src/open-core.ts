@@ -24,6 +24,7 @@ import type {
   TopicPolicies,
 } from './core.js';
 import { StrataError } from './errors.js';
+import { TOPIC_SCHEME } from './names.js';
 import { systemClock, type Clock } from './handler.js';
 import { DEFAULT_STORAGE_TUNING, DEFAULT_TOPIC_POLICIES, resolveLimits, type StorageTuning } from './limits.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -176,20 +177,21 @@ export class CoreImpl implements Core {
     return this.subscriptionsService;
   }
 
+  /** Accepts full names and short ones (in public/default). */
   private logOf(topic: string, partition: number): PartitionLog {
-    try {
-      return this.log.getLog(topic, partition);
-    } catch (error) {
-      if (!(error instanceof StrataError) || error.code !== 'UNKNOWN_TOPIC' || typeof topic !== 'string') throw error;
-      let canonical: string;
+    let log = this.log.findLog(topic, partition);
+    if (log === undefined && typeof topic === 'string' && !topic.startsWith(TOPIC_SCHEME)) {
+      let canonical: string | null = null;
       try {
         canonical = this.registry.canonical(topic);
       } catch {
-        throw error;
+        // an invalid short name is an unknown topic
       }
-      if (canonical === topic) throw error;
-      return this.log.getLog(canonical, partition);
+      if (canonical !== null) log = this.log.findLog(canonical, partition);
     }
+    if (log) return log;
+    if (log === null) throw new StrataError('UNKNOWN_PARTITION', `topic ${topic} has no partition ${partition}`);
+    throw new StrataError('UNKNOWN_TOPIC', `unknown topic ${topic}`);
   }
 
   private checkOpen(): void {

@@ -4,6 +4,7 @@
  * groups, (2) fsyncs every segment file and directory dirtied before that point, concurrently with
  * new appends, and (3) then deletes the journal files older than the new one.
  */
+import { execFile } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
@@ -20,6 +21,7 @@ export class Checkpointer {
   checkpoints = 0;
 
   constructor(
+    private readonly dataDir: string,
     private readonly journalDir: string,
     public journal: JournalFile,
     private readonly files: FileCache,
@@ -83,6 +85,7 @@ export class Checkpointer {
   }
 
   private async syncAll(files: Set<string>, dirs: Set<string>): Promise<void> {
+    if (files.size + dirs.size >= this.tuning.checkpointSyncfsFilesMin && (await this.syncFileSystem())) return;
     const work = [...files].map((file) => () => this.syncFile(file));
     for (const dir of dirs) work.push(() => this.syncDir(dir));
     let next = 0;
@@ -95,6 +98,30 @@ export class Checkpointer {
     const workers = Math.min(this.tuning.checkpointFsyncConcurrencyMax, work.length);
     await Promise.all(Array.from({ length: workers }, worker));
   }
+
+  /**
+   * syncfs(2) of the data directory's file system, through coreutils `sync -f` (Node has no
+   * binding). False when unavailable, and the caller falls back to one fsync per file.
+   */
+  private syncFileSystem(): Promise<boolean> {
+    if (this.syncfsUnavailable) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      execFile('sync', ['-f', this.dataDir], { timeout: 120_000 }, (error) => {
+        if (error) {
+          const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+          if (missing) this.syncfsUnavailable = true;
+          this.logger.warn('syncfs through `sync -f` failed; fsyncing file by file', { error });
+          resolve(false);
+          return;
+        }
+        this.syncfsRuns++;
+        resolve(true);
+      });
+    });
+  }
+
+  private syncfsUnavailable = false;
+  syncfsRuns = 0;
 
   private async syncFile(file: string): Promise<void> {
     let lease;

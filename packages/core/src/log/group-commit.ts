@@ -293,20 +293,30 @@ export class GroupCommitter {
     return duplicates;
   }
 
+  /** Writes each touched segment once, a bounded number at a time (descriptors are bounded too). */
   private async writeSegments(writes: Map<Segment, SegmentWrite>): Promise<void> {
-    const results = await Promise.allSettled(
-      [...writes.values()].map(async (write) => {
-        const lease = await this.deps.files.acquire(write.segment.path, true);
+    const pending = [...writes.values()];
+    let next = 0;
+    let failure: unknown = null;
+    const worker = async (): Promise<void> => {
+      while (next < pending.length && failure === null) {
+        const write = pending[next++]!;
         try {
-          await writeAllAt(lease.fd, write.buffers, write.position);
-        } finally {
-          lease.release();
+          const lease = await write.log.openForWrite(write.segment);
+          try {
+            await writeAllAt(lease.fd, write.buffers, write.position);
+          } finally {
+            lease.release();
+          }
+          this.deps.markDirty(write.segment.path, write.log.dir);
+        } catch (error) {
+          failure ??= error;
         }
-        this.deps.markDirty(write.segment.path, write.log.dir);
-      }),
-    );
-    const failed = results.find((result) => result.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+      }
+    };
+    const workers = Math.min(pending.length, this.deps.tuning.segmentWritesConcurrencyMax, Math.max(1, this.deps.limits.openFilesMax - 1));
+    await Promise.all(Array.from({ length: workers }, worker));
+    if (failure !== null) throw failure;
   }
 
   private async rollback(writes: Map<Segment, SegmentWrite>, undo: (() => void)[]): Promise<void> {

@@ -56,7 +56,7 @@ export interface TopicLayout {
 }
 
 /** Partitions loaded concurrently during recovery. */
-const RECOVERY_CONCURRENCY = 8;
+const RECOVERY_CONCURRENCY = 32;
 
 export class LogManager {
   private readonly logsByName = new Map<string, PartitionLog[]>();
@@ -73,6 +73,8 @@ export class LogManager {
   private closing: Promise<void> | null = null;
   private readonly logDir: string;
   private readonly journalDir: string;
+  /** Files and directories changed by recovery (before the checkpointer exists). */
+  private readonly recoveryDirty: [string | null, string][] = [];
 
   private constructor(private readonly options: LogManagerOptions) {
     this.files = new FileCache(options.limits.openFilesMax);
@@ -121,7 +123,9 @@ export class LogManager {
     }
     const seq = journals.length > 0 ? journals[journals.length - 1]! + 1 : 1;
     const journal = await JournalFile.create(this.journalDir, seq);
-    this.checkpointer = new Checkpointer(this.journalDir, journal, this.files, this.options.tuning, logger, now);
+    this.checkpointer = new Checkpointer(this.options.dataDir, this.journalDir, journal, this.files, this.options.tuning, logger, now);
+    for (const [file, dir] of this.recoveryDirty) this.checkpointer.markDirty(file, dir);
+    this.recoveryDirty.length = 0;
     this.committer = new GroupCommitter({
       limits: this.options.limits,
       tuning: this.options.tuning,
@@ -134,7 +138,6 @@ export class LogManager {
       betweenGroups: () => this.checkpointer.maybeCheckpoint(false),
       onCommitted: (requests) => this.onCommitted(requests),
     });
-    for (const log of pending) if (log.segments.length > 0 || log.nextOffset > 0) this.checkpointer.markDirty(null, log.dir);
     // Make everything recovered durable, then drop the replayed journals.
     await this.checkpointer.start(false);
     await this.checkpointer.settled();
@@ -166,7 +169,10 @@ export class LogManager {
         tuning: this.options.tuning,
         logger: this.options.logger,
         now: this.options.now,
-        markDirty: (file, directory) => this.checkpointer?.markDirty(file, directory),
+        markDirty: (file, directory) => {
+          if (this.checkpointer) this.checkpointer.markDirty(file, directory);
+          else this.recoveryDirty.push([file, directory]);
+        },
       }, topic.policies);
       logs[partition] = log;
       created.push(log);
@@ -193,7 +199,7 @@ export class LogManager {
     }
     const fields = readBatchFields(record.batch);
     const segment = log.segmentFor(record.batch.length, new Map(), []);
-    const lease = await this.files.acquire(segment.path, true);
+    const lease = await log.openForWrite(segment);
     try {
       await writeAllAt(lease.fd, [record.batch], segment.bytes);
     } finally {
@@ -205,18 +211,14 @@ export class LogManager {
     log.nextOffset = lastOffset + 1;
     log.highWatermark = log.nextOffset;
     if (isIdempotent(fields)) log.producers.replay(fields, baseOffset, lastOffset);
-    this.checkpointer?.markDirty(segment.path, log.dir);
+    this.recoveryDirty.push([segment.path, log.dir]);
   }
 
   // ---------------------------------------------------------------- topics
 
   async addPartitions(topic: TopicLayout, from: number): Promise<void> {
-    const created = this.registerPartitions(topic, from, topic.partitions);
-    for (const log of created) {
-      await fsp.mkdir(log.dir, { recursive: true });
-      this.checkpointer.markDirty(null, path.dirname(log.dir));
-    }
-    this.checkpointer.markDirty(null, this.logDir);
+    // Directories are made on a partition's first append (PartitionLog.openForWrite).
+    this.registerPartitions(topic, from, topic.partitions);
   }
 
   async removeTopic(name: string): Promise<void> {
@@ -236,6 +238,13 @@ export class LogManager {
 
   setPolicies(name: string, policies: TopicPolicies): void {
     for (const log of this.logsByName.get(name) ?? []) log.policies = policies;
+  }
+
+  /** The log, or undefined when the topic is unknown (no error object built on the hot path). */
+  findLog(name: string, partition: number): PartitionLog | undefined | null {
+    const logs = this.logsByName.get(name);
+    if (!logs) return undefined;
+    return (Number.isInteger(partition) ? logs[partition] : undefined) ?? null;
   }
 
   /** Throws UNKNOWN_TOPIC / UNKNOWN_PARTITION. */

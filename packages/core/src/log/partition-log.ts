@@ -11,7 +11,7 @@ import { StrataError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { decodeRecordBatch } from '../record-batch/decode.js';
 import { verifyBatchCrc } from '../record-batch/header.js';
-import type { FileCache } from '../storage/file-cache.js';
+import type { FileCache, FileLease } from '../storage/file-cache.js';
 import { fsyncDirectory, isErrno, readAt } from '../storage/fs-async.js';
 import { JOURNAL_BODY_BYTES_MAX } from '../storage/journal-format.js';
 import type { StorageTuning } from '../limits.js';
@@ -97,9 +97,15 @@ export class PartitionLog {
 
   /** Loads the partition from disk: scans every segment, truncates a torn tail, rebuilds indexes. */
   async load(): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true });
     this.logStartFloor = await readLogStart(this.dir);
-    const bases = (await fsp.readdir(this.dir))
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.dir);
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw error;
+      names = []; // never written: partitions get a directory on their first append
+    }
+    const bases = names
       .map(parseSegmentFileName)
       .filter((base): base is number => base !== null)
       .sort((a, b) => a - b);
@@ -222,6 +228,22 @@ export class PartitionLog {
   }
 
   // ---------------------------------------------------------------- append (staged by the group commit)
+
+  /**
+   * Opens a segment for writing, creating it (and, on a partition's first write, its directory:
+   * idle partitions cost no inode) when missing.
+   */
+  async openForWrite(segment: Segment): Promise<FileLease> {
+    try {
+      return await this.deps.files.acquire(segment.path, true);
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw error;
+      await fsp.mkdir(this.dir, { recursive: true });
+      this.deps.markDirty(null, path.dirname(this.dir));
+      this.deps.markDirty(null, path.dirname(path.dirname(this.dir)));
+      return this.deps.files.acquire(segment.path, true);
+    }
+  }
 
   /**
    * The segment the next batch of `size` bytes goes to, rolling first when the active one is full
@@ -433,7 +455,7 @@ export class PartitionLog {
         // Only roll an idle, fully acknowledged active segment: the group commit owns a busy one.
         if (!mayRollActive || first.entries === 0 || this.nextOffset !== this.highWatermark) break;
         const next = new Segment(this.dir, this.nextOffset, this.deps.now());
-        const lease = await this.deps.files.acquire(next.path, true);
+        const lease = await this.openForWrite(next);
         lease.release();
         if (this.segments.length !== 1 || this.nextOffset !== next.baseOffset) break; // raced with an append
         this.segments.push(next);
@@ -504,6 +526,7 @@ async function readLogStart(dir: string): Promise<number> {
 
 /** Durable before it returns: write a temporary file, fsync, rename, fsync the directory. */
 async function writeLogStart(dir: string, offset: number): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true });
   const file = path.join(dir, LOG_START_FILE);
   const temporary = `${file}.tmp`;
   const handle = await fsp.open(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
