@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { isStrataError } from '../src/errors.js';
+import { openCoreImpl } from '../src/open-core.js';
+import { message, removeDir, tempDir, TOPIC } from './log-helpers.js';
+
+/** Mounts a 4 MiB tmpfs; null when this machine does not allow it (not root, no mount). */
+function mountSmallTmpfs(dir: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('ENOSPC: append fails with STORAGE_FULL, data stays readable, appends resume when space returns', async (t) => {
+  const dir = tempDir('strata-enospc-');
+  if (!mountSmallTmpfs(dir)) {
+    t.skip('cannot mount a tmpfs here (needs root)');
+    removeDir(dir);
+    return;
+  }
+  try {
+    const core = await openCoreImpl({ dataDir: dir });
+    await core.topics.create(TOPIC);
+    const filler = path.join(dir, 'filler');
+    const value = Buffer.alloc(32 * 1024, 7);
+    let acked = 0;
+    let full: unknown = null;
+    fs.writeFileSync(filler, Buffer.alloc(2 * 1024 * 1024));
+    for (let i = 0; i < 200 && !full; i++) {
+      try {
+        await core.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] });
+        acked++;
+      } catch (error) {
+        full = error;
+      }
+    }
+    assert.ok(full, 'the disk filled up');
+    assert.ok(isStrataError(full, 'STORAGE_FULL'), `STORAGE_FULL, got ${String(full)}`);
+    assert.equal((full as { retriable: boolean }).retriable, true);
+    assert.ok(acked > 0);
+    assert.equal(core.offsets(TOPIC, 0).highWatermark, acked);
+    // Still full: retries fail the same way, and nothing partial is visible.
+    await assert.rejects(core.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] }), (error) => isStrataError(error, 'STORAGE_FULL'));
+    core.log.tailCache.drop(core.log.getLog(TOPIC, 0).tail);
+    const readable = await core.read(TOPIC, 0, { offset: 0, maxBytes: 1 << 24 });
+    assert.equal(readable.entries.length, acked);
+    assert.equal(readable.entries[acked - 1]!.baseOffset, acked - 1);
+
+    fs.rmSync(filler); // space returns
+    const resumed = await core.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] });
+    assert.equal(resumed.baseOffset, acked, 'no gap in offsets after the failures');
+    await core.close();
+    const reopened = await openCoreImpl({ dataDir: dir });
+    assert.equal(reopened.offsets(TOPIC, 0).highWatermark, acked + 1);
+    await reopened.close();
+  } finally {
+    try {
+      execFileSync('umount', [dir], { stdio: 'ignore' });
+    } catch {
+      // already unmounted
+    }
+    removeDir(dir);
+  }
+});
