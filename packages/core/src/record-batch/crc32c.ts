@@ -28,23 +28,49 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = buildTables() as [
   Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array,
 ];
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** CRC-32C of `buf[start, end)`, as an unsigned 32-bit number. */
 export function crc32cRange(buf: Uint8Array, start: number, end: number): number {
   let crc = 0xffffffff;
   let i = start;
-  const end8 = start + ((end - start) & ~7);
-  while (i < end8) {
-    const a = crc ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
-    crc =
-      T7[a & 0xff]! ^
-      T6[(a >>> 8) & 0xff]! ^
-      T5[(a >>> 16) & 0xff]! ^
-      T4[a >>> 24]! ^
-      T3[buf[i + 4]!]! ^
-      T2[buf[i + 5]!]! ^
-      T1[buf[i + 6]!]! ^
-      T0[buf[i + 7]!]!;
-    i += 8;
+  // Byte-wise up to a 4-byte boundary, then two aligned 32-bit loads per 8 bytes (fewer loads
+  // than eight byte reads; typed-array views need aligned offsets).
+  if (LITTLE_ENDIAN) {
+    while (i < end && ((buf.byteOffset + i) & 3) !== 0) crc = T0[(crc ^ buf[i++]!) & 0xff]! ^ (crc >>> 8);
+    const wordCount = (end - i) >>> 3;
+    if (wordCount > 0) {
+      const words = new Uint32Array(buf.buffer, buf.byteOffset + i, wordCount * 2);
+      for (let w = 0; w < words.length; w += 2) {
+        const a = crc ^ words[w]!;
+        const b = words[w + 1]!;
+        crc =
+          T7[a & 0xff]! ^
+          T6[(a >>> 8) & 0xff]! ^
+          T5[(a >>> 16) & 0xff]! ^
+          T4[a >>> 24]! ^
+          T3[b & 0xff]! ^
+          T2[(b >>> 8) & 0xff]! ^
+          T1[(b >>> 16) & 0xff]! ^
+          T0[b >>> 24]!;
+      }
+      i += wordCount * 8;
+    }
+  } else {
+    const end8 = i + ((end - i) & ~7);
+    while (i < end8) {
+      const a = crc ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
+      crc =
+        T7[a & 0xff]! ^
+        T6[(a >>> 8) & 0xff]! ^
+        T5[(a >>> 16) & 0xff]! ^
+        T4[a >>> 24]! ^
+        T3[buf[i + 4]!]! ^
+        T2[buf[i + 5]!]! ^
+        T1[buf[i + 6]!]! ^
+        T0[buf[i + 7]!]!;
+      i += 8;
+    }
   }
   while (i < end) crc = T0[(crc ^ buf[i++]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
