@@ -386,3 +386,37 @@ test('opening an existing subscription with another type is refused while consum
   ]);
   assert.equal(x, y);
 });
+
+test('message TTL: expired messages are acknowledged, not delivered', async (t) => {
+  const { core, subscriptions } = await harness(t);
+  core.ttlMs = 60_000;
+  await produce(core, 3); // timestamps around 1000 ms since the epoch: long expired
+  await core.append(TOPIC, 0, { kind: 'messages', messages: [msg('fresh', 'now', {}, Date.now())] });
+  const subscription = await subscriptions.open(TOPIC, 0, 'ttl', { type: 'Shared', initialPosition: 'earliest' });
+  const c = new Collector();
+  c.consumer = subscription.attach({ name: 'c', onDelivery: c.onDelivery });
+  c.consumer.flow(10);
+  await waitFor(() => c.deliveries.length === 1, 'the fresh message');
+  assert.deepEqual(c.offsets(), [3]);
+  assert.equal(subscription.state().markDeleteOffset, 3);
+});
+
+test('key_shared: a consumer without permits does not stall the other keys', async (t) => {
+  const { core, subscriptions } = await harness(t, { readAheadMessagesMax: 50 });
+  const subscription = await subscriptions.open(TOPIC, 0, 'ks2', { type: 'Key_Shared', initialPosition: 'earliest' });
+  const idle = new Collector();
+  const busy = new Collector();
+  idle.consumer = subscription.attach({ name: 'idle', onDelivery: idle.onDelivery });
+  busy.consumer = subscription.attach({ name: 'busy', onDelivery: busy.onDelivery });
+  busy.consumer.flow(1000);
+  await produce(core, 200, { perBatch: 10, keyOf: (i) => `key-${i % 20}` });
+  await waitFor(() => busy.deliveries.length > 0, 'busy consumer gets its keys');
+  await settle();
+  const busyKeys = new Set(busy.deliveries.map((d) => d.message.key!.toString()));
+  assert.ok(busyKeys.size > 0 && busyKeys.size < 20);
+  // Its keys' messages all arrived even though the idle consumer's keys fill the read-ahead.
+  const expected = Array.from({ length: 200 }, (_, i) => i).filter((i) => busyKeys.has(`key-${i % 20}`));
+  await waitFor(() => busy.deliveries.length === expected.length, 'all of the busy consumer keys');
+  idle.consumer.flow(1000);
+  await waitFor(() => idle.deliveries.length === 200 - expected.length, 'idle consumer catches up');
+});

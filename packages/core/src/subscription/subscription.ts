@@ -358,7 +358,9 @@ export class SubscriptionImpl implements Subscription {
     return (
       this.consumers.length > 0 &&
       this.permitsAvailable() &&
-      this.readAhead.length === 0 &&
+      // Not only when empty: Key_Shared may hold messages whose consumer has no permits while
+      // other consumers could take later messages.
+      this.readAhead.length < limits.readAheadMessagesMax &&
       this.unackedCount() < limits.unackedMessagesMax &&
       this.delayed.size < limits.delayedMessagesMax &&
       this.retryTimer === null
@@ -404,6 +406,8 @@ export class SubscriptionImpl implements Subscription {
     }
     if (generation !== this.generation || this.deleted) return true;
     const now = clock.now();
+    const ttlMs = this.ttlMs();
+    let expired = 0;
     let next = position;
     for (const entry of result.entries) {
       if (entry.lastOffset < next) continue;
@@ -419,6 +423,12 @@ export class SubscriptionImpl implements Subscription {
       if (!decoded.header.isControl) {
         for (const message of decoded.messages) {
           if (message.offset < next || this.acks.isAcked(message.offset)) continue;
+          if (ttlMs > 0 && now - message.timestamp > ttlMs) {
+            // Pulsar message TTL: an expired message is acknowledged, not delivered.
+            this.acks.ack(message.offset);
+            expired++;
+            continue;
+          }
           const deliverAtMs = deliverAt(message);
           if (deliverAtMs !== null && deliverAtMs > now) {
             this.delayed.set(message.offset, { message, deliverAtMs });
@@ -431,7 +441,16 @@ export class SubscriptionImpl implements Subscription {
       next = Math.max(next, entry.lastOffset + 1);
     }
     this.readPosition = next;
+    if (expired > 0) this.markDirty();
     return next > position;
+  }
+
+  private ttlMs(): number {
+    try {
+      return this.deps.core.topics.describe(this.topic).policies.ttlMs;
+    } catch {
+      return 0; // topic gone: nothing more to read anyway
+    }
   }
 
   private armDelayedTimer(deliverAtMs: number): void {

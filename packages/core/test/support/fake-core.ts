@@ -35,6 +35,8 @@ export class FakeCore implements Omit<Core, 'subscriptions'> {
   private readonly appendListeners = new Set<(event: AppendEvent) => void>();
   private readonly topicListeners = new Set<(event: TopicEvent) => void>();
   appendFailures = 0;
+  /** Message TTL every topic reports in its policies. */
+  ttlMs = 0;
 
   constructor(readonly metadata: MetadataStore) {}
 
@@ -54,7 +56,7 @@ export class FakeCore implements Omit<Core, 'subscriptions'> {
     describe: (name: string): TopicDescription => {
       const partitions = this.partitions.get(name);
       if (!partitions) throw new StrataError('UNKNOWN_TOPIC', name);
-      return { name, partitions: partitions.length, overrides: {}, policies: POLICIES, createdAtMs: 0 };
+      return { name, partitions: partitions.length, overrides: {}, policies: { ...POLICIES, ttlMs: this.ttlMs }, createdAtMs: 0 };
     },
     exists: (name: string): boolean => this.partitions.has(name),
     setPartitionCount: async (): Promise<TopicDescription> => unused('setPartitionCount'),
