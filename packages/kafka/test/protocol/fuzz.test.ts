@@ -72,7 +72,7 @@ function mutate(source: Buffer, random: Random): Buffer {
         const insert = Buffer.alloc(randomInt(random, 1, 8));
         for (let i = 0; i < insert.length; i++) insert[i] = randomInt(random, 0, 255);
         bytes = Buffer.concat([bytes.subarray(0, at), insert, bytes.subarray(at)]);
-        if (random() < 0.8) bytes.writeInt32BE(bytes.length - 4, 0);
+        if (bytes.length >= 4 && random() < 0.8) bytes.writeInt32BE(bytes.length - 4, 0);
         break;
       }
       case 7: {
@@ -142,3 +142,33 @@ function randomGarbage(random: Random): Buffer {
   if (bytes.length >= 4 && random() < 0.7) bytes.writeInt32BE(bytes.length - 4, 0);
   return bytes;
 }
+
+test('fuzz: mutated responses only ever raise KafkaDecodeError in the response decoders', () => {
+  const random = seededRandom(7);
+  const corpus: Array<{ apiKey: number; version: number; body: Buffer }> = [];
+  for (const schema of messageSchemas) {
+    const codecs = messageCodecs.get(schema.apiKey)!;
+    for (let v = schema.minVersion; v <= schema.maxVersion; v++) {
+      const w = new Writer();
+      codecs.versions.get(v)!.encodeResponse(w, sampleStruct(schema.response, v, random));
+      corpus.push({ apiKey: schema.apiKey, version: v, body: Buffer.from(w.finish()) });
+    }
+  }
+  const started = Date.now();
+  let errors = 0;
+  let iterations = 0;
+  for (; iterations < ITERATIONS_MIN && Date.now() - started < DURATION_MS_MAX; iterations++) {
+    const { apiKey, version, body } = corpus[randomInt(random, 0, corpus.length - 1)];
+    // mutate() keeps a 4-byte prefix mostly intact; give it one to spare the body.
+    const mutated = mutate(Buffer.concat([Buffer.alloc(4), body]), random).subarray(4);
+    try {
+      const decoded = messageCodecs.get(apiKey)!.versions.get(version)!.decodeResponse(new Reader(mutated));
+      assert.ok(countElements(decoded) <= mutated.length);
+    } catch (error) {
+      if (!(error instanceof KafkaDecodeError)) assert.fail(`api ${apiKey} v${version}: ${String(error)} for ${mutated.toString('hex').slice(0, 400)}`);
+      errors++;
+    }
+  }
+  assert.equal(iterations, ITERATIONS_MIN);
+  assert.ok(errors > iterations / 10, `${errors} decode errors`);
+});
