@@ -161,3 +161,25 @@ test('limits: oversized values are refused', async (t) => {
   t.after(() => store.close());
   await assert.rejects(store.put('/big', Buffer.alloc(11)), (e) => isStrataError(e, 'LIMIT_EXCEEDED'));
 });
+
+test('fuzz: a log file of random or mutated bytes opens (keeping the valid prefix), never crashes', async (t) => {
+  const dir = await tempDir(t);
+  const store = await openEmbeddedMetadataStore({ dir });
+  for (let i = 0; i < 20; i++) await store.put(`/k/${i}`, Buffer.from(`value-${i}`));
+  await store.close();
+  const logPath = path.join(dir, 'metadata.log');
+  const good = await fs.readFile(logPath);
+  let seed = 99;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (let round = 0; round < 60; round++) {
+    const mutated = Buffer.from(good);
+    if (round % 3 === 0) for (let f = 0; f < 3; f++) mutated[Math.floor(random() * mutated.length)] = Math.floor(random() * 256);
+    const data = round % 3 === 1 ? Buffer.from(Array.from({ length: Math.floor(random() * 300) }, () => Math.floor(random() * 256))) : mutated;
+    await fs.writeFile(logPath, round % 3 === 2 ? Buffer.concat([good.subarray(0, Math.floor(random() * good.length)), data.subarray(0, 40)]) : data);
+    const reopened = await openEmbeddedMetadataStore({ dir });
+    const keys = await reopened.children('/k');
+    for (const key of keys) assert.match((await reopened.get(`/k/${key}`))!.value.toString(), /^value-\d+$/);
+    await reopened.put('/after', Buffer.from('ok'));
+    await reopened.close();
+  }
+});

@@ -350,3 +350,28 @@ test('fuzz: mutated, truncated and extended batches never throw anything but Str
   }
   assert.ok(rejected > 0 && decodedOk > 0);
 });
+
+test('fuzz: random records sections under every codec flag are rejected cleanly', () => {
+  const random = prng(777);
+  const template = encodeRecordBatch([message('k', 'v', 1)]);
+  const deadline = Date.now() + 15_000;
+  let rejected = 0;
+  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
+    const codec = 1 + (i % 4);
+    const length = Math.floor(random() * 200);
+    const junk = Buffer.from(Array.from({ length }, () => Math.floor(random() * 256)));
+    // Valid-looking framing prefixes make the codecs go further before failing.
+    if (codec === 2 && i % 3 === 0 && junk.length >= 16) Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0, 0, 0, 0, 1, 0, 0, 0, 1]).copy(junk);
+    if (codec === 3 && i % 2 === 0 && junk.length >= 7) Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82]).copy(junk);
+    if (codec === 4 && i % 2 === 0 && junk.length >= 4) Buffer.from([0x28, 0xb5, 0x2f, 0xfd]).copy(junk);
+    if (codec === 1 && i % 2 === 0 && junk.length >= 3) Buffer.from([0x1f, 0x8b, 0x08]).copy(junk);
+    const batch = withPayload(template, junk, codec);
+    try {
+      decodeRecordBatch(batch);
+    } catch (error) {
+      if (!isStrataError(error)) throw new Error(`codec ${codec}: ${String(error)} on ${junk.toString('hex')}`);
+      rejected++;
+    }
+  }
+  assert.ok(rejected > 0);
+});
