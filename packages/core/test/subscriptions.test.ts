@@ -420,3 +420,66 @@ test('key_shared: a consumer without permits does not stall the other keys', asy
   idle.consumer.flow(1000);
   await waitFor(() => idle.deliveries.length === 200 - expected.length, 'idle consumer catches up');
 });
+
+test('randomised: consumers come and go, ack, nack, time out; every message is delivered and finally acked', async (t) => {
+  const { core, subscriptions } = await harness(t, { readAheadMessagesMax: 20, unackedMessagesMax: 40 });
+  let seed = 1234;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (const type of ['Shared', 'Key_Shared', 'Failover'] as const) {
+    const name = `model-${type}`;
+    const start = core.offsets(TOPIC, 0).highWatermark;
+    const subscription = await subscriptions.open(TOPIC, 0, name, { type, initialPosition: 'latest', ackTimeoutMs: 40 });
+    interface Live { collector: Collector; granted: number; handled: number }
+    const live: Live[] = [];
+    const delivered = new Set<number>();
+    const attach = () => {
+      const collector = new Collector();
+      collector.consumer = subscription.attach({ name: `c${live.length}`, onDelivery: collector.onDelivery });
+      live.push({ collector, granted: 0, handled: 0 });
+    };
+    attach();
+    attach();
+    let produced = 0;
+    for (let step = 0; step < 150; step++) {
+      const action = random();
+      const consumer = live[Math.floor(random() * live.length)]!;
+      if (action < 0.2 && produced < 200) {
+        const count = 1 + Math.floor(random() * 10);
+        await produce(core, count, { start: start + produced, perBatch: 1 + Math.floor(random() * 4), keyOf: (i) => `key-${i % 7}` });
+        produced += count;
+      } else if (action < 0.45) {
+        const permits = 1 + Math.floor(random() * 8);
+        consumer.granted += permits;
+        consumer.collector.consumer.flow(permits);
+      } else if (action < 0.75) {
+        const fresh = consumer.collector.deliveries.slice(consumer.handled);
+        consumer.handled = consumer.collector.deliveries.length;
+        for (const d of fresh) delivered.add(d.message.offset);
+        const acked = fresh.filter(() => random() < 0.8).map((d) => d.message.offset);
+        consumer.collector.consumer.ack(acked);
+        if (type !== 'Failover') consumer.collector.consumer.nack(fresh.map((d) => d.message.offset).filter((o) => !acked.includes(o)));
+      } else if (action < 0.8 && live.length > 1) {
+        consumer.collector.consumer.close();
+        live.splice(live.indexOf(consumer), 1);
+        attach();
+      }
+      if (step % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    // Permits were never exceeded.
+    for (const l of live) assert.ok(l.collector.deliveries.length <= l.granted, `${type}: ${l.collector.deliveries.length} deliveries for ${l.granted} permits`);
+    // Drain: everyone acks everything with plenty of permits until the cursor reaches the end.
+    const end = start + produced;
+    for (let round = 0; round < 400 && subscription.state().markDeleteOffset < end; round++) {
+      for (const l of live) {
+        l.collector.consumer.flow(50);
+        for (const d of l.collector.deliveries.slice(l.handled)) delivered.add(d.message.offset);
+        l.collector.consumer.ack(l.collector.deliveries.slice(l.handled).map((d) => d.message.offset));
+        l.handled = l.collector.deliveries.length;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(subscription.state().markDeleteOffset, end, `${type}: everything acked`);
+    for (let offset = start; offset < end; offset++) assert.ok(delivered.has(offset), `${type}: offset ${offset} was delivered`);
+    for (const l of live) l.collector.consumer.close();
+  }
+});
