@@ -19,3 +19,10 @@ export {
   DEAD_LETTER_ORIGIN_PARTITION_HEADER,
   DEAD_LETTER_ORIGIN_OFFSET_HEADER,
 } from './subscription/subscription.js';
+export {
+  compactBatches,
+  CompactionKeyIndex,
+  TOMBSTONE_RETENTION_MS_DEFAULT,
+  type CompactOptions,
+  type CompactResult,
+} from './compaction/compact-batches.js';
