@@ -290,8 +290,7 @@ export class Connection {
       }
       if (packet.qos === 0) continue;
       const reasonCode = error === null ? RC.success : reasonForAppendError(error);
-      const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
-      this.send(this.protocolVersion === 5 && reasonCode !== 0 ? { cmd, messageId: packet.messageId!, reasonCode } : { cmd, messageId: packet.messageId! });
+      this.sendAck(packet.qos === 1 ? 'puback' : 'pubrec', packet.messageId!, reasonCode);
     }
   }
 
@@ -301,6 +300,23 @@ export class Connection {
   send(packet: mqttPacket.Packet): void {
     if (this.closed) return;
     this.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
+  }
+
+  /**
+   * PUBACK, PUBREC, PUBREL, PUBCOMP written directly: the 4-byte form when the reason is success (MQTT 5
+   * §3.4.2.1 allows omitting reason and properties; some clients, e.g. paho 1.6, only parse that form),
+   * else 5 bytes with the MQTT 5 reason code.
+   */
+  sendAck(cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp', messageId: number, reasonCode = 0): void {
+    if (this.closed) return;
+    const type = ACK_TYPE_BYTE[cmd];
+    const withReason = reasonCode !== 0 && this.protocolVersion === 5;
+    const bytes = Buffer.allocUnsafe(withReason ? 5 : 4);
+    bytes[0] = type;
+    bytes[1] = withReason ? 3 : 2;
+    bytes.writeUInt16BE(messageId, 2);
+    if (withReason) bytes[4] = reasonCode;
+    this.write(bytes);
   }
 
   write(bytes: Buffer): void {
@@ -510,6 +526,9 @@ export class Connection {
     if (!wasConnecting) this.broker.connectionClosed(this, this.session, this.gracefulClose);
   }
 }
+
+/** First byte of the acknowledgement packets; PUBREL has the reserved flags 0b0010 [MQTT-3.6.1-1]. */
+const ACK_TYPE_BYTE = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
 
 function reasonForAppendError(error: Error): number {
   const code = (error as { code?: string }).code;

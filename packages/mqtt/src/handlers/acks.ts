@@ -18,8 +18,7 @@ export function handlePubrec(conn: Connection, packet: IPubrecPacket): void {
     return;
   }
   const known = conn.releaseDelivery(id);
-  if (conn.protocolVersion === 5 && !known) conn.send({ cmd: 'pubrel', messageId: id, reasonCode: RC.packetIdentifierNotFound });
-  else conn.send({ cmd: 'pubrel', messageId: id });
+  conn.sendAck('pubrel', id, known ? RC.success : RC.packetIdentifierNotFound);
 }
 
 /** Outbound QoS 2 done. */
@@ -37,6 +36,5 @@ export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
     return;
   }
   const known = session.inboundQos2.delete(id);
-  if (conn.protocolVersion === 5 && !known) conn.send({ cmd: 'pubcomp', messageId: id, reasonCode: RC.packetIdentifierNotFound });
-  else conn.send({ cmd: 'pubcomp', messageId: id });
+  conn.sendAck('pubcomp', id, known ? RC.success : RC.packetIdentifierNotFound);
 }

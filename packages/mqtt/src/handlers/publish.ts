@@ -35,7 +35,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     const state = session.inboundQos2.get(packet.messageId!);
     if (state !== undefined) {
       // A re-sent QoS 2 PUBLISH we already have: acknowledge again, do not store twice [MQTT-4.3.3-2].
-      if (state) conn.send({ cmd: 'pubrec', messageId: packet.messageId! });
+      if (state) conn.sendAck('pubrec', packet.messageId!);
       return;
     }
   }
