@@ -483,3 +483,50 @@ test('randomised: consumers come and go, ack, nack, time out; every message is d
     for (const l of live) l.collector.consumer.close();
   }
 });
+
+test('key_shared: a consumer that joins gets nothing new until the older messages are acked (per-key order)', async (t) => {
+  const { core, subscriptions } = await harness(t);
+  const subscription = await subscriptions.open(TOPIC, 0, 'join', { type: 'Key_Shared', initialPosition: 'earliest' });
+  const first = new Collector();
+  first.consumer = subscription.attach({ name: 'first', onDelivery: first.onDelivery });
+  first.consumer.flow(1000);
+  const keys = Array.from({ length: 16 }, (_, i) => `key-${i}`);
+  await produce(core, 32, { keyOf: (i) => keys[i % 16]! });
+  await waitFor(() => first.deliveries.length === 32, 'first consumer owns every key');
+  // A second consumer joins while all 32 are unacked; then more messages arrive.
+  const second = new Collector();
+  second.consumer = subscription.attach({ name: 'second', onDelivery: second.onDelivery });
+  second.consumer.flow(1000);
+  await produce(core, 32, { start: 32, keyOf: (i) => keys[i % 16]! });
+  await settle();
+  assert.equal(second.deliveries.length, 0, 'nothing for the newcomer while older messages are unacked');
+  first.consumer.ack(first.offsets());
+  await waitFor(() => first.deliveries.length + second.deliveries.length === 64, 'everything delivered');
+  assert.ok(second.deliveries.length > 0, 'the newcomer got its keys after the acks');
+  assert.ok(second.deliveries.every((d) => d.message.offset >= 32));
+});
+
+test('restart: cursors of a topic deleted before the crash are dropped, never inherited', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'strata-subs-orphan-'));
+  const metadata = await openEmbeddedMetadataStore({ dir });
+  t.after(async () => {
+    await metadata.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  const core = new FakeCore(metadata);
+  await core.topics.create(TOPIC);
+  await produce(core, 10);
+  const first = await createSubscriptions({ core, metadata, clock: systemClock, logger: silentLogger });
+  const subscription = await first.open(TOPIC, 0, 'orphan', { type: 'Exclusive', initialPosition: 'latest' });
+  assert.equal(subscription.state().markDeleteOffset, 10);
+  // The topic disappears and comes back empty while nobody listens (a crash in between).
+  core.partitions.delete(TOPIC);
+  await core.topics.create(TOPIC);
+  await first.close();
+  const fresh = new FakeCore(metadata);
+  await fresh.topics.create('persistent://public/default/other');
+  const second = await createSubscriptions({ core: fresh, metadata, clock: systemClock, logger: silentLogger });
+  t.after(() => second.close());
+  assert.deepEqual(second.list(TOPIC, 0), []);
+  assert.equal(await metadata.get(subscriptionKey(TOPIC, 0, 'orphan')), null);
+});

@@ -56,6 +56,13 @@ interface ConsumerRecord {
   readonly options: ConsumerOptions;
   permits: number;
   closed: boolean;
+  /**
+   * Key_Shared: the read position when this consumer joined a subscription that already had
+   * consumers (Pulsar's recently joined consumers). Keys that moved to it may have older messages
+   * still unacked at their previous owner, so it gets nothing at or past this offset until every
+   * message before it is acknowledged. Null once that happened (or when it joined alone).
+   */
+  joinedAtOffset: number | null;
 }
 
 interface InFlight {
@@ -145,7 +152,8 @@ export class SubscriptionImpl implements Subscription {
     if (this.consumers.length >= this.deps.limits.consumersMax) {
       throw new StrataError('LIMIT_EXCEEDED', `more than ${this.deps.limits.consumersMax} consumers on ${this.name}`);
     }
-    const record: ConsumerRecord = { id: this.nextConsumerId++, options, permits: 0, closed: false };
+    const joinedAtOffset = this.options.type === 'Key_Shared' && this.consumers.length > 0 ? this.readPosition : null;
+    const record: ConsumerRecord = { id: this.nextConsumerId++, options, permits: 0, closed: false, joinedAtOffset };
     this.consumers.push(record);
     this.ring.add(record, `${options.name}/${record.id}`);
     const subscription = this;
@@ -509,6 +517,10 @@ export class SubscriptionImpl implements Subscription {
       if (keyShared) {
         const hash = hashKey(item.message.key);
         consumer = blockedKeys.has(hash) ? null : this.ring.lookup(hash);
+        if (consumer !== null && consumer.joinedAtOffset !== null) {
+          if (this.acks.markDeleteOffset >= consumer.joinedAtOffset) consumer.joinedAtOffset = null;
+          else if (offset >= consumer.joinedAtOffset) consumer = null;
+        }
         if (consumer === null || consumer.permits <= 0) {
           blockedKeys.add(hash);
           kept.push(item);

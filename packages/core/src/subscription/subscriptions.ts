@@ -69,9 +69,21 @@ class SubscriptionRegistry implements SubscriptionsService {
           const name = decodeURIComponent(encodedName);
           const stored = await metadata.get(subscriptionKey(topic, partition, name));
           if (!stored) continue;
+          let highWatermark: number;
+          try {
+            highWatermark = this.deps.core.offsets(topic, partition).highWatermark;
+          } catch {
+            // The topic (or partition) was deleted and the crash came before its cursors were: a
+            // topic created later with this name must not inherit them (its offsets start again).
+            logger.info('dropping the cursor of a deleted topic', { topic, partition, name });
+            await metadata.delete(subscriptionKey(topic, partition, name)).catch(() => undefined);
+            continue;
+          }
           try {
             const cursor = decodeCursor(stored.value);
-            this.add(new SubscriptionImpl(topic, partition, name, cursor.options, cursor.markDeleteOffset, cursor.ackedRanges, this.deps));
+            // A cursor is never past the end of the log (only delivered, hence durable, offsets are acked).
+            const markDeleteOffset = Math.min(cursor.markDeleteOffset, highWatermark);
+            this.add(new SubscriptionImpl(topic, partition, name, cursor.options, markDeleteOffset, cursor.ackedRanges, this.deps));
           } catch (error) {
             logger.error('skipping unreadable subscription cursor', { topic, partition, name, error });
           }
