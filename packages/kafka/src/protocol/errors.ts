@@ -23,7 +23,7 @@ export class KafkaDecodeError extends Error {
   }
 }
 
-export type KafkaEncodeErrorCode = 'valueTooLarge' | 'unsupportedField';
+export type KafkaEncodeErrorCode = 'valueTooLarge' | 'invalidValue' | 'unsupportedField';
 
 export class KafkaEncodeError extends Error {
   readonly code: KafkaEncodeErrorCode;

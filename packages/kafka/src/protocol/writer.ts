@@ -111,10 +111,11 @@ export class Writer {
     this.pos += 8;
   }
 
-  /** 16 bytes; a missing or short uuid is written as zeros (the "zero uuid" default). */
+  /** 16 bytes; a missing uuid is written as zeros (the "zero uuid" default). */
   uuid(value: Buffer | null | undefined): void {
+    if (value && value.length !== 16) throw new KafkaEncodeError('invalidValue', `uuid of ${value.length} bytes, expected 16`);
     this.ensure(16);
-    if (value && value.length === 16) value.copy(this.buf, this.pos);
+    if (value) value.copy(this.buf, this.pos);
     else this.buf.fill(0, this.pos, this.pos + 16);
     this.pos += 16;
   }

@@ -188,6 +188,7 @@ test('uuid copies 16 bytes; writer writes zeros for a missing uuid', () => {
   assert.deepEqual(r.uuid(), id);
   assert.deepEqual(r.uuid(), Buffer.alloc(16));
   assert.throws(() => new Reader(Buffer.alloc(15)).uuid(), decodeError('truncated'));
+  assert.throws(() => new Writer().uuid(Buffer.alloc(15)), (error: unknown) => error instanceof KafkaEncodeError && error.code === 'invalidValue');
 });
 
 test('writer grows across many writes and int32At patches a size prefix', () => {
