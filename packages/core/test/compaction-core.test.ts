@@ -2,6 +2,8 @@
 // rewritten by the retention run, offsets are preserved, reads racing the swap stay correct, and
 // the compacted log survives a restart.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import type { Core } from '../src/core.js';
 import type { StoredMessage } from '../src/message.js';
@@ -127,4 +129,29 @@ test('delete-only topics are not compacted', async (t) => {
   }
   await core.enforceRetention();
   assert.equal((await readAll(core)).length, 10);
+});
+
+test('a crash mid-compaction leaves the segment intact; the leftover file is ignored and cleaned up', async (t) => {
+  const dir = tempDir('strata-compaction-');
+  let core = await openCoreImpl({ dataDir: dir });
+  await core.topics.create(TOPIC, { overrides: { cleanupPolicy: 'compact', segmentEntriesMax: 4 } });
+  for (let i = 0; i < 12; i++) {
+    await core.append(TOPIC, 0, { kind: 'messages', messages: [{ key: Buffer.from('k'), value: Buffer.from(`v${i}`), headers: [], timestamp: Date.now() }] });
+  }
+  await core.close();
+  // What a crash between writing `<segment>.compacting` and the rename leaves behind.
+  const partitionDirs = fs.readdirSync(path.join(dir, 'log'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.log'));
+  const firstSegment = partitionDirs.map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).sort()[0]!;
+  fs.writeFileSync(firstSegment + '.compacting', Buffer.from('half-written garbage'));
+  core = await openCoreImpl({ dataDir: dir });
+  t.after(async () => {
+    await core.close();
+    removeDir(dir);
+  });
+  assert.equal((await readAll(core)).length, 12, 'the leftover is not read as data');
+  await core.enforceRetention();
+  assert.equal(fs.existsSync(firstSegment + '.compacting'), false, 'leftover removed');
+  const after = await readAll(core);
+  assert.ok(after.length < 12);
+  assert.equal(after[after.length - 1]!.value!.toString(), 'v11');
 });

@@ -155,6 +155,7 @@ export class SegmentCompactor {
   ): Promise<{ removed: number; bytesBefore: number; bytesAfter: number } | null> {
     const { files, now } = this.options;
     const temporary = segment.path + COMPACTING_SUFFIX;
+    const bytesAtStart = segment.bytes;
     const written: WrittenBatch[] = [];
     let removed = 0;
     let bytesAfter = 0;
@@ -177,7 +178,8 @@ export class SegmentCompactor {
     const lastWritten = written[written.length - 1];
     const covers = written.length > 0 && written[0]!.baseOffset === segment.baseOffset && lastWritten!.lastOffset + 1 === segment.nextOffset;
     const position = log.segments.indexOf(segment);
-    if (removed === 0 || !covers || position < 0 || position === log.segments.length - 1 || log.deleted) {
+    const unchanged = segment.bytes === bytesAtStart && segment.committedBytes === bytesAtStart;
+    if (removed === 0 || !covers || !unchanged || position < 0 || position === log.segments.length - 1 || log.deleted) {
       await fsp.rm(temporary, { force: true });
       return null;
     }
