@@ -9,16 +9,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { decodeRecordBatch, openCore, silentLogger } from '@strata/core';
-import { makeTempDir, spawnServer, type SpawnedServer } from '@strata/testing';
+import { makeTempDir, spawnServer, waitFor, type SpawnedServer } from '@strata/testing';
 
 const ROUNDS = 6;
 const PRODUCERS = 4;
 const PARTITIONS = 3;
 const TOPIC = 'crash-test';
 const CORE_TOPIC = `persistent://public/default/${TOPIC}`;
-/** Time producers run before the kill, varied per round so the kill lands at different points. */
-const produceMsMin = 150;
-const produceMsSpread = 350;
+/** Acknowledgements to see in a round before the kill is armed (a loaded machine may be slow to start). */
+const ackedBeforeKillMin = 20;
+/** Then producers run this much longer, varied per round so the kill lands at different points. */
+const produceMsSpread = 400;
 const roundMsMax = 20_000;
 
 interface Acked {
@@ -119,7 +120,8 @@ test('SIGKILL while producers append: every acknowledged message survives, many 
     const ackedBefore = acked.length;
     const running = producers.map((producer, index) => produceUntil(producer, `r${round}p${index}`, stop, acked));
 
-    await new Promise((resolve) => setTimeout(resolve, produceMsMin + ((round * 7919) % produceMsSpread)));
+    await waitFor(() => acked.length >= ackedBefore + ackedBeforeKillMin, 10_000, { message: `round ${round}: first acknowledgements` });
+    await new Promise((resolve) => setTimeout(resolve, (round * 7919) % produceMsSpread));
     server.kill('SIGKILL');
     const status = await server.waitExit(10_000);
     assert.equal(status.signal, 'SIGKILL');
