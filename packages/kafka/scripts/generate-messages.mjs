@@ -2,7 +2,10 @@
 // Generates the Kafka message codecs in src/protocol/messages/** from Apache Kafka's JSON message specs
 // (clients/src/main/resources/common/message/*.json, pinned to release 3.8.0). Plain Node, no deps.
 //
-//   node scripts/generate-messages.mjs [specDir]      (default: ../shared/kafka-protocol/3.8.0 from the repo)
+//   node scripts/generate-messages.mjs [specDir] [outDir]
+//     specDir: default ../shared/kafka-protocol/3.8.0 next to the repository
+//     outDir:  default this package; another directory gets the same src/ and test/ layout (used by the
+//              test that checks the committed output is what the generator writes)
 //
 // Output per API: messages/<api-kebab>/types.ts (interfaces spanning every generated version),
 // v<N>.ts (straight-line decode/encode of request and response bodies for version N), index.ts (a typed
@@ -20,8 +23,9 @@ const KAFKA_RELEASE = '3.8.0';
 const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoDir = resolve(packageDir, '../..');
 const specDir = resolve(process.argv[2] ?? join(repoDir, '../shared/kafka-protocol', KAFKA_RELEASE));
-const messagesDir = join(packageDir, 'src/protocol/messages');
-const schemasFile = join(packageDir, 'test/protocol/generated/message-schemas.ts');
+const outDir = resolve(process.argv[3] ?? packageDir);
+const messagesDir = join(outDir, 'src/protocol/messages');
+const schemasFile = join(outDir, 'test/protocol/generated/message-schemas.ts');
 
 /** The APIs and version ranges we generate (the broker advertises within these). */
 const APIS = [
