@@ -1,24 +1,13 @@
 /** DeleteTopics (key 20) v0-6: by name (v0-5) or by name or topic id (v6). */
-import { topicIdOf, ZERO_UUID, type KafkaBroker } from '../broker.js';
+import { topicIdOf, ZERO_UUID } from '../broker.js';
 import { KafkaErrorCode } from '../error-codes.js';
 import { errorMessageOf, kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from '../protocol/messages/delete-topics/types.js';
 import { defineApi } from './api.js';
-import { lookupTopic } from './topic-lookup.js';
+import { lookupTopic, topicNameOfId } from './topic-lookup.js';
 
 const TOPIC_IDS_VERSION = 6;
-
-function nameOfId(broker: KafkaBroker, topicId: Buffer): string | null {
-  for (const full of broker.core.topics.list()) {
-    try {
-      if (topicIdOf(full, broker.core.topics.describe(full).createdAtMs).equals(topicId)) return broker.naming.toKafka(full);
-    } catch {
-      // deleted concurrently
-    }
-  }
-  return null;
-}
 
 export const deleteTopicsApi = defineApi<DeleteTopicsRequest, DeleteTopicsResponse>({
   apiKey: API_KEY.DeleteTopics,
@@ -33,7 +22,7 @@ export const deleteTopicsApi = defineApi<DeleteTopicsRequest, DeleteTopicsRespon
         : request.topicNames.map((name) => ({ name: name as string | null, topicId: ZERO_UUID }));
     const responses = [];
     for (const want of wanted) {
-      const name = want.name ?? (want.topicId.equals(ZERO_UUID) ? null : nameOfId(broker, want.topicId));
+      const name = want.name ?? (want.topicId.equals(ZERO_UUID) ? null : topicNameOfId(broker, want.topicId));
       if (name === null) {
         responses.push({ name: null, topicId: want.topicId, errorCode: KafkaErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'unknown topic id' });
         continue;

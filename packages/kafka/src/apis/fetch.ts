@@ -17,7 +17,7 @@ import { API_KEY } from '../protocol/messages/index.js';
 import type { FetchRequest, FetchResponse } from '../protocol/messages/fetch/types.js';
 import type { Elem } from './elem.js';
 import { defineApi } from './api.js';
-import { lookupTopic, partitionError } from './topic-lookup.js';
+import { lookupTopic, partitionError, topicNameOfId, type TopicLookup } from './topic-lookup.js';
 
 type FetchResponsePartitionData = Elem<Elem<FetchResponse['responses']>['partitions']>;
 
@@ -111,7 +111,7 @@ export const fetchApi = defineApi<FetchRequest, FetchResponse>({
     if (apiVersion < FETCH_FIRST_MAGIC2_VERSION) return fetchErrorResponse(request, KafkaErrorCode.UNSUPPORTED_VERSION);
     const targets: FetchTarget[] = [];
     request.topics.forEach((topic, topicIndex) => {
-      const lookup = lookupTopic(broker, topic.topic);
+      const lookup = lookupFetchTopic(broker, topic.topic);
       for (const p of topic.partitions) {
         targets.push({
           topicIndex,
@@ -162,6 +162,20 @@ function fetchErrorResponse(request: FetchRequest | null, errorCode: number): Fe
     sessionId: 0,
     responses: (request?.topics ?? []).map((t) => ({ topic: t.topic, partitions: t.partitions.map((p) => errorPartition(p.partition, errorCode)) })),
   };
+}
+
+const TOPIC_ID_TEXT = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/**
+ * Compat: @platformatic/kafka sends Fetch v12 with the topic *id* (as UUID text) in the
+ * topic name field, its v13+ habit. A name that is not a topic but is a topic id of ours is
+ * read as that topic; the response echoes the string it sent, which is what it matches on.
+ */
+function lookupFetchTopic(broker: KafkaBroker, name: string): TopicLookup {
+  const lookup = lookupTopic(broker, name);
+  if (lookup.ok || !TOPIC_ID_TEXT.test(name)) return lookup;
+  const byId = topicNameOfId(broker, Buffer.from(name.replace(/-/g, ''), 'hex'));
+  return byId === null ? lookup : lookupTopic(broker, byId);
 }
 
 /**
