@@ -78,3 +78,75 @@ test('kafkajs: create a topic, produce with every compression and acks, consume 
     await admin.disconnect();
   }
 });
+
+test('kafkajs reads messages other protocols wrote (core append kind messages, any compression)', async () => {
+  const topic = 'persistent://public/default/cross';
+  await server.core.topics.create(topic, { partitions: 1 });
+  const compressions = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+  for (const [i, compression] of compressions.entries()) {
+    await server.core.append(topic, 0, {
+      kind: 'messages',
+      compression,
+      messages: [{ key: Buffer.from(`k${i}`), value: Buffer.from(`from-core-${compression}`), headers: [{ key: 'origin', value: Buffer.from('mqtt') }], timestamp: 1_750_000_000_000 + i }],
+    });
+  }
+  const consumer = kafka.consumer({ groupId: 'cross-group', maxWaitTimeInMs: 100, readUncommitted: true });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'cross', fromBeginning: true });
+  const got: Array<{ key: string; value: string; origin: string; timestamp: string }> = [];
+  await withTimeout(
+    new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          got.push({ key: message.key!.toString(), value: message.value!.toString(), origin: message.headers!['origin']!.toString(), timestamp: message.timestamp });
+          if (got.length === compressions.length) resolve();
+        },
+      });
+    }),
+    15_000,
+    () => `got ${got.length}`,
+  );
+  await consumer.disconnect();
+  assert.deepEqual(got.map((m) => m.value), compressions.map((c) => `from-core-${c}`));
+  assert.ok(got.every((m) => m.origin === 'mqtt'));
+  assert.equal(got[4]!.timestamp, String(1_750_000_000_004));
+});
+
+test('kafkajs consumer from latest sees only new messages; a long poll is woken by an append', async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'latest' }] });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic: 'latest', messages: [{ value: 'old' }] });
+  const consumer = kafka.consumer({ groupId: 'latest-group', maxWaitTimeInMs: 5_000 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'latest', fromBeginning: false });
+  const got: Array<{ value: string; at: number }> = [];
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
+  const done = new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        got.push({ value: message.value!.toString(), at: Date.now() });
+        resolve();
+      },
+    });
+  });
+  await withTimeout(
+    (async () => {
+      while (!joined) await new Promise((r) => setTimeout(r, 20));
+    })(),
+    10_000,
+    () => 'join',
+  );
+  await new Promise((r) => setTimeout(r, 300)); // the consumer is now parked in a 5 s long poll
+  const sentAt = Date.now();
+  await producer.send({ topic: 'latest', messages: [{ value: 'new' }] });
+  await withTimeout(done, 10_000, () => 'no message');
+  await consumer.disconnect();
+  await producer.disconnect();
+  assert.deepEqual(got.map((m) => m.value), ['new']);
+  assert.ok(got[0]!.at - sentAt < 2_000, `woken by the append, not the 5 s timeout (${got[0]!.at - sentAt} ms)`);
+});
