@@ -56,6 +56,7 @@ test('compaction on the real log: latest per key in sealed segments, offsets kep
   // Readers racing the compaction swap see consistent data: each offset has the value written there.
   const byOffset = new Map(written.map((w) => [w.offset, w]));
   let racing = true;
+  await core.log.checkpoint(); // sealed segments are compacted once their files are complete (write-behind)
   const racer = (async () => {
     let reads = 0;
     while (racing && reads < 500) {
@@ -138,6 +139,7 @@ test('a crash mid-compaction leaves the segment intact; the leftover file is ign
   for (let i = 0; i < 12; i++) {
     await core.append(TOPIC, 0, { kind: 'messages', messages: [{ key: Buffer.from('k'), value: Buffer.from(`v${i}`), headers: [], timestamp: Date.now() }] });
   }
+  await core.log.checkpoint();
   await core.close();
   // What a crash between writing `<segment>.compacting` and the rename leaves behind.
   const partitionDirs = fs.readdirSync(path.join(dir, 'log'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.log'));
@@ -149,6 +151,7 @@ test('a crash mid-compaction leaves the segment intact; the leftover file is ign
     removeDir(dir);
   });
   assert.equal((await readAll(core)).length, 12, 'the leftover is not read as data');
+  await core.log.checkpoint();
   await core.enforceRetention();
   assert.equal(fs.existsSync(firstSegment + '.compacting'), false, 'leftover removed');
   const after = await readAll(core);

@@ -17,6 +17,7 @@
  */
 import { renameSync } from 'node:fs';
 import fsp from 'node:fs/promises';
+import type { Entry } from '../core.js';
 import type { Logger } from '../logger.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { Segment } from '../log/segment.js';
@@ -55,38 +56,70 @@ interface WrittenBatch {
   readonly bytes: number;
 }
 
-/** Reads a segment's acknowledged batches in chunks; yields arrays of whole batches. */
+/**
+ * A segment's acknowledged batches may sit partly in its file and partly in memory (write-behind:
+ * `writtenBytes` of the file, then `pending` entries, durable in the journal meanwhile). Older
+ * engine versions have neither field: everything up to committedBytes is in the file.
+ */
+type SegmentFileState = Segment & { writtenBytes?: number; pending?: readonly Entry[] };
+
+function fileBytes(segment: Segment): number {
+  return (segment as SegmentFileState).writtenBytes ?? segment.committedBytes;
+}
+
+function pendingEntries(segment: Segment): readonly Entry[] {
+  return (segment as SegmentFileState).pending ?? [];
+}
+
+/** Fully acknowledged, nothing waiting to be written, no write in flight: safe to rewrite. */
+function isSettled(segment: Segment, highWatermark: number): boolean {
+  return (
+    segment.committedBytes === segment.bytes &&
+    fileBytes(segment) === segment.bytes &&
+    pendingEntries(segment).length === 0 &&
+    segment.nextOffset <= highWatermark
+  );
+}
+
+/** Reads a segment's acknowledged batches in chunks (file, then pending); yields arrays of whole batches. */
 async function* segmentChunks(files: FileCache, segment: Segment, highWatermark: number): AsyncGenerator<Buffer[]> {
-  const lease = await files.acquire(segment.path, false);
-  try {
-    const end = segment.committedBytes;
-    let position = 0;
-    while (position < end) {
-      let chunk = await readAt(lease.fd, Math.min(COMPACTION_READ_CHUNK_BYTES, end - position), position);
-      if (chunk.length < RECORD_BATCH_HEADER_BYTES) return;
-      const firstTotal = LOG_OVERHEAD_BYTES + chunk.readInt32BE(8);
-      if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
-      const batches: Buffer[] = [];
-      let at = 0;
-      let reachedHighWatermark = false;
-      while (at + RECORD_BATCH_HEADER_BYTES <= chunk.length) {
-        const header = readBatchHeader(chunk, at);
-        const total = LOG_OVERHEAD_BYTES + header.batchLength;
-        if (at + total > chunk.length) break;
-        if (header.baseOffset >= highWatermark) {
-          reachedHighWatermark = true;
-          break;
+  // Snapshot both parts together: a flush moves entries from pending into the file.
+  const end = fileBytes(segment);
+  const pending = pendingEntries(segment).slice();
+  if (end > 0) {
+    const lease = await files.acquire(segment.path, false);
+    try {
+      let position = 0;
+      while (position < end) {
+        let chunk = await readAt(lease.fd, Math.min(COMPACTION_READ_CHUNK_BYTES, end - position), position);
+        if (chunk.length < RECORD_BATCH_HEADER_BYTES) break;
+        const firstTotal = LOG_OVERHEAD_BYTES + chunk.readInt32BE(8);
+        if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
+        const batches: Buffer[] = [];
+        let at = 0;
+        let reachedHighWatermark = false;
+        while (at + RECORD_BATCH_HEADER_BYTES <= chunk.length) {
+          const header = readBatchHeader(chunk, at);
+          const total = LOG_OVERHEAD_BYTES + header.batchLength;
+          if (at + total > chunk.length) break;
+          if (header.baseOffset >= highWatermark) {
+            reachedHighWatermark = true;
+            break;
+          }
+          batches.push(chunk.subarray(at, at + total));
+          at += total;
         }
-        batches.push(chunk.subarray(at, at + total));
-        at += total;
+        if (batches.length > 0) yield batches;
+        if (reachedHighWatermark) return;
+        if (at === 0) break;
+        position += at;
       }
-      if (batches.length > 0) yield batches;
-      if (reachedHighWatermark || at === 0) return;
-      position += at;
+    } finally {
+      lease.release();
     }
-  } finally {
-    lease.release();
   }
+  const inMemory = pending.filter((entry) => entry.baseOffset < highWatermark).map((entry) => entry.bytes);
+  if (inMemory.length > 0) yield inMemory;
 }
 
 export class SegmentCompactor {
@@ -98,7 +131,7 @@ export class SegmentCompactor {
 
   private sealedSegments(log: PartitionLog): Segment[] {
     // Everything but the active segment, fully acknowledged.
-    return log.segments.slice(0, -1).filter((segment) => segment.committedBytes === segment.bytes && segment.nextOffset <= log.highWatermark);
+    return log.segments.slice(0, -1).filter((segment) => isSettled(segment, log.highWatermark));
   }
 
   /** Compacts when new sealed segments appeared since the last run, or tombstones may have expired. */
@@ -178,7 +211,7 @@ export class SegmentCompactor {
     const lastWritten = written[written.length - 1];
     const covers = written.length > 0 && written[0]!.baseOffset === segment.baseOffset && lastWritten!.lastOffset + 1 === segment.nextOffset;
     const position = log.segments.indexOf(segment);
-    const unchanged = segment.bytes === bytesAtStart && segment.committedBytes === bytesAtStart;
+    const unchanged = segment.bytes === bytesAtStart && isSettled(segment, log.highWatermark);
     if (removed === 0 || !covers || !unchanged || position < 0 || position === log.segments.length - 1 || log.deleted) {
       await fsp.rm(temporary, { force: true });
       return null;
@@ -188,6 +221,7 @@ export class SegmentCompactor {
     const replacement = new Segment(log.dir, segment.baseOffset, segment.createdAtMs);
     for (const batch of written) replacement.noteBatch(batch.baseOffset, batch.lastOffset, batch.maxTimestamp, batch.bytes, this.options.indexIntervalBytes);
     replacement.committedBytes = replacement.bytes;
+    if ((segment as SegmentFileState).writtenBytes !== undefined) (replacement as SegmentFileState).writtenBytes = replacement.bytes;
     renameSync(temporary, segment.path);
     log.segments[position] = replacement;
     segment.superseded = true;
