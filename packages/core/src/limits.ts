@@ -51,8 +51,13 @@ export interface StorageTuning {
    * not mean 10,000 fsyncs.
    */
   readonly checkpointSyncfsFilesMin: number;
-  /** Segment files written concurrently by one group commit (each holds a descriptor meanwhile). */
+  /** Segment files written concurrently by a flush (each holds a descriptor meanwhile). */
   readonly segmentWritesConcurrencyMax: number;
+  /**
+   * Acknowledged bytes waiting in memory to be written to segment files (they are in the journal
+   * already). Past it a flush starts; past twice it appends wait for the flush.
+   */
+  readonly segmentPendingBytesMax: number;
   /** Most idempotent-producer batch ranges remembered per (partition, producer), KIP-98's 5. */
   readonly producerBatchesMax: number;
 }
@@ -68,6 +73,7 @@ export const DEFAULT_STORAGE_TUNING: StorageTuning = {
   producerBatchesMax: 5,
   checkpointSyncfsFilesMin: 64,
   segmentWritesConcurrencyMax: 32,
+  segmentPendingBytesMax: 32 * MiB,
 };
 
 export function resolveLimits(overrides: Partial<CoreLimits> | undefined): CoreLimits {

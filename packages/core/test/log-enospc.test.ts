@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { isStrataError } from '../src/errors.js';
-import { openCoreImpl } from '../src/open-core.js';
+import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import { message, removeDir, tempDir, TOPIC } from './log-helpers.js';
 
 /** Mounts a 4 MiB tmpfs; null when this machine does not allow it (not root, no mount). */
@@ -24,8 +24,9 @@ test('ENOSPC: append fails with STORAGE_FULL, data stays readable, appends resum
     removeDir(dir);
     return;
   }
+  let core: CoreImpl | null = null;
   try {
-    const core = await openCoreImpl({ dataDir: dir });
+    core = await openCoreImpl({ dataDir: dir });
     await core.topics.create(TOPIC);
     const filler = path.join(dir, 'filler');
     const value = Buffer.alloc(32 * 1024, 7);
@@ -56,12 +57,12 @@ test('ENOSPC: append fails with STORAGE_FULL, data stays readable, appends resum
     const resumed = await core.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] });
     assert.equal(resumed.baseOffset, acked, 'no gap in offsets after the failures');
     await core.close();
-    const reopened = await openCoreImpl({ dataDir: dir });
-    assert.equal(reopened.offsets(TOPIC, 0).highWatermark, acked + 1);
-    await reopened.close();
+    core = await openCoreImpl({ dataDir: dir });
+    assert.equal(core.offsets(TOPIC, 0).highWatermark, acked + 1);
   } finally {
+    await core?.close().catch(() => undefined);
     try {
-      execFileSync('umount', [dir], { stdio: 'ignore' });
+      execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
     } catch {
       // already unmounted
     }

@@ -51,6 +51,7 @@ test('a torn segment tail is truncated and refilled from the journal', async () 
     const core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
     await core.topics.create(TOPIC, { partitions: 2 });
     for (let i = 0; i < 10; i++) await core.append(TOPIC, i % 2, { kind: 'messages', messages: [message(`v${i}`)] });
+    await core.log.flushSegments(); // written (not fsynced): then torn below
     abandon(core, dir);
     // The last batch of partition 0 is torn and followed by garbage.
     const segment = activeSegment(dir, 0);
@@ -83,7 +84,7 @@ test('a torn journal tail is ignored and unacknowledged garbage is never served'
     await core.close(); // checkpoint: segments fsynced, journal emptied
     core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
     for (let i = 5; i < 8; i++) await core.append(TOPIC, 0, { kind: 'messages', messages: [message(`a${i}`)] });
-    abandon(core, dir);
+    abandon(core, dir); // a5..a7 are only in the journal: their segment writes never happened
     const journals = journalFiles(dir);
     const journal = journals[journals.length - 1]!;
     const journalBytes = fs.statSync(journal).size;

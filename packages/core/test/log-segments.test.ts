@@ -4,8 +4,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { Core } from '../src/core.js';
 import { isStrataError } from '../src/errors.js';
-import { openCoreImpl } from '../src/open-core.js';
+import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import { message, removeDir, tempDir, TOPIC } from './log-helpers.js';
+
+let flush: () => Promise<unknown> = async () => undefined;
 
 function segmentFiles(dataDir: string): string[] {
   const logDir = path.join(dataDir, 'log');
@@ -17,6 +19,8 @@ async function appendValues(core: Core, count: number, bytes: number, timestamp?
   for (let i = 0; i < count; i++) {
     await core.append(TOPIC, 0, { kind: 'messages', messages: [message(Buffer.alloc(bytes, i), { timestamp: timestamp ?? Date.now() })] });
   }
+  flush = () => (core as CoreImpl).log.flushSegments();
+  await flush(); // segment files are written after acknowledgement, in bulk
 }
 
 test('segments roll on size and entry count; reads cross segments; restart keeps them', async () => {

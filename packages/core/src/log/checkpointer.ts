@@ -28,6 +28,9 @@ export class Checkpointer {
     private readonly tuning: StorageTuning,
     private readonly logger: Logger,
     private readonly now: () => number,
+    /** Writes every acknowledged batch still in memory to its segment; false if some failed. */
+    private readonly flushSegments: () => Promise<boolean>,
+    private readonly hasPending: () => boolean,
   ) {
     this.lastCheckpointMs = now();
   }
@@ -38,7 +41,7 @@ export class Checkpointer {
   }
 
   get isDirty(): boolean {
-    return this.dirtyFiles.size > 0 || this.dirtyDirs.size > 0;
+    return this.dirtyFiles.size > 0 || this.dirtyDirs.size > 0 || this.hasPending();
   }
 
   /** Called by the committer between groups: starts a checkpoint when one is due. */
@@ -58,19 +61,26 @@ export class Checkpointer {
     const next = await JournalFile.create(this.journalDir, old.seq + 1);
     this.journal = next;
     this.lastCheckpointMs = this.now();
-    const files = this.dirtyFiles;
-    const dirs = this.dirtyDirs;
+    let files = this.dirtyFiles;
+    let dirs = this.dirtyDirs;
     this.dirtyFiles = new Set();
     this.dirtyDirs = new Set();
     this.inFlight = (async () => {
       try {
         if (syncOldJournal) await old.sync();
         await old.close();
+        // Everything acknowledged before the rotation must reach its segment file first.
+        if (!(await this.flushSegments())) throw new Error('some segments could not be written');
+        for (const file of this.dirtyFiles) files.add(file);
+        for (const dir of this.dirtyDirs) dirs.add(dir);
+        this.dirtyFiles = new Set();
+        this.dirtyDirs = new Set();
         await this.syncAll(files, dirs);
         await this.deleteJournalsBefore(next.seq);
         this.checkpoints++;
       } catch (error) {
         // Keep the old journals (they are still needed) and retry these files next time.
+        files = files ?? new Set();
         for (const file of files) this.dirtyFiles.add(file);
         for (const dir of dirs) this.dirtyDirs.add(dir);
         this.logger.error('checkpoint failed; journal kept', { error });

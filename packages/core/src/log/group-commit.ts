@@ -1,13 +1,14 @@
 /**
  * The one write path of the store (design brief §4 "Write path"): appends from every partition queue
- * here; the committer takes as many as fit in one group, assigns offsets in queue order, writes each
- * touched segment once (no fsync), then writes the whole group to the journal in one writev and
- * fsyncs it once, and only then acknowledges every append of the group. While one group is on its
+ * here; the committer takes as many as fit in one group, assigns offsets in queue order, writes the
+ * whole group to the journal in one writev and fsyncs it once, and only then acknowledges every append of the group. While one group is on its
  * way to disk the next one gathers, so concurrency turns into batching, not into more fsyncs.
  *
- * A failed write (ENOSPC, EIO) cuts every touched file back to where the group started and undoes
- * the staged offsets and producer state, so the log never holds an unacknowledged gap; the appends
- * fail with STORAGE_FULL (retriable) or STORAGE_ERROR and later groups are tried afresh.
+ * Segment files are written after acknowledgement, in bulk, by the SegmentFlusher: the journal
+ * alone makes an append durable. A failed journal write (ENOSPC, EIO) is cut back out of the file
+ * and the staged offsets and producer state are undone, so the log never holds an unacknowledged
+ * gap; the appends fail with STORAGE_FULL (retriable) or STORAGE_ERROR and later groups are tried
+ * afresh.
  */
 import type { AppendResult, FsyncPolicy } from '../core.js';
 import { StrataError } from '../errors.js';
@@ -15,8 +16,6 @@ import type { CoreLimits } from '../core.js';
 import type { Logger } from '../logger.js';
 import type { StorageTuning } from '../limits.js';
 import { setBaseOffset } from '../record-batch/header.js';
-import type { FileCache } from '../storage/file-cache.js';
-import { ftruncate, writeAllAt } from '../storage/fs-async.js';
 import { encodeJournalHeader, JOURNAL_RECORD_HEADER_BYTES } from '../storage/journal-format.js';
 import type { JournalFile } from '../storage/journal.js';
 import type { BatchFields } from './batch-fields.js';
@@ -36,25 +35,17 @@ export interface AppendRequest {
   baseOffset: number;
   lastOffset: number;
   duplicate: boolean;
-}
-
-interface SegmentWrite {
-  readonly segment: Segment;
-  readonly log: PartitionLog;
-  readonly position: number;
-  readonly buffers: Buffer[];
-  bytes: number;
+  /** The segment each batch was staged into. */
+  segments: Segment[];
 }
 
 export interface CommitterDeps {
   readonly limits: CoreLimits;
   readonly tuning: StorageTuning;
   readonly fsync: FsyncPolicy;
-  readonly files: FileCache;
   readonly logger: Logger;
   readonly now: () => number;
   readonly journal: () => JournalFile;
-  readonly markDirty: (file: string | null, dir: string) => void;
   /** After each group: the owner may checkpoint (rotate the journal) here, between groups. */
   readonly betweenGroups: () => Promise<void>;
   /** Acknowledged appends of one group, in order (tail cache, listeners, waiters). */
@@ -130,6 +121,9 @@ export class GroupCommitter {
         await this.syncJournal();
       }
       await this.deps.betweenGroups();
+      // One macrotask turn: producers just acknowledged resubmit before the next group is taken,
+      // so N concurrent producers make groups of N rather than alternating halves.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.queue.length === this.queueHead) return;
     }
   }
@@ -177,7 +171,6 @@ export class GroupCommitter {
     const undo: (() => void)[] = [];
     const touchedSegments = new Map<Segment, SegmentSnapshot>();
     const touchedLogs = new Map<PartitionLog, number>();
-    const writes = new Map<Segment, SegmentWrite>();
     const journalBuffers: Buffer[] = [];
     let journalBytes = 0;
     const staged: AppendRequest[] = [];
@@ -213,14 +206,8 @@ export class GroupCommitter {
           const baseOffset = log.nextOffset;
           const lastOffset = baseOffset + fields.lastOffsetDelta;
           setBaseOffset(batch, baseOffset);
-          let write = writes.get(segment);
-          if (!write) {
-            write = { segment, log, position: segment.bytes, buffers: [], bytes: 0 };
-            writes.set(segment, write);
-          }
           segment.noteBatch(baseOffset, lastOffset, fields.maxTimestamp, batch.length, this.deps.tuning.indexIntervalBytes);
-          write.buffers.push(batch);
-          write.bytes += batch.length;
+          request.segments[i] = segment;
           journalBuffers.push(encodeJournalHeader(log.topicId, log.partition, batch), batch);
           journalBytes += JOURNAL_RECORD_HEADER_BYTES + batch.length;
           log.nextOffset = lastOffset + 1;
@@ -238,13 +225,6 @@ export class GroupCommitter {
 
     if (journalBytes > 0) {
       try {
-        await this.writeSegments(writes);
-      } catch (error) {
-        await this.rollback(writes, undo);
-        this.failAll(staged, storageError(error, 'segment write failed'));
-        return;
-      }
-      try {
         await this.deps.journal().append(journalBuffers, journalBytes);
         if (this.deps.fsync.kind === 'always') {
           await this.deps.journal().sync();
@@ -253,7 +233,8 @@ export class GroupCommitter {
           this.unsyncedWrites = true;
         }
       } catch (error) {
-        await this.rollback(writes, undo);
+        // Nothing reached a segment file (they are written after acknowledgement): undo memory only.
+        for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
         this.failAll(staged, storageError(error, 'journal write failed'));
         return;
       }
@@ -291,48 +272,6 @@ export class GroupCommitter {
       throw new StrataError('DUPLICATE_SEQUENCE', `append to ${log.topic}-${log.partition} mixes duplicate and new batches`);
     }
     return duplicates;
-  }
-
-  /** Writes each touched segment once, a bounded number at a time (descriptors are bounded too). */
-  private async writeSegments(writes: Map<Segment, SegmentWrite>): Promise<void> {
-    const pending = [...writes.values()];
-    let next = 0;
-    let failure: unknown = null;
-    const worker = async (): Promise<void> => {
-      while (next < pending.length && failure === null) {
-        const write = pending[next++]!;
-        try {
-          const lease = await write.log.openForWrite(write.segment);
-          try {
-            await writeAllAt(lease.fd, write.buffers, write.position);
-          } finally {
-            lease.release();
-          }
-          this.deps.markDirty(write.segment.path, write.log.dir);
-        } catch (error) {
-          failure ??= error;
-        }
-      }
-    };
-    const workers = Math.min(pending.length, this.deps.tuning.segmentWritesConcurrencyMax, Math.max(1, this.deps.limits.openFilesMax - 1));
-    await Promise.all(Array.from({ length: workers }, worker));
-    if (failure !== null) throw failure;
-  }
-
-  private async rollback(writes: Map<Segment, SegmentWrite>, undo: (() => void)[]): Promise<void> {
-    for (const write of writes.values()) {
-      try {
-        const lease = await this.deps.files.acquire(write.segment.path, false);
-        try {
-          await ftruncate(lease.fd, write.position);
-        } finally {
-          lease.release();
-        }
-      } catch (error) {
-        this.deps.logger.error('could not cut a segment back after a failed write', { file: write.segment.path, error });
-      }
-    }
-    for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
   }
 
   private failAll(requests: readonly AppendRequest[], error: StrataError): void {

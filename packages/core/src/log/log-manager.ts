@@ -28,11 +28,12 @@ import type { StorageTuning } from '../limits.js';
 import { encodeRecordBatch } from '../record-batch/encode.js';
 import { splitBatches, verifyBatchCrc } from '../record-batch/header.js';
 import { FileCache } from '../storage/file-cache.js';
-import { isErrno, writeAllAt } from '../storage/fs-async.js';
+import { isErrno } from '../storage/fs-async.js';
 import { JournalFile, journalFileName, listJournalFiles, replayJournalFile } from '../storage/journal.js';
 import type { JournalRecord } from '../storage/journal-format.js';
 import { batchBaseOffset, readBatchFields, type BatchFields } from './batch-fields.js';
 import { Checkpointer } from './checkpointer.js';
+import { SegmentFlusher } from './segment-flusher.js';
 import { GroupCommitter, storageError, type AppendRequest } from './group-commit.js';
 import { outOfRange, PartitionLog } from './partition-log.js';
 import { isIdempotent } from './producer-state.js';
@@ -66,6 +67,7 @@ export class LogManager {
   readonly compactor: SegmentCompactor;
   private committer!: GroupCommitter;
   private checkpointer!: Checkpointer;
+  private readonly flusher: SegmentFlusher;
   private readonly appendListeners = new Set<(event: AppendEvent) => void>();
   private waiterCount = 0;
   private partitionCount = 0;
@@ -88,6 +90,12 @@ export class LogManager {
     });
     this.logDir = path.join(options.dataDir, 'log');
     this.journalDir = path.join(options.dataDir, 'journal');
+    this.flusher = new SegmentFlusher(
+      options.tuning.segmentPendingBytesMax,
+      options.tuning.segmentWritesConcurrencyMax,
+      options.logger,
+      (file, dir) => this.checkpointer.markDirty(file, dir),
+    );
   }
 
   /** Opens the store: loads every partition, replays the journal, checkpoints, starts timers. */
@@ -123,19 +131,30 @@ export class LogManager {
     }
     const seq = journals.length > 0 ? journals[journals.length - 1]! + 1 : 1;
     const journal = await JournalFile.create(this.journalDir, seq);
-    this.checkpointer = new Checkpointer(this.options.dataDir, this.journalDir, journal, this.files, this.options.tuning, logger, now);
+    this.checkpointer = new Checkpointer(
+      this.options.dataDir,
+      this.journalDir,
+      journal,
+      this.files,
+      this.options.tuning,
+      logger,
+      now,
+      () => this.flusher.flush(),
+      () => this.flusher.pendingBytes > 0,
+    );
     for (const [file, dir] of this.recoveryDirty) this.checkpointer.markDirty(file, dir);
     this.recoveryDirty.length = 0;
     this.committer = new GroupCommitter({
       limits: this.options.limits,
       tuning: this.options.tuning,
       fsync: this.options.fsync,
-      files: this.files,
       logger,
       now,
       journal: () => this.checkpointer.journal,
-      markDirty: (file, dir) => this.checkpointer.markDirty(file, dir),
-      betweenGroups: () => this.checkpointer.maybeCheckpoint(false),
+      betweenGroups: async () => {
+        await this.flusher.afterGroup();
+        await this.checkpointer.maybeCheckpoint(false);
+      },
       onCommitted: (requests) => this.onCommitted(requests),
     });
     // Make everything recovered durable, then drop the replayed journals.
@@ -173,6 +192,7 @@ export class LogManager {
           if (this.checkpointer) this.checkpointer.markDirty(file, directory);
           else this.recoveryDirty.push([file, directory]);
         },
+        dropPending: (segment) => this.flusher.drop(segment),
       }, topic.policies);
       logs[partition] = log;
       created.push(log);
@@ -199,19 +219,16 @@ export class LogManager {
     }
     const fields = readBatchFields(record.batch);
     const segment = log.segmentFor(record.batch.length, new Map(), []);
-    const lease = await log.openForWrite(segment);
-    try {
-      await writeAllAt(lease.fd, [record.batch], segment.bytes);
-    } finally {
-      lease.release();
-    }
     const lastOffset = baseOffset + fields.lastOffsetDelta;
     segment.noteBatch(baseOffset, lastOffset, fields.maxTimestamp, record.batch.length, this.options.tuning.indexIntervalBytes);
     segment.committedBytes = segment.bytes;
     log.nextOffset = lastOffset + 1;
     log.highWatermark = log.nextOffset;
     if (isIdempotent(fields)) log.producers.replay(fields, baseOffset, lastOffset);
-    this.recoveryDirty.push([segment.path, log.dir]);
+    // Like an acknowledged append: pending until flushed. On a full disk the flush fails, the data
+    // stays readable from memory, and the journal is kept until a checkpoint succeeds.
+    this.flusher.add(log, segment, baseOffset, lastOffset, Buffer.from(record.batch));
+    if (this.flusher.pendingBytes >= this.options.tuning.segmentPendingBytesMax) await this.flusher.flush();
   }
 
   // ---------------------------------------------------------------- topics
@@ -266,6 +283,9 @@ export class LogManager {
 
   async append(log: PartitionLog, input: AppendInput): Promise<AppendResult> {
     if (this.closing) throw new StrataError('CLOSED', 'core is closed');
+    if (this.flusher.stalled) {
+      throw new StrataError('STORAGE_FULL', 'segment files cannot be written (disk full?); appends wait for space');
+    }
     const entryBytesMax = Math.min(this.options.limits.entryBytesMax, log.policies.entryBytesMax);
     let batches: Buffer[];
     if (input.kind === 'messages') {
@@ -298,7 +318,18 @@ export class LogManager {
       bytes += batch.length;
     }
     return new Promise<AppendResult>((resolve, reject) => {
-      const request: AppendRequest = { log, batches, fields, bytes, resolve, reject, baseOffset: -1, lastOffset: -1, duplicate: false };
+      const request: AppendRequest = {
+        log,
+        batches,
+        fields,
+        bytes,
+        resolve,
+        reject,
+        baseOffset: -1,
+        lastOffset: -1,
+        duplicate: false,
+        segments: new Array<never>(batches.length),
+      };
       this.committer.submit(request).catch(reject);
     });
   }
@@ -309,10 +340,12 @@ export class LogManager {
     for (const request of requests) {
       const log = request.log;
       if (!request.duplicate) {
-        for (const batch of request.batches) {
+        for (let i = 0; i < request.batches.length; i++) {
+          const batch = request.batches[i]!;
           const baseOffset = batchBaseOffset(batch);
-          const fields = request.fields[request.batches.indexOf(batch)]!;
-          this.tailCache.add(log.tail, { baseOffset, lastOffset: baseOffset + fields.lastOffsetDelta, bytes: batch });
+          const lastOffset = baseOffset + request.fields[i]!.lastOffsetDelta;
+          this.flusher.add(log, request.segments[i]!, baseOffset, lastOffset, batch);
+          this.tailCache.add(log.tail, { baseOffset, lastOffset, bytes: batch });
         }
         log.highWatermark = request.lastOffset + 1;
         touched.add(log);
@@ -489,14 +522,21 @@ export class LogManager {
     this.timers.push(timer);
   }
 
+  /** Writes every acknowledged batch still in memory to its segment file (no fsync). */
+  async flushSegments(): Promise<boolean> {
+    return this.flusher.flush();
+  }
+
   /** Forces a checkpoint now (tests, benchmark). */
   async checkpoint(): Promise<void> {
     await this.checkpointer.start(false);
     await this.checkpointer.settled();
   }
 
-  stats(): { groups: number; groupedAppends: number; checkpoints: number; openFiles: number; tailCacheBytes: number } {
+  stats(): { groups: number; groupedAppends: number; checkpoints: number; openFiles: number; tailCacheBytes: number; pendingBytes: number; flushes: number } {
     return {
+      pendingBytes: this.flusher.pendingBytes,
+      flushes: this.flusher.flushes,
       groups: this.committer.groups,
       groupedAppends: this.committer.groupedAppends,
       checkpoints: this.checkpointer.checkpoints,

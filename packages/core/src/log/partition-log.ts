@@ -41,6 +41,8 @@ export interface PartitionDeps {
   readonly now: () => number;
   /** Called when a file in `dir` was created or deleted, or a file was written (checkpoint fsyncs). */
   readonly markDirty: (file: string | null, dir: string) => void;
+  /** A segment with unwritten acknowledged batches is going away (retention, topic deletion). */
+  readonly dropPending: (segment: Segment) => void;
 }
 
 /** State of a segment before a group touched it, to undo a failed group commit. */
@@ -209,6 +211,7 @@ export class PartitionLog {
         this.deps.markDirty(segment.path, this.dir);
       }
       segment.committedBytes = segment.bytes;
+      segment.writtenBytes = segment.bytes;
       // Age-based rolling counts from the file's creation (birth time where the filesystem keeps it).
       const bornMs = stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.mtimeMs;
       segment.createdAtMs = Math.min(bornMs, this.deps.now());
@@ -334,50 +337,61 @@ export class PartitionLog {
     const segments = this.segments.slice();
     let index = this.findSegmentIndex(offset);
     if (index < 0) index = 0;
+    const full = (): boolean => bytes >= maxBytes || entries.length >= maxEntries;
+    /** Adds an entry unless the budget is spent; false when the read is complete. */
+    const take = (entry: Entry): boolean => {
+      if (entry.baseOffset >= highWatermark) return false;
+      if (entry.lastOffset < offset) return true;
+      if (entries.length > 0 && (bytes + entry.bytes.length > maxBytes || entries.length >= maxEntries)) return false;
+      entries.push(entry);
+      bytes += entry.bytes.length;
+      return true;
+    };
     for (let s = index; s < segments.length; s++) {
       const segment = segments[s]!;
-      const end = segment.committedBytes;
-      let position = s === index ? segment.index.positionForOffset(offset) : 0;
-      let lease;
-      try {
-        lease = await this.deps.files.acquire(segment.path, false);
-      } catch (error) {
-        if (isErrno(error, 'ENOENT')) throw outOfRange(this, offset); // deleted by retention meanwhile
-        throw error;
-      }
-      if (segment.superseded) {
-        // Compaction swapped the file under us: positions from the old index do not fit the new file.
-        lease.release();
-        return entries.length > 0 ? entries : this.readFromDisk(offset, maxBytes, maxEntries);
-      }
-      try {
-        while (position < end) {
-          const budget = Math.max(this.deps.tuning.readChunkBytesMin, maxBytes - bytes + this.deps.tuning.indexIntervalBytes);
-          let chunk = await readAt(lease.fd, Math.min(end - position, budget), position);
-          if (chunk.length < LOG_OVERHEAD_BYTES) return entries;
-          const firstTotal = batchTotalBytes(chunk, 0);
-          if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
-          let at = 0;
-          while (at + LOG_OVERHEAD_BYTES <= chunk.length) {
-            const total = batchTotalBytes(chunk, at);
-            if (at + total > chunk.length) break;
-            const baseOffset = batchBaseOffset(chunk, at);
-            if (baseOffset >= highWatermark) return entries;
-            const lastOffset = baseOffset + batchLastOffsetDelta(chunk, at);
-            if (lastOffset >= offset) {
-              if (entries.length > 0 && (bytes + total > maxBytes || entries.length >= maxEntries)) return entries;
-              entries.push({ baseOffset, lastOffset, bytes: chunk.subarray(at, at + total) });
-              bytes += total;
-            }
-            at += total;
-          }
-          if (at === 0) return entries; // cannot happen for a well-formed segment; never loop forever
-          position += at;
-          if (bytes >= maxBytes || entries.length >= maxEntries) return entries;
+      // Snapshot both parts together: a flush moves entries from `pending` to the file.
+      const end = segment.writtenBytes;
+      const pending = segment.pending.slice();
+      let position = s === index ? Math.min(segment.index.positionForOffset(offset), end) : 0;
+      if (position < end) {
+        let lease;
+        try {
+          lease = await this.deps.files.acquire(segment.path, false);
+        } catch (error) {
+          if (isErrno(error, 'ENOENT')) throw outOfRange(this, offset); // deleted by retention meanwhile
+          throw error;
         }
-      } finally {
-        lease.release();
+        if (segment.superseded) {
+          // Compaction swapped the file under us: positions from the old index do not fit the new file.
+          lease.release();
+          return entries.length > 0 ? entries : this.readFromDisk(offset, maxBytes, maxEntries);
+        }
+        try {
+          while (position < end) {
+            const budget = Math.max(this.deps.tuning.readChunkBytesMin, maxBytes - bytes + this.deps.tuning.indexIntervalBytes);
+            let chunk = await readAt(lease.fd, Math.min(end - position, budget), position);
+            if (chunk.length < LOG_OVERHEAD_BYTES) return entries;
+            const firstTotal = batchTotalBytes(chunk, 0);
+            if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
+            let at = 0;
+            while (at + LOG_OVERHEAD_BYTES <= chunk.length) {
+              const total = batchTotalBytes(chunk, at);
+              if (at + total > chunk.length) break;
+              const baseOffset = batchBaseOffset(chunk, at);
+              const entry = { baseOffset, lastOffset: baseOffset + batchLastOffsetDelta(chunk, at), bytes: chunk.subarray(at, at + total) };
+              if (!take(entry)) return entries;
+              at += total;
+            }
+            if (at === 0) return entries; // cannot happen for a well-formed segment; never loop forever
+            position += at;
+            if (full()) return entries;
+          }
+        } finally {
+          lease.release();
+        }
       }
+      for (const entry of pending) if (!take(entry)) return entries;
+      if (full()) return entries;
     }
     return entries;
   }
@@ -385,46 +399,60 @@ export class PartitionLog {
   /** First offset whose timestamp is >= timestampMs (Kafka ListOffsets by time). */
   async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
     const logStart = this.logStartOffset;
+    const highWatermark = this.highWatermark;
+    const inBatch = (batch: Buffer): { offset: number; timestamp: number } | null => {
+      if (batchMaxTimestamp(batch) < timestampMs) return null;
+      for (const message of decodeRecordBatch(batch).messages) {
+        if (message.timestamp >= timestampMs && message.offset >= logStart && message.offset < highWatermark) {
+          return { offset: message.offset, timestamp: message.timestamp };
+        }
+      }
+      return null;
+    };
     for (const segment of this.segments.slice()) {
       if (segment.maxTimestamp < timestampMs || segment.committedBytes === 0) continue;
-      let position = segment.index.positionForTimestamp(timestampMs);
-      const end = segment.committedBytes;
-      const lease = await this.deps.files.acquire(segment.path, false).catch((error: unknown) => {
-        if (isErrno(error, 'ENOENT')) return null;
-        throw error;
-      });
-      if (!lease) continue;
-      if (segment.superseded) {
+      const end = segment.writtenBytes;
+      const pending = segment.pending.slice();
+      let position = Math.min(segment.index.positionForTimestamp(timestampMs), end);
+      const lease =
+        position < end
+          ? await this.deps.files.acquire(segment.path, false).catch((error: unknown) => {
+              if (isErrno(error, 'ENOENT')) return null;
+              throw error;
+            })
+          : null;
+      if (lease && segment.superseded) {
         lease.release(); // compacted meanwhile: look again with the new segment objects
         return this.offsetForTimestamp(timestampMs);
       }
-      try {
-        while (position < end) {
-          let chunk = await readAt(lease.fd, Math.min(end - position, this.deps.tuning.readChunkBytesMin), position);
-          if (chunk.length < LOG_OVERHEAD_BYTES) break;
-          const firstTotal = batchTotalBytes(chunk, 0);
-          if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
-          let at = 0;
-          while (at + LOG_OVERHEAD_BYTES <= chunk.length) {
-            const total = batchTotalBytes(chunk, at);
-            if (at + total > chunk.length) break;
-            const batch = chunk.subarray(at, at + total);
-            if (batchBaseOffset(batch) >= this.highWatermark) return null;
-            if (batchMaxTimestamp(batch) >= timestampMs) {
-              const { messages } = decodeRecordBatch(batch);
-              for (const message of messages) {
-                if (message.timestamp >= timestampMs && message.offset >= logStart) {
-                  return { offset: message.offset, timestamp: message.timestamp };
-                }
-              }
+      if (lease) {
+        try {
+          while (position < end) {
+            let chunk = await readAt(lease.fd, Math.min(end - position, this.deps.tuning.readChunkBytesMin), position);
+            if (chunk.length < LOG_OVERHEAD_BYTES) break;
+            const firstTotal = batchTotalBytes(chunk, 0);
+            if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
+            let at = 0;
+            while (at + LOG_OVERHEAD_BYTES <= chunk.length) {
+              const total = batchTotalBytes(chunk, at);
+              if (at + total > chunk.length) break;
+              const batch = chunk.subarray(at, at + total);
+              if (batchBaseOffset(batch) >= highWatermark) return null;
+              const found = inBatch(batch);
+              if (found) return found;
+              at += total;
             }
-            at += total;
+            if (at === 0) break;
+            position += at;
           }
-          if (at === 0) break;
-          position += at;
+        } finally {
+          lease.release();
         }
-      } finally {
-        lease.release();
+      }
+      for (const entry of pending) {
+        if (entry.baseOffset >= highWatermark) return null;
+        const found = inBatch(entry.bytes);
+        if (found) return found;
       }
     }
     return null;
@@ -461,6 +489,7 @@ export class PartitionLog {
         this.segments.push(next);
       }
       this.segments.shift();
+      this.deps.dropPending(first);
       bytes -= first.bytes;
       this.deps.files.retire(first.path);
       await fsp.rm(first.path, { force: true });
@@ -479,7 +508,10 @@ export class PartitionLog {
 
   async destroy(): Promise<void> {
     this.deleted = true;
-    for (const segment of this.segments) this.deps.files.retire(segment.path);
+    for (const segment of this.segments) {
+      this.deps.dropPending(segment);
+      this.deps.files.retire(segment.path);
+    }
     this.segments.length = 0;
     await fsp.rm(this.dir, { recursive: true, force: true });
     this.wake();

@@ -4,6 +4,7 @@
  * written; it is sealed on size, age or entry count and deleted whole.
  */
 import path from 'node:path';
+import type { Entry } from '../core.js';
 import { SparseIndex } from './sparse-index.js';
 
 export const SEGMENT_SUFFIX = '.log';
@@ -29,6 +30,14 @@ export class Segment {
   bytes = 0;
   /** Bytes of acknowledged batches: readers never look past this. */
   committedBytes = 0;
+  /** Bytes written to the file; acknowledged batches past it wait in `pending` (memory). */
+  writtenBytes = 0;
+  /**
+   * Acknowledged batches not yet written to the file, in order. They are durable in the journal;
+   * the segment flusher writes them in bulk (one write per segment per flush, not per append).
+   */
+  pending: Entry[] = [];
+  pendingBytes = 0;
   entries = 0;
   /** Largest batch maxTimestamp in the segment; -1 when empty. */
   maxTimestamp = -1;

@@ -1,0 +1,250 @@
+/**
+ * Core storage benchmark (`npm run bench:core`), issue 2 "Proof". Prints side by side, in one run:
+ *   - append MB/s and msgs/s (1 KiB messages, fsync always) with 1 and 100 concurrent producers,
+ *     against a raw write+fdatasync loop writing the same bytes to the same disk with the same
+ *     batching: the loop writes, per fsync, exactly the bytes one average group commit wrote to
+ *     the journal (appends per group x journal record size);
+ *   - catch-up read MB/s (tail cache bypassed) against a raw sequential read of the same segment
+ *     files (both from the page cache: the data was just written);
+ *   - 10,000-partition append throughput (100 producers, random partitions) against the
+ *     single-partition rate;
+ *   - memory per idle partition;
+ *   - produce-to-read latency p50/p99 at a fixed rate with a long-polling reader.
+ * Bounded: every phase runs for a fixed short time. Usage: node core-bench.js [phaseSeconds]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
+import { encodeRecordBatch } from '../src/record-batch/index.js';
+import { JOURNAL_RECORD_HEADER_BYTES } from '../src/storage/journal-format.js';
+import type { Message } from '../src/message.js';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+const PHASE_MS = Math.max(1, Number(process.argv[2] ?? 3)) * 1000;
+const MESSAGE_BYTES = 1024;
+const TOPIC = 'persistent://public/default/bench';
+const WIDE_TOPIC = 'persistent://public/default/bench-wide';
+const READ_TOPIC = 'persistent://public/default/bench-read';
+const WIDE_PARTITIONS = 10_000;
+const CATCH_UP_BYTES = 256 * 1024 * 1024;
+const LATENCY_RATE_PER_S = 500;
+
+const value = Buffer.alloc(MESSAGE_BYTES, 0x61);
+const oneMessage: Message[] = [{ key: null, value, headers: [], timestamp: Date.now() }];
+const batchBytes = encodeRecordBatch(oneMessage).length;
+const journalRecordBytes = JOURNAL_RECORD_HEADER_BYTES + batchBytes;
+
+interface Rate {
+  msgs: number;
+  ms: number;
+  groups: number;
+}
+
+function mbPerS(bytes: number, ms: number): number {
+  return bytes / (1024 * 1024) / (ms / 1000);
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+async function appendPhase(core: CoreImpl, topic: string, producers: number, pickPartition: () => number): Promise<Rate> {
+  const before = core.log.stats();
+  const started = performance.now();
+  const deadline = started + PHASE_MS;
+  let msgs = 0;
+  await Promise.all(
+    Array.from({ length: producers }, async () => {
+      while (performance.now() < deadline) {
+        await core.append(topic, pickPartition(), { kind: 'messages', messages: oneMessage });
+        msgs++;
+      }
+    }),
+  );
+  const ms = performance.now() - started;
+  return { msgs, ms, groups: core.log.stats().groups - before.groups };
+}
+
+/** write+fdatasync loop: each iteration writes `appendsPerSync` journal records' worth of bytes. */
+function rawSyncLoop(dir: string, appendsPerSync: number): { msgs: number; ms: number } {
+  const file = path.join(dir, 'raw-journal');
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(Math.max(1, Math.round(appendsPerSync)) * journalRecordBytes, 0x62);
+  const perWrite = chunk.length / journalRecordBytes;
+  const started = performance.now();
+  let msgs = 0;
+  let position = 0;
+  while (performance.now() - started < PHASE_MS) {
+    fs.writeSync(fd, chunk, 0, chunk.length, position);
+    fs.fdatasyncSync(fd);
+    position += chunk.length;
+    msgs += perWrite;
+  }
+  const ms = performance.now() - started;
+  fs.closeSync(fd);
+  fs.rmSync(file);
+  return { msgs, ms };
+}
+
+async function catchUpPhase(core: CoreImpl, dataDir: string): Promise<{ coreMbS: number; rawMbS: number; bytes: number }> {
+  await core.topics.create(READ_TOPIC, { overrides: { segmentBytesMax: 64 * 1024 * 1024 } });
+  const batch = encodeRecordBatch(Array.from({ length: 64 }, () => oneMessage[0]!));
+  const pending: Promise<unknown>[] = [];
+  for (let written = 0; written < CATCH_UP_BYTES; written += batch.length) {
+    pending.push(core.append(READ_TOPIC, 0, { kind: 'batches', data: batch }));
+    if (pending.length >= 64) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  await core.log.checkpoint();
+  const log = core.log.getLog(READ_TOPIC, 0);
+  core.log.tailCache.drop(log.tail);
+
+  const started = performance.now();
+  let offset = 0;
+  let bytes = 0;
+  const { highWatermark } = core.offsets(READ_TOPIC, 0);
+  while (offset < highWatermark) {
+    const result = await core.read(READ_TOPIC, 0, { offset, maxBytes: 1024 * 1024 });
+    for (const entry of result.entries) bytes += entry.bytes.length;
+    offset = result.entries[result.entries.length - 1]!.lastOffset + 1;
+  }
+  const coreMs = performance.now() - started;
+  if (core.log.tailCache.bytes > 0 && log.tail.length > 0) throw new Error('catch-up read filled the tail cache');
+
+  const rawStarted = performance.now();
+  let rawBytes = 0;
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  for (const segment of log.segments) {
+    const fd = fs.openSync(segment.path, 'r');
+    let position = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buffer, 0, buffer.length, position);
+      if (n === 0) break;
+      position += n;
+      rawBytes += n;
+    }
+    fs.closeSync(fd);
+  }
+  const rawMs = performance.now() - rawStarted;
+  void dataDir;
+  return { coreMbS: mbPerS(bytes, coreMs), rawMbS: mbPerS(rawBytes, rawMs), bytes };
+}
+
+async function latencyPhase(core: CoreImpl): Promise<{ p50: number; p99: number; count: number }> {
+  const topic = 'persistent://public/default/bench-latency';
+  await core.topics.create(topic);
+  const sentAt = new Map<number, number>();
+  const latencies: number[] = [];
+  let stop = false;
+  const reader = (async () => {
+    let offset = 0;
+    while (!stop) {
+      const result = await core.read(topic, 0, { offset, maxBytes: 1 << 20, waitMs: 200 });
+      const now = performance.now();
+      for (const entry of result.entries) {
+        for (let o = Math.max(offset, entry.baseOffset); o <= entry.lastOffset; o++) {
+          const sent = sentAt.get(o);
+          if (sent !== undefined) latencies.push(now - sent);
+        }
+        offset = entry.lastOffset + 1;
+      }
+    }
+  })();
+  const count = Math.floor((PHASE_MS / 1000) * LATENCY_RATE_PER_S);
+  const started = performance.now();
+  const appends: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = started + (i * 1000) / LATENCY_RATE_PER_S;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const sent = performance.now();
+    appends.push(
+      core.append(topic, 0, { kind: 'messages', messages: oneMessage }).then((result) => {
+        sentAt.set(result.baseOffset, sent);
+      }),
+    );
+  }
+  await Promise.all(appends);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  stop = true;
+  await reader;
+  // A message can be read before its append promise resolved (same tick): count those via the ack.
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), count: latencies.length };
+}
+
+async function main(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-'));
+  const rows: string[][] = [];
+  const report = (name: string, strata: string, raw: string, ratio: string): void => {
+    rows.push([name, strata, raw, ratio]);
+    console.log(`${name.padEnd(44)} ${strata.padStart(24)} ${raw.padStart(24)} ${ratio.padStart(8)}`);
+  };
+  console.log(`core bench: ${PHASE_MS / 1000}s phases, ${MESSAGE_BYTES} B messages (${batchBytes} B batches), data in ${dataDir}, ${os.cpus().length} CPUs`);
+  console.log(`${'measure'.padEnd(44)} ${'strata'.padStart(24)} ${'raw baseline'.padStart(24)} ${'ratio'.padStart(8)}`);
+  try {
+    const core = await openCoreImpl({ dataDir, limits: { openFilesMax: 512 } });
+    await core.topics.create(TOPIC);
+
+    for (const producers of [1, 100]) {
+      const rate = await appendPhase(core, TOPIC, producers, () => 0);
+      const perGroup = rate.msgs / Math.max(1, rate.groups);
+      const raw = rawSyncLoop(dataDir, perGroup);
+      const strataMsgs = rate.msgs / (rate.ms / 1000);
+      const rawMsgs = raw.msgs / (raw.ms / 1000);
+      report(
+        `append, ${producers} producer(s), fsync always`,
+        `${fmt(strataMsgs)} msg/s ${fmt(mbPerS(rate.msgs * MESSAGE_BYTES, rate.ms), 1)} MB/s`,
+        `${fmt(rawMsgs)} msg/s ${fmt(mbPerS(raw.msgs * MESSAGE_BYTES, raw.ms), 1)} MB/s`,
+        `${fmt((strataMsgs / rawMsgs) * 100)}%`,
+      );
+      console.log(`  (${fmt(perGroup, 1)} appends per group commit / fsync; the raw loop writes ${fmt(Math.max(1, Math.round(perGroup)) * journalRecordBytes)} B per fsync)`);
+      if (producers === 100) (globalThis as { singleRate?: number }).singleRate = strataMsgs;
+    }
+
+    const catchUp = await catchUpPhase(core, dataDir);
+    report('catch-up read (disk path, page cache warm)', `${fmt(catchUp.coreMbS)} MB/s`, `${fmt(catchUp.rawMbS)} MB/s`, `${fmt((catchUp.coreMbS / catchUp.rawMbS) * 100)}%`);
+
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
+    await core.topics.create(WIDE_TOPIC, { partitions: WIDE_PARTITIONS });
+    gc();
+    const heapEmpty = process.memoryUsage().heapUsed;
+    const warm: Promise<unknown>[] = [];
+    for (let p = 0; p < WIDE_PARTITIONS; p++) warm.push(core.append(WIDE_TOPIC, p, { kind: 'messages', messages: oneMessage }));
+    await Promise.all(warm);
+    await core.log.checkpoint();
+    for (let p = 0; p < WIDE_PARTITIONS; p++) core.log.tailCache.drop(core.log.getLog(WIDE_TOPIC, p).tail);
+    gc();
+    const heapIdle = process.memoryUsage().heapUsed;
+    const wide = await appendPhase(core, WIDE_TOPIC, 100, () => Math.floor(Math.random() * WIDE_PARTITIONS));
+    const wideRate = wide.msgs / (wide.ms / 1000);
+    const singleRate = (globalThis as { singleRate?: number }).singleRate ?? NaN;
+    report(
+      `append, ${fmt(WIDE_PARTITIONS)} partitions, 100 producers`,
+      `${fmt(wideRate)} msg/s`,
+      `${fmt(singleRate)} msg/s (1 partition)`,
+      `${fmt((wideRate / singleRate) * 100)}%`,
+    );
+    console.log(`  (${fmt(wide.msgs / Math.max(1, wide.groups), 1)} appends per group commit; open files ${core.log.stats().openFiles} <= 512)`);
+    report('memory per idle partition (never written)', `${fmt((heapEmpty - heapBefore) / WIDE_PARTITIONS)} B`, '', '');
+    report('memory per idle partition (written, idle)', `${fmt((heapIdle - heapBefore) / WIDE_PARTITIONS)} B`, '', '');
+
+    const latency = await latencyPhase(core);
+    report(`produce-to-read latency at ${LATENCY_RATE_PER_S} msg/s`, `p50 ${fmt(latency.p50, 2)} ms p99 ${fmt(latency.p99, 2)} ms`, `${latency.count} msgs`, '');
+    await core.close();
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

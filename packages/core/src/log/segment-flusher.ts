@@ -1,0 +1,116 @@
+/**
+ * Writes acknowledged batches from memory to their segment files in bulk. The group commit makes
+ * an append durable in the journal alone; segments are written later, one positioned writev per
+ * segment covering everything that accumulated, so a partition that gets one message per group
+ * does not cost one open+write per group (10,000 partitions). Pending bytes are bounded
+ * (pendingBytesMax): past it a flush starts, past twice it the group commit waits for it.
+ * A checkpoint flushes everything before it fsyncs.
+ */
+import type { Logger } from '../logger.js';
+import { writeAllAt } from '../storage/fs-async.js';
+import type { PartitionLog } from './partition-log.js';
+import type { Segment } from './segment.js';
+
+export class SegmentFlusher {
+  private readonly dirty = new Map<Segment, PartitionLog>();
+  private pendingTotal = 0;
+  private flushing: Promise<boolean> | null = null;
+  private lastFlushFailed = false;
+  flushes = 0;
+
+  constructor(
+    private readonly pendingBytesMax: number,
+    private readonly concurrencyMax: number,
+    private readonly logger: Logger,
+    private readonly markDirty: (file: string, dir: string) => void,
+  ) {}
+
+  get pendingBytes(): number {
+    return this.pendingTotal;
+  }
+
+  /** Flushes fail and memory is at its bound: appends must wait (STORAGE_FULL) instead of growing it. */
+  get stalled(): boolean {
+    return this.lastFlushFailed && this.pendingTotal >= 2 * this.pendingBytesMax;
+  }
+
+  /** An acknowledged batch joins its segment's pending list. */
+  add(log: PartitionLog, segment: Segment, baseOffset: number, lastOffset: number, batch: Buffer): void {
+    segment.pending.push({ baseOffset, lastOffset, bytes: batch });
+    segment.pendingBytes += batch.length;
+    this.pendingTotal += batch.length;
+    this.dirty.set(segment, log);
+  }
+
+  drop(segment: Segment): void {
+    if (!this.dirty.delete(segment)) return;
+    this.pendingTotal -= segment.pendingBytes;
+    segment.pending = [];
+    segment.pendingBytes = 0;
+  }
+
+  /** Called between groups: flush when over budget; wait for it when far over. */
+  async afterGroup(): Promise<void> {
+    if (this.pendingTotal < this.pendingBytesMax) return;
+    const flush = this.flush();
+    if (this.pendingTotal >= 2 * this.pendingBytesMax) await flush;
+  }
+
+  /** Writes everything pending now; resolves false when some segment could not be written. */
+  flush(): Promise<boolean> {
+    if (this.flushing) return this.flushing.then(() => this.flush());
+    if (this.dirty.size === 0) return Promise.resolve(true);
+    this.flushing = this.flushOnce().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<boolean> {
+    const work = [...this.dirty];
+    this.dirty.clear();
+    let next = 0;
+    let ok = true;
+    const worker = async (): Promise<void> => {
+      while (next < work.length) {
+        const [segment, log] = work[next++]!;
+        if (!(await this.writeSegment(log, segment))) ok = false;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrencyMax, work.length) }, worker));
+    this.flushes++;
+    this.lastFlushFailed = !ok;
+    return ok;
+  }
+
+  private async writeSegment(log: PartitionLog, segment: Segment): Promise<boolean> {
+    const entries = segment.pending.slice();
+    if (entries.length === 0 || log.deleted) return true;
+    let bytes = 0;
+    const buffers = entries.map((entry) => {
+      bytes += entry.bytes.length;
+      return entry.bytes;
+    });
+    try {
+      const lease = await log.openForWrite(segment);
+      try {
+        await writeAllAt(lease.fd, buffers, segment.writtenBytes);
+      } finally {
+        lease.release();
+      }
+    } catch (error) {
+      // Still durable in the journal, which a failed checkpoint keeps; retried on the next flush.
+      if (!log.deleted && log.segments.includes(segment)) this.dirty.set(segment, log);
+      this.logger.warn('segment write failed; batches stay in memory and in the journal', { file: segment.path, error });
+      return false;
+    }
+    if (segment.pending.length === 0 || segment.pending[0] !== entries[0]) return true; // dropped meanwhile
+    segment.writtenBytes += bytes;
+    segment.pending.splice(0, entries.length);
+    segment.pendingBytes -= bytes;
+    this.pendingTotal -= bytes;
+    if (segment.pending.length > 0) this.dirty.set(segment, log);
+    this.markDirty(segment.path, log.dir);
+    return true;
+  }
+}
