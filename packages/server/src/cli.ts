@@ -50,11 +50,12 @@ function installSignalHandlers(server: RunningServer, logger: ReturnType<typeof 
     }
     stopping = true;
     logger.info('shutting down', { signal });
-    const deadline = setTimeout(() => {
+    // Deliberately not unref'd: if a handler's close() hangs with nothing else pending, the event loop
+    // would empty and Node would exit 0 as if the shutdown had been clean. The deadline keeps it honest.
+    setTimeout(() => {
       logger.error('shutdown took longer than shutdownMsMax; exiting', { shutdownMsMax: server.config.shutdownMsMax });
       process.exit(EXIT_FAILURE);
     }, server.config.shutdownMsMax);
-    deadline.unref();
     server.close().then(
       () => process.exit(EXIT_OK),
       (error: unknown) => {

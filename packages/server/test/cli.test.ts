@@ -5,10 +5,11 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliPath, freePort, makeTempDir, spawnServer } from '@strata/testing';
+import { cliPath, freePort, makeTempDir, spawnServer, waitFor } from '@strata/testing';
 import { exchange } from './net-helpers.js';
 
 const echoModule = fileURLToPath(new URL('./echo-handler.js', import.meta.url));
+const stuckModule = fileURLToPath(new URL('./stuck-close-handler.js', import.meta.url));
 
 /** Runs the CLI to completion (bounded); for the cases that must fail before "ready". */
 async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -52,6 +53,28 @@ test('SIGINT shuts down gracefully too', async (t) => {
   t.after(() => server.kill('SIGKILL'));
   server.kill('SIGINT');
   assert.deepEqual(await server.waitExit(15_000), { code: 0, signal: null });
+});
+
+test('a second signal exits at once (code 1) when shutdown is stuck', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => dir.remove());
+  const server = await spawnServer({ dataDir: dir.path, args: ['--handler-module', stuckModule] });
+  t.after(() => server.kill('SIGKILL'));
+  server.kill('SIGTERM');
+  await waitFor(() => server.stderr().includes('"server stopping"'), 10_000, { message: 'shutdown began' });
+  server.kill('SIGTERM');
+  assert.deepEqual(await server.waitExit(10_000), { code: 1, signal: null });
+  assert.ok(server.stderr().includes('second signal'));
+});
+
+test('a shutdown longer than shutdownMsMax exits 1', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => dir.remove());
+  const server = await spawnServer({ dataDir: dir.path, args: ['--handler-module', stuckModule, '--shutdown-ms-max', '300'] });
+  t.after(() => server.kill('SIGKILL'));
+  server.kill('SIGTERM');
+  assert.deepEqual(await server.waitExit(10_000), { code: 1, signal: null });
+  assert.ok(server.stderr().includes('shutdown took longer than shutdownMsMax'));
 });
 
 test('flags beat env, env beats the file, the file beats defaults (end to end)', async (t) => {
