@@ -7,7 +7,7 @@
  * Exit codes: 0 clean shutdown, 1 runtime failure (port in use, handler failed, forced stop),
  * 2 configuration mistake (one line naming the key).
  */
-import { createLogger, type ProtocolHandler } from '@strata/core';
+import { createLogger, type Logger, type ProtocolHandler } from '@strata/core';
 import { parseCommandLine, type CommandLine } from './config/command-line.js';
 import { ConfigError } from './config/config-error.js';
 import { readConfigFile } from './config/config-file.js';
@@ -41,7 +41,7 @@ async function readSources(commandLine: CommandLine): Promise<ConfigSources> {
   return { flags: commandLine.flags, env: process.env, file, cwd: process.cwd() };
 }
 
-function installSignalHandlers(server: RunningServer, logger: ReturnType<typeof createLogger>): void {
+function installSignalHandlers(server: RunningServer, logger: Logger): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
