@@ -30,9 +30,13 @@ const API_VERSIONS_KEY = 18;
 const HEADER_FIXED_BYTES = 8;
 
 interface Slot {
-  response: Buffer | null;
+  /** The response frame as chunks (record batches referenced, not copied), or null for none. */
+  response: Buffer[] | null;
   done: boolean;
 }
+
+/** Byte fields (Fetch records) at least this long go to the socket by reference, not copied. */
+const REFERENCE_BYTES_MIN = 16 * 1024;
 
 export class KafkaConnection {
   private readonly frames: FrameDecoder;
@@ -178,25 +182,28 @@ export class KafkaConnection {
     return { broker: this.broker, apiVersion, clientId, clientHost: this.info.remoteAddress, signal: this.abort.signal };
   }
 
-  private encode(codecs: ApiCodecs, version: number, correlationId: number, response: unknown, headerVersion: number): Buffer {
-    const w = new Writer();
+  private encode(codecs: ApiCodecs, version: number, correlationId: number, response: unknown, headerVersion: number): Buffer[] {
+    const w = new Writer(256, { referenceBytesMin: REFERENCE_BYTES_MIN });
     w.int32(0); // frame size, patched below
     encodeResponseHeader(w, correlationId, headerVersion);
     codecs.versions.get(version)!.encodeResponse(w, response as never);
-    const frame = w.finish();
-    frame.writeInt32BE(frame.length - 4, 0);
-    return frame;
+    const size = w.length - 4;
+    const chunks = w.finishChunks();
+    chunks[0]!.writeInt32BE(size, 0); // the first chunk is ours (never a referenced field): it starts with the size
+    return chunks;
   }
 
-  private finish(slot: Slot, response: Buffer | null): void {
+  private finish(slot: Slot, response: Buffer[] | null): void {
     slot.response = response;
     slot.done = true;
     if (this.closed) return;
     // Write every finished response at the head of the queue, in order.
+    this.stream.cork();
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const head = this.slots.shift()!;
-      if (head.response) this.stream.write(head.response);
+      if (head.response) for (const chunk of head.response) this.stream.write(chunk);
     }
+    this.stream.uncork();
     this.maybeResume();
   }
 
