@@ -131,6 +131,11 @@ test('the config file must be valid YAML with a mapping at the top', () => {
   assert.match(configError(() => parseConfigText('s.yaml', 'host: [unclosed')).message, /invalid YAML in s\.yaml/);
   assert.match(configError(() => parseConfigText('s.yaml', 'host: a\nhost: b\n')).message, /invalid YAML/);
   assert.match(configError(() => parseConfigText('s.yaml', '- a\n- b\n')).message, /must be a mapping/);
+  // An alias bomb ("billion laughs") is refused instead of expanded.
+  const bomb = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+  for (let level = 1; level < 8; level++) bomb.push(`a${level}: &a${level} [${Array(10).fill(`*a${level - 1}`).join(', ')}]`);
+  assert.match(configError(() => parseConfigText('s.yaml', bomb.join('\n'))).message, /invalid YAML in s\.yaml/);
+  assert.match(configError(() => parseConfigText('s.yaml', 'a: *missing')).message, /invalid YAML/);
   assert.deepEqual(parseConfigText('s.yaml', '').content, {});
   assert.deepEqual(parseConfigText('s.yaml', '# only a comment\n').content, {});
 });

@@ -34,7 +34,14 @@ export function parseConfigText(path: string, text: string): ConfigFile {
     const where = line === undefined ? path : `${path}:${line}`;
     throw new ConfigError('config', `invalid YAML in ${where}: ${problem.message.split('\n')[0]}`);
   }
-  const content: unknown = document.toJS({ maxAliasCount: 100 });
+  let content: unknown;
+  try {
+    // maxAliasCount bounds alias expansion ("billion laughs"); unresolved aliases throw here, not above.
+    content = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new ConfigError('config', `invalid YAML in ${path}: ${reason}`);
+  }
   if (content === null || content === undefined) return { path, content: {} };
   if (!isPlainMapping(content)) throw new ConfigError('config', `config file ${path} must be a mapping of keys at the top level`);
   return { path, content };
