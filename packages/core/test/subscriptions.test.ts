@@ -530,3 +530,24 @@ test('restart: cursors of a topic deleted before the crash are dropped, never in
   assert.deepEqual(second.list(TOPIC, 0), []);
   assert.equal(await metadata.get(subscriptionKey(TOPIC, 0, 'orphan')), null);
 });
+
+test('deliveries are never made from inside the consumer call that caused them', async (t) => {
+  const { core, subscriptions } = await harness(t);
+  await produce(core, 3);
+  const subscription = await subscriptions.open(TOPIC, 0, 'async', { type: 'Shared', initialPosition: 'earliest' });
+  let insideCall = false;
+  let reentered = false;
+  let received = 0;
+  const consumer = subscription.attach({
+    name: 'c',
+    onDelivery: (deliveries) => {
+      if (insideCall) reentered = true;
+      received += deliveries.length;
+    },
+  });
+  insideCall = true;
+  consumer.flow(10);
+  insideCall = false;
+  await waitFor(() => received === 3, 'deliveries');
+  assert.equal(reentered, false);
+});

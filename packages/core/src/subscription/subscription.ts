@@ -336,7 +336,8 @@ export class SubscriptionImpl implements Subscription {
     this.dispatchRequested = true;
     if (this.dispatching || this.deleted) return;
     this.dispatching = true;
-    void this.dispatchLoop();
+    // Never synchronously: onDelivery must not run inside a consumer's own flow/ack/nack call.
+    queueMicrotask(() => void this.dispatchLoop());
   }
 
   private async dispatchLoop(): Promise<void> {
