@@ -7,7 +7,7 @@
  * Exit codes: 0 clean shutdown, 1 runtime failure (port in use, handler failed, forced stop),
  * 2 configuration mistake (one line naming the key).
  */
-import { createLogger, type Logger, type ProtocolHandler } from '@strata/core';
+import { createLogger, isStrataError, type Logger, type ProtocolHandler } from '@strata/core';
 import { parseCommandLine, type CommandLine } from './config/command-line.js';
 import { ConfigError } from './config/config-error.js';
 import { readConfigFile } from './config/config-file.js';
@@ -104,6 +104,8 @@ main(process.argv.slice(2)).then(
     const expected = error instanceof ConfigError || error instanceof ListenError || error instanceof HandlerStartError;
     // An unexpected failure is a bug: its stack goes to stderr too, after the one-line summary.
     if (!expected && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-    process.exit(error instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE);
+    // A handler that rejects its own config section at start (INVALID_ARGUMENT) is a config mistake too.
+    const configMistake = error instanceof ConfigError || (error instanceof HandlerStartError && isStrataError(error.cause, 'INVALID_ARGUMENT'));
+    process.exit(configMistake ? EXIT_CONFIG : EXIT_FAILURE);
   },
 );

@@ -123,6 +123,16 @@ test('configuration mistakes exit 2 with one line naming the key', async () => {
   }
 });
 
+test('a handler section the handler rejects (INVALID_ARGUMENT at start) exits 2', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => dir.remove());
+  const configPath = join(dir.path, 'strata.yaml');
+  await writeFile(configPath, 'kafka:\n  noSuchKafkaSetting: 1\n');
+  const result = await runCli(['serve', '--data-dir', join(dir.path, 'data'), '--free-ports', 'true', '--config', configPath]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /^strata: handler kafka failed to start: .*noSuchKafkaSetting$/m);
+});
+
 test('a port already in use exits 1 naming the listener and address', async (t) => {
   const dir = await makeTempDir();
   t.after(() => dir.remove());
