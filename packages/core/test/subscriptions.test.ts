@@ -551,3 +551,19 @@ test('deliveries are never made from inside the consumer call that caused them',
   await waitFor(() => received === 3, 'deliveries');
   assert.equal(reentered, false);
 });
+
+test('seek cancels pending nack redeliveries (no duplicate from before the seek)', async (t) => {
+  const { core, subscriptions } = await harness(t);
+  await produce(core, 2);
+  const subscription = await subscriptions.open(TOPIC, 0, 'seeknack', { type: 'Exclusive', initialPosition: 'earliest', negativeAckDelayMs: 60 });
+  const c = new Collector();
+  c.consumer = subscription.attach({ name: 'c', onDelivery: c.onDelivery });
+  c.consumer.flow(100);
+  await waitFor(() => c.deliveries.length === 2, 'first deliveries');
+  c.consumer.nack([0]);
+  await subscription.seek(0);
+  await waitFor(() => c.deliveries.length === 4, 're-read after seek');
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assert.deepEqual(c.offsets(), [0, 1, 0, 1]);
+  assert.ok(c.deliveries.slice(2).every((d) => d.redeliveryCount === 0));
+});

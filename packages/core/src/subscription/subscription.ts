@@ -263,8 +263,9 @@ export class SubscriptionImpl implements Subscription {
     const generation = this.generation;
     const timer = setTimeout(() => {
       this.nackTimers.delete(timer);
+      if (generation !== this.generation) return; // a seek reset the count and the cursor
       this.waitingCount--;
-      if (generation === this.generation) this.enqueueRedelivery(next);
+      this.enqueueRedelivery(next);
     }, delayMs);
     timer.unref();
     this.nackTimers.add(timer);
@@ -305,17 +306,21 @@ export class SubscriptionImpl implements Subscription {
         ],
       };
       await core.append(dlqTopic, 0, { kind: 'messages', messages: [copy] });
+      // A seek meanwhile reset the count and the cursor: this message is no longer ours to ack.
+      if (generation !== this.generation) return;
       this.waitingCount--;
-      if (generation === this.generation) this.ackIndividual([message.offset]);
+      this.ackIndividual([message.offset]);
     } catch (error) {
+      if (generation !== this.generation) return;
       this.waitingCount--;
-      if (this.deleted || generation !== this.generation) return;
+      if (this.deleted) return;
       this.logger.warn('dead-letter append failed; retrying', { dlqTopic, offset: message.offset, error });
       this.waitingCount++;
       const timer = setTimeout(() => {
         this.nackTimers.delete(timer);
+        if (generation !== this.generation) return;
         this.waitingCount--;
-        if (generation === this.generation && !this.deleted) void this.deadLetter(item);
+        if (!this.deleted) void this.deadLetter(item);
       }, this.deps.limits.retryDelayMs);
       timer.unref();
       this.nackTimers.add(timer);
