@@ -1,0 +1,211 @@
+/**
+ * API behaviour at the protocol level (raw requests through the generated codecs): idempotence,
+ * Fetch limits and long poll, old versions, topic ids, group admin APIs.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { encodeRecordBatch, type Message } from '@strata/core';
+import { API_KEY } from '../src/protocol/messages/index.js';
+import { startKafkaServer, type KafkaTestServer } from './helpers/kafka-server.js';
+import { RawClient } from './helpers/raw-client.js';
+
+let server: KafkaTestServer;
+let c: RawClient;
+let correlationId = 0;
+
+before(async () => {
+  server = await startKafkaServer({ config: { autoCreateTopics: true } });
+  c = await RawClient.connect(server.port);
+});
+
+after(async () => {
+  c?.close();
+  await server?.close();
+});
+
+async function call<T = any>(apiKey: number, version: number, body: unknown): Promise<T> {
+  const id = ++correlationId;
+  c.request(apiKey, version, id, body);
+  const response = await c.response<T>(apiKey, version, 10_000);
+  assert.ok(response, `response to api ${apiKey} v${version}`);
+  assert.equal(response.correlationId, id);
+  return response.body;
+}
+
+const messages = (n: number, size = 10): Message[] =>
+  Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.alloc(size, 97 + (i % 26)), headers: [], timestamp: 1_700_000_000_000 + i }));
+
+const produce = (topic: string, partition: number, records: Buffer) =>
+  call(API_KEY.Produce, 8, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] }).then(
+    (r) => r.responses[0].partitionResponses[0] as { errorCode: number; baseOffset: number; logStartOffset: number },
+  );
+
+const fetchBody = (topic: string, fetchOffset: number, options: { maxWaitMs?: number; minBytes?: number; maxBytes?: number; partitionMaxBytes?: number; partitions?: number[] } = {}) => ({
+  replicaId: -1,
+  maxWaitMs: options.maxWaitMs ?? 0,
+  minBytes: options.minBytes ?? 1,
+  maxBytes: options.maxBytes ?? 1 << 20,
+  isolationLevel: 1,
+  sessionId: 0,
+  sessionEpoch: -1,
+  topics: [
+    {
+      topic,
+      partitions: (options.partitions ?? [0]).map((partition) => ({
+        partition,
+        currentLeaderEpoch: -1,
+        fetchOffset,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1,
+        partitionMaxBytes: options.partitionMaxBytes ?? 1 << 20,
+      })),
+    },
+  ],
+  forgottenTopicsData: [],
+  rackId: '',
+});
+
+test('idempotent producer: duplicates get the original offsets, gaps are refused', async () => {
+  await server.core.topics.create('persistent://public/default/idem-raw', { partitions: 1 });
+  const init = await call(API_KEY.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+  assert.equal(init.errorCode, 0);
+  const producer = { producerId: init.producerId, producerEpoch: init.producerEpoch };
+  const first = encodeRecordBatch(messages(3), { producer: { ...producer, baseSequence: 0 } });
+  const second = encodeRecordBatch(messages(2), { producer: { ...producer, baseSequence: 3 } });
+  const a = await produce('idem-raw', 0, first);
+  const b = await produce('idem-raw', 0, second);
+  assert.deepEqual([a.errorCode, a.baseOffset, b.errorCode, b.baseOffset], [0, 0, 0, 3]);
+  const again = await produce('idem-raw', 0, first);
+  assert.deepEqual([again.errorCode, again.baseOffset], [0, 0], 'a retried batch is answered with its original offset');
+  const gap = await produce('idem-raw', 0, encodeRecordBatch(messages(1), { producer: { ...producer, baseSequence: 9 } }));
+  assert.equal(gap.errorCode, 45, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
+  assert.equal(server.core.offsets('persistent://public/default/idem-raw', 0).highWatermark, 5);
+  const tx = await call(API_KEY.InitProducerId, 4, { transactionalId: 'tx', transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+  assert.notEqual(tx.errorCode, 0, 'transactions are not supported');
+});
+
+test('fetch: maxBytes and partitionMaxBytes, at least one batch, out of range, long poll', async () => {
+  await server.core.topics.create('persistent://public/default/limits', { partitions: 2 });
+  for (let i = 0; i < 4; i++) assert.equal((await produce('limits', 0, encodeRecordBatch(messages(10, 1000)))).errorCode, 0);
+  await produce('limits', 1, encodeRecordBatch(messages(10, 1000)));
+  const batchBytes = encodeRecordBatch(messages(10, 1000)).length;
+
+  const small = await call(API_KEY.Fetch, 11, fetchBody('limits', 0, { maxBytes: 100, partitions: [0, 1] }));
+  const [p0, p1] = small.responses[0].partitions;
+  assert.equal(p0.records.length, batchBytes, 'KIP-74: one whole batch although larger than maxBytes');
+  assert.equal(p1.records.length, 0, 'the budget is spent');
+  assert.equal(p0.highWatermark, 40);
+  assert.equal(p0.lastStableOffset, 40);
+  assert.deepEqual(p0.abortedTransactions, []);
+
+  const perPartition = await call(API_KEY.Fetch, 11, fetchBody('limits', 0, { partitionMaxBytes: batchBytes * 2 + 1 }));
+  assert.equal(perPartition.responses[0].partitions[0].records.length, batchBytes * 2);
+  const middle = await call(API_KEY.Fetch, 11, fetchBody('limits', 15));
+  assert.equal(middle.responses[0].partitions[0].records.readBigInt64BE(0), 10n, 'the batch holding offset 15 starts at 10');
+
+  const outOfRange = await call(API_KEY.Fetch, 11, fetchBody('limits', 41));
+  assert.equal(outOfRange.responses[0].partitions[0].errorCode, 1);
+  const unknown = await call(API_KEY.Fetch, 11, fetchBody('nope', 0));
+  assert.equal(unknown.responses[0].partitions[0].errorCode, 3);
+  const old = await call(API_KEY.Fetch, 3, { ...fetchBody('limits', 0), maxBytes: 1000 });
+  assert.equal(old.responses[0].partitions[0].errorCode, 35, 'Fetch v0-3 need message format down-conversion');
+
+  // Long poll at the log end: times out after maxWaitMs with no data...
+  let started = Date.now();
+  const empty = await call(API_KEY.Fetch, 11, fetchBody('limits', 40, { maxWaitMs: 300 }));
+  assert.ok(Date.now() - started >= 250, 'waited for maxWaitMs');
+  assert.equal(empty.responses[0].partitions[0].records.length, 0);
+  // ...and is woken by an append through another path (the core directly: any protocol).
+  started = Date.now();
+  c.request(API_KEY.Fetch, 11, ++correlationId, fetchBody('limits', 40, { maxWaitMs: 5_000 }));
+  setTimeout(() => void server.core.append('persistent://public/default/limits', 0, { kind: 'messages', messages: messages(1) }), 100);
+  const woken = await c.response(API_KEY.Fetch, 11, 10_000);
+  assert.ok(Date.now() - started < 3_000, 'woken by the append');
+  assert.ok(woken!.body.responses[0].partitions[0].records.length > 0);
+});
+
+test('list offsets v0 and v1+, offset for leader epoch, describe cluster, find coordinator v4', async () => {
+  await server.core.topics.create('persistent://public/default/lo', { partitions: 1 });
+  await produce('lo', 0, encodeRecordBatch(messages(5)));
+  const v0 = await call(API_KEY.ListOffsets, 0, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'lo', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 1 }] }] });
+  assert.deepEqual(v0.topics[0].partitions[0].oldStyleOffsets, [5]);
+  const byTime = await call(API_KEY.ListOffsets, 7, {
+    replicaId: -1,
+    isolationLevel: 1,
+    topics: [{ name: 'lo', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: 1_700_000_000_003, maxNumOffsets: 1 }] }],
+  });
+  assert.equal(byTime.topics[0].partitions[0].offset, 3);
+  assert.equal(byTime.topics[0].partitions[0].timestamp, 1_700_000_000_003);
+  const future = await call(API_KEY.ListOffsets, 7, { replicaId: -1, isolationLevel: 1, topics: [{ name: 'lo', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: 2_000_000_000_000, maxNumOffsets: 1 }] }] });
+  assert.equal(future.topics[0].partitions[0].offset, -1);
+
+  const epoch = await call(API_KEY.OffsetForLeaderEpoch, 4, { replicaId: -1, topics: [{ topic: 'lo', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] });
+  assert.deepEqual([epoch.topics[0].partitions[0].errorCode, epoch.topics[0].partitions[0].endOffset], [0, 5]);
+
+  const cluster = await call(API_KEY.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 });
+  assert.equal(cluster.brokers[0].port, server.port);
+  assert.equal(typeof cluster.clusterId, 'string');
+  const coordinators = await call(API_KEY.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: ['a', 'b'] });
+  assert.deepEqual(coordinators.coordinators.map((x: any) => [x.key, x.port, x.errorCode]), [['a', server.port, 0], ['b', server.port, 0]]);
+});
+
+test('metadata: auto-create on request, not when the client forbids it; topic ids; delete by id; validateOnly', async () => {
+  const denied = await call(API_KEY.Metadata, 12, { topics: [{ topicId: Buffer.alloc(16), name: 'not-created' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  assert.equal(denied.topics[0].errorCode, 3);
+  const created = await call(API_KEY.Metadata, 12, { topics: [{ topicId: Buffer.alloc(16), name: 'auto-made' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
+  assert.equal(created.topics[0].errorCode, 0);
+  assert.equal(created.topics[0].partitions.length, 1);
+  assert.equal(created.topics[0].partitions[0].leaderId, server.core.nodeId);
+  assert.equal(created.brokers[0].nodeId, server.core.nodeId);
+  const topicId = created.topics[0].topicId as Buffer;
+  const byId = await call(API_KEY.Metadata, 12, { topics: [{ topicId, name: null }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  assert.equal(byId.topics[0].name, 'auto-made');
+  const invalid = await call(API_KEY.Metadata, 9, { topics: [{ topicId: Buffer.alloc(16), name: 'bad name!' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
+  assert.equal(invalid.topics[0].errorCode, 17);
+
+  const dry = await call(API_KEY.CreateTopics, 7, { topics: [{ name: 'dry', numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: true });
+  assert.equal(dry.topics[0].errorCode, 0);
+  assert.equal(server.core.topics.exists('persistent://public/default/dry'), false);
+
+  const deleted = await call(API_KEY.DeleteTopics, 6, { topics: [{ name: null, topicId }], topicNames: [], timeoutMs: 1000 });
+  assert.equal(deleted.responses[0].errorCode, 0);
+  assert.equal(deleted.responses[0].name, 'auto-made');
+  assert.equal(server.core.topics.exists('persistent://public/default/auto-made'), false);
+});
+
+test('group admin over the wire: v0 join, offsets, offset delete, describe, delete', async () => {
+  await server.core.topics.create('persistent://public/default/gt', { partitions: 2 });
+  const join = await call(API_KEY.JoinGroup, 0, {
+    groupId: 'raw-g', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: -1, memberId: '', groupInstanceId: null, protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: Buffer.from([0, 0, 0, 0, 0, 1, 0, 2, 0x67, 0x74, 0xff, 0xff, 0xff, 0xff]) }], reason: null,
+  });
+  assert.equal(join.errorCode, 0, 'v0 joins without MEMBER_ID_REQUIRED');
+  const sync = await call(API_KEY.SyncGroup, 0, { groupId: 'raw-g', generationId: join.generationId, memberId: join.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [{ memberId: join.memberId, assignment: Buffer.from('x') }] });
+  assert.equal(sync.errorCode, 0);
+  const commit = await call(API_KEY.OffsetCommit, 8, {
+    groupId: 'raw-g', generationIdOrMemberEpoch: join.generationId, memberId: join.memberId, groupInstanceId: null, retentionTimeMs: -1,
+    topics: [{ name: 'gt', partitions: [0, 1].map((p) => ({ partitionIndex: p, committedOffset: 7 + p, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: 'm' })) }, { name: 'missing', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null }] }],
+  });
+  assert.deepEqual(commit.topics.map((t: any) => t.partitions.map((p: any) => p.errorCode)), [[0, 0], [3]]);
+  const stale = await call(API_KEY.OffsetCommit, 2, { groupId: 'raw-g', generationIdOrMemberEpoch: join.generationId + 5, memberId: join.memberId, groupInstanceId: null, retentionTimeMs: -1, topics: [{ name: 'gt', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null }] }] });
+  assert.equal(stale.topics[0].partitions[0].errorCode, 22);
+  const fetched = await call(API_KEY.OffsetFetch, 8, { groupId: '', topics: [], groups: [{ groupId: 'raw-g', memberId: null, memberEpoch: -1, topics: null }], requireStable: false });
+  assert.deepEqual(fetched.groups[0].topics[0].partitions.map((p: any) => [p.partitionIndex, p.committedOffset, p.metadata]), [[0, 7, 'm'], [1, 8, 'm']]);
+  const subscribed = await call(API_KEY.OffsetDelete, 0, { groupId: 'raw-g', topics: [{ name: 'gt', partitions: [{ partitionIndex: 0 }] }] });
+  assert.equal(subscribed.topics[0].partitions[0].errorCode, 86, 'GROUP_SUBSCRIBED_TO_TOPIC');
+  const described = await call(API_KEY.DescribeGroups, 5, { groups: ['raw-g', 'none'], includeAuthorizedOperations: false });
+  assert.deepEqual(described.groups.map((g: any) => g.groupState), ['Stable', 'Dead']);
+  assert.equal(described.groups[0].members[0].memberAssignment.toString(), 'x');
+  const busy = await call(API_KEY.DeleteGroups, 2, { groupsNames: ['raw-g'] });
+  assert.equal(busy.results[0].errorCode, 68);
+  const left = await call(API_KEY.LeaveGroup, 1, { groupId: 'raw-g', memberId: join.memberId, members: [] });
+  assert.equal(left.errorCode, 0);
+  const removed = await call(API_KEY.OffsetDelete, 0, { groupId: 'raw-g', topics: [{ name: 'gt', partitions: [{ partitionIndex: 0 }] }] });
+  assert.equal(removed.topics[0].partitions[0].errorCode, 0);
+  const listed = await call(API_KEY.ListGroups, 4, { statesFilter: ['Empty'] });
+  assert.ok(listed.groups.some((g: any) => g.groupId === 'raw-g' && g.groupState === 'Empty'));
+  const gone = await call(API_KEY.DeleteGroups, 2, { groupsNames: ['raw-g', 'never'] });
+  assert.deepEqual(gone.results.map((r: any) => r.errorCode), [0, 69]);
+  const after = await call(API_KEY.OffsetFetch, 1, { groupId: 'raw-g', topics: [{ name: 'gt', partitionIndexes: [1] }], groups: [], requireStable: false });
+  assert.equal(after.topics[0].partitions[0].committedOffset, -1);
+});
