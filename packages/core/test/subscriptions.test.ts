@@ -567,3 +567,21 @@ test('seek cancels pending nack redeliveries (no duplicate from before the seek)
   assert.deepEqual(c.offsets(), [0, 1, 0, 1]);
   assert.ok(c.deliveries.slice(2).every((d) => d.redeliveryCount === 0));
 });
+
+test('failover: a higher-priority consumer that attaches takes over, with the unacked messages', async (t) => {
+  const { core, subscriptions } = await harness(t);
+  await produce(core, 3);
+  const subscription = await subscriptions.open(TOPIC, 0, 'takeover', { type: 'Failover', initialPosition: 'earliest' });
+  const low = new Collector();
+  low.consumer = subscription.attach({ name: 'low', priority: 5, onDelivery: low.onDelivery });
+  low.consumer.flow(100);
+  await waitFor(() => low.deliveries.length === 3, 'low gets the backlog');
+  low.consumer.ack([0]);
+  const high = new Collector();
+  high.consumer = subscription.attach({ name: 'high', priority: 1, onDelivery: high.onDelivery });
+  high.consumer.flow(100);
+  await produce(core, 1, { start: 3 });
+  await waitFor(() => high.deliveries.length === 3, 'high takes over');
+  assert.deepEqual(high.offsets(), [1, 2, 3]);
+  assert.equal(low.deliveries.length, 3);
+});

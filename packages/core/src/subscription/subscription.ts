@@ -154,7 +154,17 @@ export class SubscriptionImpl implements Subscription {
     }
     const joinedAtOffset = this.options.type === 'Key_Shared' && this.consumers.length > 0 ? this.readPosition : null;
     const record: ConsumerRecord = { id: this.nextConsumerId++, options, permits: 0, closed: false, joinedAtOffset };
+    const activeBefore = this.options.type === 'Failover' ? this.activeConsumer() : null;
     this.consumers.push(record);
+    if (activeBefore !== null && this.activeConsumer() !== activeBefore) {
+      // Failover to a higher-priority consumer: like Pulsar's rewind on an active-consumer change,
+      // the previous active consumer's unacked messages go to the new one, in order.
+      for (const [offset, pending] of this.pending) {
+        if (pending.consumer !== activeBefore) continue;
+        this.pending.delete(offset);
+        this.enqueueRedelivery({ message: pending.message, redeliveryCount: pending.redeliveryCount });
+      }
+    }
     this.ring.add(record, `${options.name}/${record.id}`);
     const subscription = this;
     return {
