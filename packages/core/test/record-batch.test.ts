@@ -142,6 +142,12 @@ test('every compression round-trips keys, values, null fields, headers, unicode 
   }
 });
 
+test('a non-integer timestamp is INVALID_ARGUMENT, not a crash', () => {
+  for (const timestamp of [Number.NaN, 1.5, Infinity]) {
+    assert.throws(() => encodeRecordBatch([{ key: null, value: null, headers: [], timestamp }]), (e) => isStrataError(e, 'INVALID_ARGUMENT'));
+  }
+});
+
 test('empty batch encodes and decodes', () => {
   const batch = encodeRecordBatch([]);
   assert.equal(batch.length, RECORD_BATCH_HEADER_BYTES);

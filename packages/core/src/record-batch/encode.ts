@@ -7,7 +7,7 @@
  *   Header => keyLength:varint key:utf8 valueLength:varint value        (length -1 = null)
  */
 import type { CompressionType, ProducerIdentity } from '../core.js';
-import { assert } from '../errors.js';
+import { assert, StrataError } from '../errors.js';
 import type { Message } from '../message.js';
 import { compressRecords } from './compression.js';
 import { crc32cRange } from './crc32c.js';
@@ -92,6 +92,10 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
   let recordsBytes = 0;
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i]!;
+    if (!Number.isSafeInteger(message.timestamp)) {
+      // Timestamps may come from clients (REST, MQTT properties): answer, do not crash.
+      throw new StrataError('INVALID_ARGUMENT', `message timestamp must be an integer number of ms, got ${String(message.timestamp)}`);
+    }
     if (message.timestamp > maxTimestamp) maxTimestamp = message.timestamp;
     const offsetDelta = offsetDeltas ? offsetDeltas[i]! : i;
     assert(offsetDelta >= 0 && offsetDelta <= lastOffsetDelta, 'offset delta within the batch');
