@@ -4,6 +4,7 @@
  * core. Connections (connection.ts) own the wire; this owns what outlives a connection.
  */
 import {
+  decodeRecordBatch,
   isStrataError,
   resolveTopicName,
   type Clock,
@@ -21,13 +22,16 @@ import type { Connection } from './connection.js';
 import { CoreTail } from './core-tail.js';
 import { messageToView, publishToMessage, type MqttMessageView } from './message-codec.js';
 import { RetainedStore } from './retained-store.js';
-import { Session, type SessionSubscription } from './session.js';
+import { Session, type Lag, type SessionSubscription } from './session.js';
 import { SessionStore, type StoredSession } from './session-store.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { TopicMapper, type TopicRule } from './topic-mapping.js';
 import { topicMatches } from './topic.js';
 
 export const SESSION_EXPIRY_NEVER = 0xffffffff;
+/** One catch-up read of a session that fell behind the live fan-out. */
+const CATCH_UP_BYTES_MAX = 256 * 1024;
+const CATCH_UP_ENTRIES_MAX = 64;
 /** setTimeout's largest delay; longer expiries re-arm. */
 const TIMER_MS_MAX = 2 ** 31 - 1;
 
@@ -67,7 +71,7 @@ export class Broker {
   private unsubscribeTopicEvents: (() => void) | null = null;
   private closed = false;
   /** Counters for tests, benchmarks and logs. */
-  readonly stats = { droppedQos0: 0, droppedQueueFull: 0, droppedTooLarge: 0, expired: 0 };
+  readonly stats = { droppedRetained: 0, droppedTooLarge: 0, expired: 0, lagged: 0 };
 
   constructor(
     readonly core: Core,
@@ -445,12 +449,16 @@ export class Broker {
     return false;
   }
 
-  /** Fan-out of one core message to non-persistent sessions (index mode). */
-  private onTailMessage(coreTopic: string, _partition: number, message: StoredMessage): void {
+  /**
+   * Fan-out of one core message to non-persistent sessions (index mode). A session whose connection
+   * queue is full is not dropped from: it falls behind on this partition and catches up by reading the
+   * core itself (catchUp), so QoS 1/2 messages are never discarded and memory stays bounded.
+   */
+  private onTailMessage(coreTopic: string, partition: number, message: StoredMessage): void {
     const view = this.view(coreTopic, message);
     if (this.isExpired(view)) return;
     let single: IndexEntry | null = null;
-    let many: Map<Session, { qos: number; rap: boolean; ids: number[] }> | null = null;
+    let many: Map<Session, Match> | null = null;
     this.index.match(view.topic, (entry) => {
       const sub = entry.subscription;
       if (sub.noLocal && view.publisher === entry.session.clientId) return; // [MQTT-3.8.3-3]
@@ -464,22 +472,97 @@ export class Broker {
       }
       addMatch(many, entry);
     });
+    if (many === null && single === null) return;
+    const key = partitionKey(coreTopic, partition);
     if (many !== null) {
-      for (const [session, agg] of many as Map<Session, { qos: number; rap: boolean; ids: number[] }>) {
-        session.connection?.deliver(view, Math.min(view.qos, agg.qos) as 0 | 1 | 2, agg.rap && view.retain, agg.ids, false, null);
-      }
-    } else if (single !== null) {
-      const entry = single as IndexEntry;
+      for (const [session, match] of many as Map<Session, Match>) this.deliverLive(session, key, coreTopic, partition, message.offset, view, match);
+    } else {
+      const entry = single! as IndexEntry;
       const sub = entry.subscription;
-      entry.session.connection?.deliver(
-        view,
-        Math.min(view.qos, sub.qos) as 0 | 1 | 2,
-        sub.retainAsPublished && view.retain,
-        sub.subscriptionId === undefined ? null : [sub.subscriptionId],
-        false,
-        null,
-      );
+      const match: Match = { qos: sub.qos, rap: sub.retainAsPublished, ids: sub.subscriptionId === undefined ? [] : [sub.subscriptionId] };
+      this.deliverLive(entry.session, key, coreTopic, partition, message.offset, view, match);
     }
+  }
+
+  private deliverLive(session: Session, key: string, topic: string, partition: number, offset: number, view: MqttMessageView, match: Match): void {
+    const connection = session.connection;
+    if (connection === null || session.lagging.has(key)) return; // a lagging session reads this one itself
+    const accepted = connection.deliver(view, Math.min(view.qos, match.qos) as 0 | 1 | 2, match.rap && view.retain, match.ids.length > 0 ? match.ids : null, false, null);
+    if (!accepted) {
+      session.lagging.set(key, { topic, partition, nextOffset: offset });
+      this.stats.lagged++;
+      this.catchUp(session, connection);
+    }
+  }
+
+  /**
+   * Reads the core for a session that fell behind, from where it fell behind, at the pace its connection
+   * drains, until it reaches the tail reader's position and rejoins the live fan-out.
+   */
+  private catchUp(session: Session, connection: Connection): void {
+    if (session.catchingUp) return;
+    session.catchingUp = true;
+    const run = async (): Promise<void> => {
+      // Bounded: each pass advances some lagging partition or waits for the connection to drain; it
+      // ends when the session caught up or the connection is gone.
+      while (session.lagging.size > 0 && session.connection === connection && !this.closed) {
+        await connection.queueRoom();
+        if (session.connection !== connection) break;
+        for (const [key, lag] of [...session.lagging]) {
+          const full = await this.catchUpPartition(session, connection, key, lag);
+          if (full) break;
+        }
+      }
+    };
+    run()
+      .catch((error: unknown) => this.logger.warn('catch-up read failed', { clientId: session.clientId, error }))
+      .finally(() => {
+        session.catchingUp = false;
+        if (session.connection !== connection) session.lagging.clear();
+      });
+  }
+
+  /** One read for one lagging partition; returns true when the connection queue filled up again. */
+  private async catchUpPartition(session: Session, connection: Connection, key: string, lag: Lag): Promise<boolean> {
+    const { logStartOffset } = this.core.offsets(lag.topic, lag.partition);
+    if (lag.nextOffset < logStartOffset) lag.nextOffset = logStartOffset; // retention removed the rest
+    const tailPosition = this.tail.position(lag.topic, lag.partition);
+    if (lag.nextOffset < tailPosition) {
+      const result = await this.core.read(lag.topic, lag.partition, { offset: lag.nextOffset, maxBytes: CATCH_UP_BYTES_MAX, maxEntries: CATCH_UP_ENTRIES_MAX });
+      if (session.connection !== connection) return true;
+      for (const entry of result.entries) {
+        const { header, messages } = decodeRecordBatch(entry.bytes);
+        for (const m of header.isControl ? [] : messages) {
+          if (m.offset < lag.nextOffset || m.offset >= tailPosition) continue;
+          const view = this.view(lag.topic, m);
+          const match = this.isExpired(view) ? null : this.matchSession(session, view);
+          if (match !== null) {
+            const ok = connection.deliver(view, Math.min(view.qos, match.qos) as 0 | 1 | 2, match.rap && view.retain, match.ids.length > 0 ? match.ids : null, false, null);
+            if (!ok) return true;
+          }
+          lag.nextOffset = m.offset + 1;
+        }
+        lag.nextOffset = Math.max(lag.nextOffset, Math.min(entry.lastOffset + 1, tailPosition));
+      }
+    }
+    // Caught up with what the tail reader has dispatched: rejoin the live path (synchronously, so no
+    // message falls between the two).
+    if (lag.nextOffset >= this.tail.position(lag.topic, lag.partition)) session.lagging.delete(key);
+    return false;
+  }
+
+  /** How a session's own (non-shared) subscriptions match a message, or null. */
+  private matchSession(session: Session, view: MqttMessageView): Match | null {
+    let match: Match | null = null;
+    for (const sub of session.subscriptions.values()) {
+      if (sub.shared !== null || !topicMatches(sub.filter, view.topic)) continue;
+      if (sub.noLocal && view.publisher === session.clientId) continue;
+      match ??= { qos: sub.qos, rap: sub.retainAsPublished, ids: [] };
+      match.qos = Math.max(match.qos, sub.qos);
+      match.rap ||= sub.retainAsPublished;
+      if (sub.subscriptionId !== undefined) match.ids.push(sub.subscriptionId);
+    }
+    return match;
   }
 
   /** Deliveries from a durable cursor (persistent session) or a Shared subscription (`shared`). */
@@ -498,28 +581,26 @@ export class Broker {
         acker.ack(offset);
         continue;
       }
-      let qos = -1;
-      let rap = false;
-      let ids: number[] | null = null;
+      let match: Match | null = null;
       if (shared !== null) {
         if (topicMatches(shared.shared!.filter, view.topic)) {
-          qos = shared.qos;
-          if (shared.subscriptionId !== undefined) ids = [shared.subscriptionId];
+          match = { qos: shared.qos, rap: false, ids: shared.subscriptionId === undefined ? [] : [shared.subscriptionId] };
         }
       } else {
-        for (const sub of session.subscriptions.values()) {
-          if (sub.shared !== null || !topicMatches(sub.filter, view.topic)) continue;
-          if (sub.noLocal && view.publisher === session.clientId) continue;
-          qos = Math.max(qos, sub.qos);
-          rap ||= sub.retainAsPublished;
-          if (sub.subscriptionId !== undefined) (ids ??= []).push(sub.subscriptionId);
-        }
+        match = this.matchSession(session, view);
       }
-      if (qos < 0) {
+      if (match === null) {
         acker.ack(offset);
         continue;
       }
-      connection.deliver(view, Math.min(view.qos, qos) as 0 | 1 | 2, rap && view.retain, ids, d.redeliveryCount > 0, () => acker.ack(offset));
+      connection.deliver(
+        view,
+        Math.min(view.qos, match.qos) as 0 | 1 | 2,
+        match.rap && view.retain,
+        match.ids.length > 0 ? match.ids : null,
+        d.redeliveryCount > 0,
+        () => acker.ack(offset),
+      );
     }
   }
 
@@ -610,7 +691,13 @@ export class Broker {
   }
 }
 
-function addMatch(many: Map<Session, { qos: number; rap: boolean; ids: number[] }>, entry: IndexEntry): void {
+interface Match {
+  qos: number;
+  rap: boolean;
+  ids: number[];
+}
+
+function addMatch(many: Map<Session, Match>, entry: IndexEntry): void {
   const sub = entry.subscription;
   let agg = many.get(entry.session);
   if (agg === undefined) {

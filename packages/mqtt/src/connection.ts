@@ -335,7 +335,8 @@ export class Connection {
    * Delivers a message to this client. It is sent now when the socket buffer is below
    * `outboundBytesMax` and, for QoS 1/2, the in-flight window (the client's Receive Maximum) has room;
    * otherwise it is queued. Past `queuedMessagesMax` queued, a message without `onDone` (a
-   * non-persistent session's) is dropped; one with `onDone` (from a core cursor) is bounded by permits.
+   * non-persistent session's) is refused (returns false) and the caller leaves it in the core; one with
+   * `onDone` (from a core cursor) is always queued, bounded by the permits the cursor was granted.
    * `onDone` runs when the client has acknowledged it (or it was dropped for good, e.g. too large).
    */
   deliver(
@@ -345,21 +346,35 @@ export class Connection {
     subscriptionIds: number[] | null,
     dup: boolean,
     onDone: (() => void) | null,
-  ): void {
-    if (this.closed) return;
+  ): boolean {
+    if (this.closed) return true;
     const item: PendingDelivery = { view, qos, retain, subscriptionIds, dup, onDone };
     if (this.state === 'connected' && this.pending.length === this.pendingHead && this.canSend(qos)) {
       this.sendPublish(item);
-      return;
+      return true;
     }
     if (onDone === null && this.pending.length - this.pendingHead >= this.broker.config.queuedMessagesMax) {
-      // A non-persistent session's queue is full: drop (a persistent session's messages wait in its
-      // core cursor instead, bounded by the permits it granted).
-      if (qos === 0) this.broker.stats.droppedQos0++;
-      else this.broker.stats.droppedQueueFull++;
-      return;
+      // Full: the caller keeps the message in the core (a lagging session catches up from there).
+      return false;
     }
     this.pending.push(item);
+    return true;
+  }
+
+  /** Resolves when the queue has room again (at most half full), or at once if it has. */
+  queueRoom(): Promise<void> {
+    if (this.closed || this.pending.length - this.pendingHead <= this.broker.config.queuedMessagesMax / 2) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private roomWaiters: (() => void)[] = [];
+
+  private notifyRoom(): void {
+    if (this.roomWaiters.length === 0) return;
+    if (!this.closed && this.pending.length - this.pendingHead > this.broker.config.queuedMessagesMax / 2) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Room in the socket buffer, and for QoS 1/2 in the in-flight window. */
@@ -384,6 +399,7 @@ export class Connection {
       this.pending.splice(0, this.pendingHead);
       this.pendingHead = 0;
     }
+    this.notifyRoom();
   }
 
   private allocatePacketId(): number {
@@ -521,6 +537,7 @@ export class Connection {
     this.pending.length = 0;
     this.pendingHead = 0;
     this.backlog.length = 0;
+    this.notifyRoom();
     this.broker.connections.delete(this);
     // While CONNECT is being handled, handleConnect finishes the session side once broker.connect returns.
     if (!wasConnecting) this.broker.connectionClosed(this, this.session, this.gracefulClose);

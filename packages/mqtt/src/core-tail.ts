@@ -49,6 +49,11 @@ export class CoreTail {
     this.tails.set(k, { topic, partition, nextOffset: highWatermark, pumping: false, again: false });
   }
 
+  /** Every message below this offset has been handed to `deliver`. */
+  position(topic: string, partition: number): number {
+    return this.tails.get(key(topic, partition))?.nextOffset ?? this.core.offsets(topic, partition).highWatermark;
+  }
+
   unfollow(topic: string): void {
     for (const [k, tail] of this.tails) if (tail.topic === topic) this.tails.delete(k);
   }

@@ -23,6 +23,13 @@ export interface SessionSubscription extends StoredSubscription {
 
 export type DeliveryMode = 'index' | 'cursor';
 
+/** Where a non-persistent session that fell behind the live fan-out resumes reading a partition. */
+export interface Lag {
+  readonly topic: string;
+  readonly partition: number;
+  nextOffset: number;
+}
+
 export interface Will {
   readonly packet: IPublishPacket;
   readonly delaySeconds: number;
@@ -43,6 +50,9 @@ export class Session {
    * it is being appended. A re-sent PUBLISH with such an id is not stored twice [MQTT-4.3.3-2].
    */
   readonly inboundQos2 = new Map<number, boolean>();
+  /** Partitions ('topic\u0000partition') this 'index' session reads itself after falling behind. */
+  readonly lagging = new Map<string, Lag>();
+  catchingUp = false;
   will: Will | null = null;
   willTimer: NodeJS.Timeout | null = null;
   expiryTimer: NodeJS.Timeout | null = null;

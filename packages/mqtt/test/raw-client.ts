@@ -28,6 +28,10 @@ export async function rawConnect(port: number, protocolVersion: 3 | 4 | 5 = 4): 
   const consumed = new Set<mqttPacket.Packet>();
   let wake: (() => void) | null = null;
   parser.on('packet', (p: mqttPacket.Packet) => {
+    // acknowledge deliveries like a real client
+    if (p.cmd === 'publish' && p.qos === 1) socket.write(mqttPacket.generate({ cmd: 'puback', messageId: p.messageId! }, { protocolVersion }));
+    if (p.cmd === 'publish' && p.qos === 2) socket.write(mqttPacket.generate({ cmd: 'pubrec', messageId: p.messageId! }, { protocolVersion }));
+    if (p.cmd === 'pubrel') socket.write(mqttPacket.generate({ cmd: 'pubcomp', messageId: p.messageId! }, { protocolVersion }));
     packets.push(p);
     wake?.();
   });

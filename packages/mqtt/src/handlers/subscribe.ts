@@ -57,7 +57,10 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
     const { sub } = accepted[i]!;
     if (sub.shared !== null || sub.retainHandling === 2 || (sub.retainHandling === 1 && existed[i])) continue;
     for (const view of broker.retainedFor(sub.filter)) {
-      conn.deliver(view, Math.min(view.qos, sub.qos) as 0 | 1 | 2, true, sub.subscriptionId === undefined ? null : [sub.subscriptionId], false, null);
+      const ids = sub.subscriptionId === undefined ? null : [sub.subscriptionId];
+      // Past the connection's queue the rest are not sent: a subscription to '#' must not pull every
+      // retained message into memory at once.
+      if (!conn.deliver(view, Math.min(view.qos, sub.qos) as 0 | 1 | 2, true, ids, false, null)) broker.stats.droppedRetained++;
     }
   }
 }

@@ -1,0 +1,49 @@
+/**
+ * Strata's MQTT handler alone in its own process, for the benchmark (so the load generator does not
+ * share its event loop): a core in a temp dir (fsync `always`), the handler on 127.0.0.1:<port>.
+ * Usage: node bench-server.js <port>; prints "ready" when listening; SIGTERM closes it.
+ */
+import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCore, silentLogger, systemClock } from '@strata/core';
+import { MqttHandler } from '../src/index.js';
+
+const port = Number(process.argv[2]);
+const dataDir = await mkdtemp(join(tmpdir(), 'strata-mqtt-bench-'));
+const core = await openCore({ dataDir });
+const handler = new MqttHandler();
+const abort = new AbortController();
+await handler.start({
+  core,
+  config: {},
+  logger: silentLogger,
+  clock: systemClock,
+  signal: abort.signal,
+  listeners: new Map([['mqtt', { listenerId: 'mqtt', host: '127.0.0.1', port }]]),
+  advertisedHost: '127.0.0.1',
+});
+const server = createServer((socket) => {
+  socket.setNoDelay(true);
+  handler.handleConnection(socket, {
+    listenerId: 'mqtt',
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    localAddress: '127.0.0.1',
+    localPort: port,
+    tls: false,
+  });
+});
+server.maxConnections = 50_000;
+server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
+
+async function shutdown(): Promise<void> {
+  server.close();
+  await handler.close();
+  await core.close();
+  await rm(dataDir, { recursive: true, force: true });
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown());
+process.on('SIGINT', () => void shutdown());

@@ -1,0 +1,286 @@
+/**
+ * MQTT benchmark: Strata (its own process, core with fsync `always`: every message is persisted) and
+ * Debian's mosquitto (default in-memory persistence) side by side, on free loopback ports, driven by
+ * the same load generator (mqtt.js clients; raw sockets for idle connections).
+ *
+ *   npm run bench:mqtt                    all scenarios
+ *   npm run bench:mqtt -- --idle 2000     fewer idle connections (default 10000)
+ *
+ * Scenarios: 1→1 QoS 0, 1→1 QoS 1 (window 200), 1→100 fan-out (QoS 0), 100→1 fan-in (QoS 1),
+ * N idle connections (server RSS per connection). Each is bounded in count and time.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect as netConnect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt, { type MqttClient } from 'mqtt';
+import * as mqttPacket from 'mqtt-packet';
+
+const args = process.argv.slice(2);
+const idleTarget = Number(args[args.indexOf('--idle') + 1] ?? 10_000) || 10_000;
+const PAYLOAD = Buffer.alloc(64, 0x61);
+const SCENARIO_MS_MAX = 30_000;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Broker {
+  readonly name: string;
+  readonly port: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+function waitReady(child: ChildProcess, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 20_000;
+    const tryConnect = (): void => {
+      const s = netConnect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > deadline) reject(new Error('broker did not start'));
+        else setTimeout(tryConnect, 100);
+      });
+    };
+    child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
+    tryConnect();
+  });
+}
+
+async function startStrata(): Promise<Broker> {
+  const port = await freePort();
+  const script = fileURLToPath(new URL('./bench-server.js', import.meta.url));
+  const child = spawn(process.execPath, [script, String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitReady(child, port);
+  return { name: 'strata', port, pid: child.pid!, stop: () => stopChild(child) };
+}
+
+async function startMosquitto(): Promise<Broker | null> {
+  const binary = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => {
+    try {
+      readFileSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (binary === undefined) {
+    process.stderr.write('mosquitto not installed (apt-get install -y mosquitto): Strata only\n');
+    return null;
+  }
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'mosquitto-bench-'));
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_connections -1\n`);
+  const child = spawn(binary, ['-c', conf], { stdio: ['ignore', 'ignore', 'ignore'] });
+  await waitReady(child, port);
+  return {
+    name: 'mosquitto',
+    port,
+    pid: child.pid!,
+    stop: async () => {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function client(port: number, clientId: string): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { clientId, reconnectPeriod: 0, protocolVersion: 4, keepalive: 60 });
+    c.once('connect', () => resolve(c));
+    c.once('error', reject);
+  });
+}
+
+function endAll(clients: MqttClient[]): Promise<void> {
+  return Promise.all(clients.map((c) => new Promise<void>((r) => c.end(true, {}, () => r())))).then(() => undefined);
+}
+
+interface Result {
+  readonly received: number;
+  readonly expected: number;
+  readonly ms: number;
+}
+
+/** Waits until `count()` reaches `target` or the scenario times out. */
+async function until(count: () => number, target: number, started: number): Promise<number> {
+  while (count() < target && Date.now() - started < SCENARIO_MS_MAX) await new Promise((r) => setTimeout(r, 5));
+  return Date.now() - started;
+}
+
+/** Publishes `total` messages keeping at most `window` QoS 1 publishes unacknowledged. */
+function publishWindowed(pub: MqttClient, topic: string, total: number, window: number, qos: 0 | 1): Promise<void> {
+  return new Promise((resolve) => {
+    let sent = 0;
+    let acked = 0;
+    if (qos === 0) {
+      const burst = (): void => {
+        for (let i = 0; i < 1000 && sent < total; i++, sent++) pub.publish(topic, PAYLOAD, { qos: 0 });
+        if (sent < total) setImmediate(burst);
+        else resolve();
+      };
+      burst();
+      return;
+    }
+    const next = (): void => {
+      while (sent < total && sent - acked < window) {
+        sent++;
+        pub.publish(topic, PAYLOAD, { qos: 1 }, () => {
+          acked++;
+          if (acked === total) resolve();
+          else next();
+        });
+      }
+    };
+    next();
+  });
+}
+
+async function pointToPoint(port: number, qos: 0 | 1, total: number): Promise<Result> {
+  const sub = await client(port, `p2p-sub-${qos}`);
+  const pub = await client(port, `p2p-pub-${qos}`);
+  let received = 0;
+  sub.on('message', () => received++);
+  await sub.subscribeAsync('bench/p2p', { qos });
+  const started = Date.now();
+  await publishWindowed(pub, 'bench/p2p', total, 200, qos);
+  const ms = await until(() => received, total, started);
+  await endAll([sub, pub]);
+  return { received, expected: total, ms };
+}
+
+async function fanOut(port: number, subscribers: number, total: number): Promise<Result> {
+  const subs = await Promise.all(Array.from({ length: subscribers }, (_, i) => client(port, `fan-sub-${i}`)));
+  let received = 0;
+  for (const s of subs) {
+    s.on('message', () => received++);
+    await s.subscribeAsync('bench/fanout', { qos: 0 });
+  }
+  const pub = await client(port, 'fan-pub');
+  const started = Date.now();
+  await publishWindowed(pub, 'bench/fanout', total, 200, 0);
+  const ms = await until(() => received, total * subscribers, started);
+  await endAll([...subs, pub]);
+  return { received, expected: total * subscribers, ms };
+}
+
+async function fanIn(port: number, publishers: number, each: number): Promise<Result> {
+  const sub = await client(port, 'fanin-sub');
+  let received = 0;
+  sub.on('message', () => received++);
+  await sub.subscribeAsync('bench/fanin/#', { qos: 1 });
+  const pubs = await Promise.all(Array.from({ length: publishers }, (_, i) => client(port, `fanin-pub-${i}`)));
+  const started = Date.now();
+  await Promise.all(pubs.map((p, i) => publishWindowed(p, `bench/fanin/${i}`, each, 20, 1)));
+  const ms = await until(() => received, publishers * each, started);
+  await endAll([sub, ...pubs]);
+  return { received, expected: publishers * each, ms };
+}
+
+function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+async function idleConnections(broker: Broker, count: number): Promise<{ connected: number; bytesPerConnection: number }> {
+  const before = rssBytes(broker.pid);
+  const sockets: Socket[] = [];
+  let connected = 0;
+  const one = (i: number): Promise<void> =>
+    new Promise((resolve) => {
+      const s = netConnect(broker.port, '127.0.0.1');
+      sockets.push(s);
+      s.once('error', () => resolve());
+      s.once('connect', () => {
+        s.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: `idle-${i}`, clean: true, keepalive: 0 }));
+      });
+      s.once('data', () => {
+        connected++;
+        resolve();
+      });
+    });
+  for (let i = 0; i < count; i += 500) {
+    await Promise.all(Array.from({ length: Math.min(500, count - i) }, (_, j) => one(i + j)));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = rssBytes(broker.pid);
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => setTimeout(r, 1000));
+  return { connected, bytesPerConnection: connected === 0 ? 0 : Math.round((after - before) / connected) };
+}
+
+function rate(r: Result): string {
+  const perSecond = Math.round((r.received / r.ms) * 1000);
+  const loss = r.received < r.expected ? ` (${r.expected - r.received} not delivered)` : '';
+  return `${perSecond.toLocaleString('en-US')} msg/s${loss}`;
+}
+
+async function main(): Promise<void> {
+  const brokers: Broker[] = [];
+  const strata = await startStrata();
+  brokers.push(strata);
+  const mosquitto = await startMosquitto();
+  if (mosquitto !== null) brokers.push(mosquitto);
+  const rows: [string, ...string[]][] = [];
+  const json: Record<string, Record<string, unknown>> = {};
+  try {
+    const scenarios: [string, (b: Broker) => Promise<Result>][] = [
+      ['1→1 QoS 0 (100k × 64 B)', (b) => pointToPoint(b.port, 0, 100_000)],
+      ['1→1 QoS 1 (30k × 64 B, window 200)', (b) => pointToPoint(b.port, 1, 30_000)],
+      ['1→100 fan-out QoS 0 (1k × 100 subs)', (b) => fanOut(b.port, 100, 1000)],
+      ['100→1 fan-in QoS 1 (100 × 300)', (b) => fanIn(b.port, 100, 300)],
+    ];
+    for (const [name, run] of scenarios) {
+      const row: [string, ...string[]] = [name];
+      for (const b of brokers) {
+        const r = await run(b);
+        row.push(rate(r));
+        (json[name] ??= {})[b.name] = { msgPerSecond: Math.round((r.received / r.ms) * 1000), received: r.received, expected: r.expected, ms: r.ms };
+        process.stderr.write(`${name} ${b.name}: ${rate(r)}\n`);
+      }
+      rows.push(row);
+    }
+    const idleRow: [string, ...string[]] = [`${idleTarget} idle connections (server RSS / connection)`];
+    for (const b of brokers) {
+      const r = await idleConnections(b, idleTarget);
+      idleRow.push(`${(r.bytesPerConnection / 1024).toFixed(1)} KiB (${r.connected} connected)`);
+      (json['idle'] ??= {})[b.name] = r;
+      process.stderr.write(`idle ${b.name}: ${JSON.stringify(r)}\n`);
+    }
+    rows.push(idleRow);
+  } finally {
+    for (const b of brokers) await b.stop();
+  }
+  const header = ['scenario', ...brokers.map((b) => b.name)];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+  process.stdout.write(`\n${lines.join('\n')}\n\n${JSON.stringify(json)}\n`);
+}
+
+await main();
