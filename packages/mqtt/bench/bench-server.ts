@@ -46,4 +46,9 @@ async function shutdown(): Promise<void> {
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown());
+// "gc" on stdin: collect garbage so the benchmark's RSS reading is live memory (needs --expose-gc).
+process.stdin.on('data', (chunk: Buffer) => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (chunk.toString().includes('gc') && gc !== undefined) gc();
+});
 process.on('SIGINT', () => void shutdown());

@@ -37,6 +37,8 @@ interface Broker {
   readonly name: string;
   readonly port: number;
   readonly pid: number;
+  /** Asks the server to collect garbage before a memory reading (Node only). */
+  gc?(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -63,9 +65,14 @@ function waitReady(child: ChildProcess, port: number): Promise<void> {
 async function startStrata(): Promise<Broker> {
   const port = await freePort();
   const script = fileURLToPath(new URL('./bench-server.js', import.meta.url));
-  const child = spawn(process.execPath, [script, String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', script, String(port)], { stdio: ['pipe', 'ignore', 'inherit'] });
   await waitReady(child, port);
-  return { name: 'strata', port, pid: child.pid!, stop: () => stopChild(child) };
+  // "gc" on stdin makes the server collect garbage, so RSS reflects live memory
+  const gc = async (): Promise<void> => {
+    child.stdin!.write('gc\n');
+    await new Promise((r) => setTimeout(r, 500));
+  };
+  return { name: 'strata', port, pid: child.pid!, gc, stop: () => stopChild(child) };
 }
 
 async function startMosquitto(): Promise<Broker | null> {
@@ -128,10 +135,21 @@ interface Result {
   readonly ms: number;
 }
 
-/** Waits until `count()` reaches `target` or the scenario times out. */
+/**
+ * Waits until `count()` reaches `target`, stops growing for a second, or the scenario times out;
+ * returns the time from `started` to the last message received.
+ */
 async function until(count: () => number, target: number, started: number): Promise<number> {
-  while (count() < target && Date.now() - started < SCENARIO_MS_MAX) await new Promise((r) => setTimeout(r, 5));
-  return Date.now() - started;
+  let last = count();
+  let lastChangeMs = Date.now();
+  while (count() < target && Date.now() - started < SCENARIO_MS_MAX && Date.now() - lastChangeMs < 1000) {
+    await new Promise((r) => setTimeout(r, 5));
+    if (count() !== last) {
+      last = count();
+      lastChangeMs = Date.now();
+    }
+  }
+  return Math.max(1, lastChangeMs - started);
 }
 
 /** Publishes `total` messages keeping at most `window` QoS 1 publishes unacknowledged. */
@@ -210,6 +228,7 @@ function rssBytes(pid: number): number {
 }
 
 async function idleConnections(broker: Broker, count: number): Promise<{ connected: number; bytesPerConnection: number }> {
+  await broker.gc?.();
   const before = rssBytes(broker.pid);
   const sockets: Socket[] = [];
   let connected = 0;
@@ -229,7 +248,8 @@ async function idleConnections(broker: Broker, count: number): Promise<{ connect
   for (let i = 0; i < count; i += 500) {
     await Promise.all(Array.from({ length: Math.min(500, count - i) }, (_, j) => one(i + j)));
   }
-  await new Promise((r) => setTimeout(r, 2000));
+  await new Promise((r) => setTimeout(r, 1000));
+  await broker.gc?.();
   const after = rssBytes(broker.pid);
   for (const s of sockets) s.destroy();
   await new Promise((r) => setTimeout(r, 1000));
