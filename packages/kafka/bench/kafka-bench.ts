@@ -2,10 +2,14 @@
  * Kafka handler benchmark (`npm run bench:kafka`), issue 3 "Performance". In one run:
  *   1. produce throughput with librdkafka (python3-confluent-kafka: 1 KiB records, acks=all,
  *      linger.ms=5) against Strata in this process;
+ *   1b. the same with a bare Produce v7 loop over one connection (no client library: the handler's
+ *      own cost; batches like phase 1's, 8 requests in flight like the core phase);
  *   2. consume throughput of what was produced: with librdkafka (kcat -C, no group; includes kcat's
  *      start-up and its per-message output), and with a bare Fetch v11 loop over one connection
  *      (1 MiB per fetch: the handler's own cost, no client library);
- *   3. p99 produce latency (produce() call → delivery report) at 10,000 msgs/s;
+ *   3. p99 produce latency (produce() call → delivery report) at 10,000 msgs/s (client with
+ *      socket.nagle.disable=true: with Nagle on, librdkafka's partial segments wait for our delayed
+ *      ACKs, tens of ms, whatever the broker does);
  *   4. the core's own append and read on the same machine, same data dir kind, same 1 KiB
  *      records batched like the producer's batches (average observed in phase 1), printed side
  *      by side with 1 and 2.
@@ -68,7 +72,7 @@ const LATENCY_PY = String.raw`
 import sys, time, json
 from confluent_kafka import Producer
 bootstrap, topic, rate, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-p = Producer({'bootstrap.servers': bootstrap, 'acks': 'all', 'linger.ms': 5})
+p = Producer({'bootstrap.servers': bootstrap, 'acks': 'all', 'linger.ms': 5, 'socket.nagle.disable': True})
 value = b'a' * 1024
 lat = []
 def cb(sent):
@@ -130,6 +134,37 @@ async function coreAppendAndRead(dataDir: string, recordsPerBatch: number): Prom
   }
 }
 
+/**
+ * The core's own append latency at the same rate, batched as librdkafka batches at linger 5 ms
+ * (rate x 5 ms records per batch, one batch every 5 ms): the floor under the Kafka p99.
+ */
+async function coreLatency(dataDir: string): Promise<{ p50: number; p99: number; max: number }> {
+  const core: Core = await openCore({ dataDir });
+  try {
+    const topic = 'persistent://public/default/core-latency';
+    await core.topics.create(topic, { partitions: 1 });
+    const lingerMs = 5;
+    const perBatch = Math.max(1, Math.round((LATENCY_RATE_PER_S * lingerMs) / 1000));
+    const value = Buffer.alloc(MESSAGE_BYTES, 0x61);
+    const batch = encodeRecordBatch(Array.from({ length: perBatch }, () => ({ key: null, value, headers: [], timestamp: Date.now() })));
+    const latencies: number[] = [];
+    const pending: Promise<void>[] = [];
+    const started = performance.now();
+    for (let i = 0; performance.now() - started < LATENCY_SECONDS * 1000 && i < 100_000; i++) {
+      const at = performance.now();
+      pending.push(core.append(topic, 0, { kind: 'batches', data: batch }).then(() => void latencies.push(performance.now() - at)));
+      const next = started + (i + 1) * lingerMs;
+      await sleep(Math.max(0, next - performance.now()));
+    }
+    await Promise.all(pending);
+    latencies.sort((a, b) => a - b);
+    const q = (f: number) => latencies[Math.min(latencies.length - 1, Math.floor(f * latencies.length))]!;
+    return { p50: q(0.5), p99: q(0.99), max: latencies[latencies.length - 1]! };
+  } finally {
+    await core.close();
+  }
+}
+
 function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
@@ -143,6 +178,7 @@ async function main(): Promise<void> {
     return;
   }
   const server = await startKafkaServer({ config: { defaultPartitions: 1 } });
+  await server.core.topics.create('persistent://public/default/bench-loop', { partitions: 1 });
   const coreDir = `${server.dataDir}-core`;
   let batchesSeen = 0;
   let recordsSeen = 0;
@@ -165,6 +201,32 @@ async function main(): Promise<void> {
     const lines = consumed.stdout.trim().split('\n').length;
     if (lines < MESSAGES) throw new Error(`consumer read ${lines} of ${MESSAGES}: ${consumed.stderr.slice(-1000)}`);
     const consumeMsgsPerS = lines / (consumeMs / 1000);
+
+    // The handler's own produce cost: the same batches as the core phase, pipelined over one
+    // connection with as many requests in flight as the core phase has appends in flight.
+    const producerRaw = await RawClient.connect(server.port);
+    const produceBatch = encodeRecordBatch(
+      Array.from({ length: recordsPerBatch }, () => ({ key: null, value: Buffer.alloc(MESSAGE_BYTES, 0x61), headers: [], timestamp: Date.now() })),
+    );
+    const produceRequests = Math.ceil(MESSAGES / recordsPerBatch);
+    const produceLoopStarted = performance.now();
+    let inFlight = 0;
+    let answered = 0;
+    for (let i = 0; i < produceRequests; i++) {
+      producerRaw.request(API_KEY.Produce, 7, i, {
+        transactionalId: null, acks: -1, timeoutMs: 30_000,
+        topicData: [{ name: 'bench-loop', partitionData: [{ index: 0, records: produceBatch }] }],
+      });
+      if (++inFlight >= CORE_APPENDS_IN_FLIGHT) {
+        const r = await producerRaw.response(API_KEY.Produce, 7, 30_000);
+        if (r?.body.responses[0].partitionResponses[0].errorCode !== 0) throw new Error('produce loop failed');
+        inFlight--;
+        answered++;
+      }
+    }
+    for (; answered < produceRequests; answered++) await producerRaw.response(API_KEY.Produce, 7, 30_000);
+    const produceLoopMsgsPerS = (produceRequests * recordsPerBatch) / ((performance.now() - produceLoopStarted) / 1000);
+    producerRaw.close();
 
     const raw = await RawClient.connect(server.port);
     const rawStarted = performance.now();
@@ -199,19 +261,24 @@ async function main(): Promise<void> {
     const l = JSON.parse(latency.stdout.trim()) as { count: number; p50: number; p99: number; max: number; rate: number };
 
     const core = await coreAppendAndRead(coreDir, recordsPerBatch);
+    const coreLat = await coreLatency(`${coreDir}-latency`);
     const mb = (msgs: number) => (msgs * MESSAGE_BYTES) / (1024 * 1024);
     console.log(`Kafka handler benchmark: ${fmt(MESSAGES)} x 1 KiB records, acks=all, linger.ms=5, fsync always`);
     console.log(`  producer batches seen by the core: ${fmt(batchesSeen)} (avg ${recordsPerBatch} records)`);
     console.log('');
     console.log('  phase                     msgs/s        MB/s    vs core');
     console.log(`  core append (raw)    ${fmt(core.appendMsgsPerS).padStart(11)} ${fmt(mb(core.appendMsgsPerS), 1).padStart(11)}`);
-    console.log(`  kafka produce        ${fmt(produceMsgsPerS).padStart(11)} ${fmt(mb(produceMsgsPerS), 1).padStart(11)} ${fmt((100 * produceMsgsPerS) / core.appendMsgsPerS).padStart(9)}%`);
+    console.log(`  kafka produce (rdk)  ${fmt(produceMsgsPerS).padStart(11)} ${fmt(mb(produceMsgsPerS), 1).padStart(11)} ${fmt((100 * produceMsgsPerS) / core.appendMsgsPerS).padStart(9)}%`);
+    console.log(`  kafka Produce loop   ${fmt(produceLoopMsgsPerS).padStart(11)} ${fmt(mb(produceLoopMsgsPerS), 1).padStart(11)} ${fmt((100 * produceLoopMsgsPerS) / core.appendMsgsPerS).padStart(9)}%`);
     console.log(`  core read (raw)      ${fmt(core.readMsgsPerS).padStart(11)} ${fmt(mb(core.readMsgsPerS), 1).padStart(11)}`);
     console.log(`  kafka consume (kcat) ${fmt(consumeMsgsPerS).padStart(11)} ${fmt(mb(consumeMsgsPerS), 1).padStart(11)} ${fmt((100 * consumeMsgsPerS) / core.readMsgsPerS).padStart(9)}%`);
     console.log(`  kafka Fetch loop     ${fmt(rawFetchMsgsPerS).padStart(11)} ${fmt(mb(rawFetchMsgsPerS), 1).padStart(11)} ${fmt((100 * rawFetchMsgsPerS) / core.readMsgsPerS).padStart(9)}%`);
     console.log('');
     console.log(`  produce latency at ${fmt(l.rate)} msgs/s (${fmt(l.count)} acked): p50 ${fmt(l.p50, 2)} ms, p99 ${fmt(l.p99, 2)} ms, max ${fmt(l.max, 2)} ms`);
-    await import('node:fs/promises').then((fs) => fs.rm(coreDir, { recursive: true, force: true }));
+    console.log(`  core append latency, same rate and batching:  p50 ${fmt(coreLat.p50, 2)} ms, p99 ${fmt(coreLat.p99, 2)} ms, max ${fmt(coreLat.max, 2)} ms`);
+    const fs = await import('node:fs/promises');
+    await fs.rm(coreDir, { recursive: true, force: true });
+    await fs.rm(`${coreDir}-latency`, { recursive: true, force: true });
   } finally {
     await server.close();
   }

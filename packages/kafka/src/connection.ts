@@ -59,6 +59,8 @@ export class KafkaConnection {
   ) {
     this.frames = new FrameDecoder(broker.config.frameBytesMax);
     this.log = broker.logger.child({ remote: `${info.remoteAddress}:${info.remotePort}` });
+    // Kafka brokers set TCP_NODELAY: small responses must not wait for the client's delayed ACK.
+    (stream as Partial<Pick<import('node:net').Socket, 'setNoDelay'>>).setNoDelay?.(true);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('drain', () => this.maybeResume());
     stream.on('error', (error) => {
