@@ -585,3 +585,24 @@ test('failover: a higher-priority consumer that attaches takes over, with the un
   assert.deepEqual(high.offsets(), [1, 2, 3]);
   assert.equal(low.deliveries.length, 3);
 });
+
+test('key_shared: read-ahead messages not yet sent stay behind for a joining consumer (PIP-282)', async (t) => {
+  const { core, subscriptions } = await harness(t);
+  const subscription = await subscriptions.open(TOPIC, 0, 'pip282', { type: 'Key_Shared', initialPosition: 'earliest' });
+  const first = new Collector();
+  first.consumer = subscription.attach({ name: 'first', onDelivery: first.onDelivery });
+  const keys = Array.from({ length: 16 }, (_, i) => `key-${i}`);
+  await produce(core, 32, { keyOf: (i) => keys[i % 16]! });
+  first.consumer.flow(16); // the other 16 are read ahead but not sent
+  await waitFor(() => first.deliveries.length === 16, 'first 16');
+  await settle();
+  const second = new Collector();
+  second.consumer = subscription.attach({ name: 'second', onDelivery: second.onDelivery });
+  second.consumer.flow(1000);
+  await settle();
+  assert.equal(second.deliveries.length, 0, 'nothing past the last sent offset while older messages are unacked');
+  first.consumer.ack(first.offsets());
+  first.consumer.flow(1000);
+  await waitFor(() => first.deliveries.length + second.deliveries.length === 32, 'all delivered');
+  assert.ok(second.deliveries.every((d) => d.message.offset >= 16));
+});

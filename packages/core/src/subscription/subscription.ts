@@ -84,6 +84,12 @@ export class SubscriptionImpl implements Subscription {
   private roundRobinIndex = 0;
 
   private readPosition: number;
+  /**
+   * One past the highest offset ever dispatched (PIP-282's "last sent position"): messages read
+   * ahead but not yet sent are above it, so a joining Key_Shared consumer cannot jump ahead of
+   * older messages of its keys still unacked at their previous owner.
+   */
+  private sentEndOffset: number;
   private readAhead: InFlight[] = [];
   private redelivery: InFlight[] = []; // sorted by offset
   private readonly pending = new Map<number, Pending>();
@@ -120,6 +126,7 @@ export class SubscriptionImpl implements Subscription {
     this.options = options;
     this.acks = new AckSet(markDeleteOffset, ackedRanges);
     this.readPosition = this.acks.markDeleteOffset;
+    this.sentEndOffset = this.acks.markDeleteOffset;
     this.key = subscriptionKey(topic, partition, name);
     this.logger = deps.logger.child({ topic, partition, subscription: name });
   }
@@ -152,7 +159,7 @@ export class SubscriptionImpl implements Subscription {
     if (this.consumers.length >= this.deps.limits.consumersMax) {
       throw new StrataError('LIMIT_EXCEEDED', `more than ${this.deps.limits.consumersMax} consumers on ${this.name}`);
     }
-    const joinedAtOffset = this.options.type === 'Key_Shared' && this.consumers.length > 0 ? this.readPosition : null;
+    const joinedAtOffset = this.options.type === 'Key_Shared' && this.consumers.length > 0 ? this.sentEndOffset : null;
     const record: ConsumerRecord = { id: this.nextConsumerId++, options, permits: 0, closed: false, joinedAtOffset };
     const activeBefore = this.options.type === 'Failover' ? this.activeConsumer() : null;
     this.consumers.push(record);
@@ -547,6 +554,7 @@ export class SubscriptionImpl implements Subscription {
         if (consumer === null || consumer.permits <= 0) break;
       }
       consumer.permits--;
+      if (offset >= this.sentEndOffset) this.sentEndOffset = offset + 1;
       this.pending.set(offset, { ...item, consumer, deliveredAtMs: now });
       let deliveries = outbox.get(consumer);
       if (!deliveries) outbox.set(consumer, (deliveries = []));
@@ -595,6 +603,7 @@ export class SubscriptionImpl implements Subscription {
     this.generation++;
     this.acks.reset(target);
     this.readPosition = target;
+    this.sentEndOffset = target;
     this.readAhead = [];
     this.redelivery = [];
     this.pending.clear();
