@@ -25,13 +25,16 @@ import type { Message } from '../src/message.js';
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
-const PHASE_MS = Math.max(1, Number(process.argv[2] ?? 3)) * 1000;
+/** Each comparison alternates ROUNDS short runs of both sides, so that drifting disk load (this
+ * machine is shared) hits both sides alike; the sums are compared. */
+const ROUNDS = 3;
+const PHASE_MS = (Math.max(1, Number(process.argv[2] ?? 3)) * 1000) / ROUNDS;
 const MESSAGE_BYTES = 1024;
 const TOPIC = 'persistent://public/default/bench';
 const WIDE_TOPIC = 'persistent://public/default/bench-wide';
 const READ_TOPIC = 'persistent://public/default/bench-read';
 const WIDE_PARTITIONS = 10_000;
-const CATCH_UP_BYTES = 256 * 1024 * 1024;
+const CATCH_UP_BYTES = 128 * 1024 * 1024;
 const LATENCY_RATE_PER_S = 500;
 
 const value = Buffer.alloc(MESSAGE_BYTES, 0x61);
@@ -104,33 +107,37 @@ async function catchUpPhase(core: CoreImpl, dataDir: string): Promise<{ coreMbS:
   const log = core.log.getLog(READ_TOPIC, 0);
   core.log.tailCache.drop(log.tail);
 
-  const started = performance.now();
-  let offset = 0;
+  let coreMs = 0;
   let bytes = 0;
-  const { highWatermark } = core.offsets(READ_TOPIC, 0);
-  while (offset < highWatermark) {
-    const result = await core.read(READ_TOPIC, 0, { offset, maxBytes: 1024 * 1024 });
-    for (const entry of result.entries) bytes += entry.bytes.length;
-    offset = result.entries[result.entries.length - 1]!.lastOffset + 1;
-  }
-  const coreMs = performance.now() - started;
-  if (core.log.tailCache.bytes > 0 && log.tail.length > 0) throw new Error('catch-up read filled the tail cache');
-
-  const rawStarted = performance.now();
+  let rawMs = 0;
   let rawBytes = 0;
   const buffer = Buffer.allocUnsafe(1024 * 1024);
-  for (const segment of log.segments) {
-    const fd = fs.openSync(segment.path, 'r');
-    let position = 0;
-    for (;;) {
-      const n = fs.readSync(fd, buffer, 0, buffer.length, position);
-      if (n === 0) break;
-      position += n;
-      rawBytes += n;
+  const { highWatermark } = core.offsets(READ_TOPIC, 0);
+  for (let round = 0; round < ROUNDS; round++) {
+    const started = performance.now();
+    let offset = 0;
+    while (offset < highWatermark) {
+      const result = await core.read(READ_TOPIC, 0, { offset, maxBytes: 1024 * 1024 });
+      for (const entry of result.entries) bytes += entry.bytes.length;
+      offset = result.entries[result.entries.length - 1]!.lastOffset + 1;
     }
-    fs.closeSync(fd);
+    coreMs += performance.now() - started;
+    if (log.tail.length > 0) throw new Error('catch-up read filled the tail cache');
+
+    const rawStarted = performance.now();
+    for (const segment of log.segments) {
+      const fd = fs.openSync(segment.path, 'r');
+      let position = 0;
+      for (;;) {
+        const n = fs.readSync(fd, buffer, 0, buffer.length, position);
+        if (n === 0) break;
+        position += n;
+        rawBytes += n;
+      }
+      fs.closeSync(fd);
+    }
+    rawMs += performance.now() - rawStarted;
   }
-  const rawMs = performance.now() - rawStarted;
   void dataDir;
   return { coreMbS: mbPerS(bytes, coreMs), rawMbS: mbPerS(rawBytes, rawMs), bytes };
 }
@@ -155,7 +162,7 @@ async function latencyPhase(core: CoreImpl): Promise<{ p50: number; p99: number;
       }
     }
   })();
-  const count = Math.floor((PHASE_MS / 1000) * LATENCY_RATE_PER_S);
+  const count = Math.floor(((PHASE_MS * ROUNDS) / 1000) * LATENCY_RATE_PER_S);
   const started = performance.now();
   const appends: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
@@ -186,26 +193,37 @@ async function main(): Promise<void> {
     rows.push([name, strata, raw, ratio]);
     console.log(`${name.padEnd(44)} ${strata.padStart(24)} ${raw.padStart(24)} ${ratio.padStart(8)}`);
   };
-  console.log(`core bench: ${PHASE_MS / 1000}s phases, ${MESSAGE_BYTES} B messages (${batchBytes} B batches), data in ${dataDir}, ${os.cpus().length} CPUs`);
+  console.log(`core bench: ${ROUNDS} alternating rounds of ${PHASE_MS / 1000}s per side, ${MESSAGE_BYTES} B messages (${batchBytes} B batches), data in ${dataDir}, ${os.cpus().length} CPUs`);
   console.log(`${'measure'.padEnd(44)} ${'strata'.padStart(24)} ${'raw baseline'.padStart(24)} ${'ratio'.padStart(8)}`);
   try {
     const core = await openCoreImpl({ dataDir, limits: { openFilesMax: 512 } });
     await core.topics.create(TOPIC);
 
     for (const producers of [1, 100]) {
-      const rate = await appendPhase(core, TOPIC, producers, () => 0);
-      const perGroup = rate.msgs / Math.max(1, rate.groups);
-      const raw = rawSyncLoop(dataDir, perGroup);
-      const strataMsgs = rate.msgs / (rate.ms / 1000);
-      const rawMsgs = raw.msgs / (raw.ms / 1000);
+      let strataMsgs = 0;
+      let strataMs = 0;
+      let groups = 0;
+      let rawMsgs = 0;
+      let rawMs = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        const rate = await appendPhase(core, TOPIC, producers, () => 0);
+        strataMsgs += rate.msgs;
+        strataMs += rate.ms;
+        groups += rate.groups;
+        const raw = rawSyncLoop(dataDir, rate.msgs / Math.max(1, rate.groups));
+        rawMsgs += raw.msgs;
+        rawMs += raw.ms;
+      }
+      const perGroup = strataMsgs / Math.max(1, groups);
+      const strataRate = strataMsgs / (strataMs / 1000);
+      const rawRate = rawMsgs / (rawMs / 1000);
       report(
         `append, ${producers} producer(s), fsync always`,
-        `${fmt(strataMsgs)} msg/s ${fmt(mbPerS(rate.msgs * MESSAGE_BYTES, rate.ms), 1)} MB/s`,
-        `${fmt(rawMsgs)} msg/s ${fmt(mbPerS(raw.msgs * MESSAGE_BYTES, raw.ms), 1)} MB/s`,
-        `${fmt((strataMsgs / rawMsgs) * 100)}%`,
+        `${fmt(strataRate)} msg/s ${fmt(mbPerS(strataMsgs * MESSAGE_BYTES, strataMs), 1)} MB/s`,
+        `${fmt(rawRate)} msg/s ${fmt(mbPerS(rawMsgs * MESSAGE_BYTES, rawMs), 1)} MB/s`,
+        `${fmt((strataRate / rawRate) * 100)}%`,
       );
       console.log(`  (${fmt(perGroup, 1)} appends per group commit / fsync; the raw loop writes ${fmt(Math.max(1, Math.round(perGroup)) * journalRecordBytes)} B per fsync)`);
-      if (producers === 100) (globalThis as { singleRate?: number }).singleRate = strataMsgs;
     }
 
     const catchUp = await catchUpPhase(core, dataDir);
@@ -223,16 +241,29 @@ async function main(): Promise<void> {
     for (let p = 0; p < WIDE_PARTITIONS; p++) core.log.tailCache.drop(core.log.getLog(WIDE_TOPIC, p).tail);
     gc();
     const heapIdle = process.memoryUsage().heapUsed;
-    const wide = await appendPhase(core, WIDE_TOPIC, 100, () => Math.floor(Math.random() * WIDE_PARTITIONS));
-    const wideRate = wide.msgs / (wide.ms / 1000);
-    const singleRate = (globalThis as { singleRate?: number }).singleRate ?? NaN;
+    let wideMsgs = 0;
+    let wideMs = 0;
+    let wideGroups = 0;
+    let singleMsgs = 0;
+    let singleMs = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const single = await appendPhase(core, TOPIC, 100, () => 0);
+      singleMsgs += single.msgs;
+      singleMs += single.ms;
+      const wide = await appendPhase(core, WIDE_TOPIC, 100, () => Math.floor(Math.random() * WIDE_PARTITIONS));
+      wideMsgs += wide.msgs;
+      wideMs += wide.ms;
+      wideGroups += wide.groups;
+    }
+    const wideRate = wideMsgs / (wideMs / 1000);
+    const singleRate = singleMsgs / (singleMs / 1000);
     report(
       `append, ${fmt(WIDE_PARTITIONS)} partitions, 100 producers`,
       `${fmt(wideRate)} msg/s`,
       `${fmt(singleRate)} msg/s (1 partition)`,
       `${fmt((wideRate / singleRate) * 100)}%`,
     );
-    console.log(`  (${fmt(wide.msgs / Math.max(1, wide.groups), 1)} appends per group commit; open files ${core.log.stats().openFiles} <= 512)`);
+    console.log(`  (${fmt(wideMsgs / Math.max(1, wideGroups), 1)} appends per group commit; open files ${core.log.stats().openFiles} <= 512)`);
     report('memory per idle partition (never written)', `${fmt((heapEmpty - heapBefore) / WIDE_PARTITIONS)} B`, '', '');
     report('memory per idle partition (written, idle)', `${fmt((heapIdle - heapBefore) / WIDE_PARTITIONS)} B`, '', '');
 

@@ -72,8 +72,9 @@ export const DEFAULT_STORAGE_TUNING: StorageTuning = {
   checkpointFsyncConcurrencyMax: 4,
   producerBatchesMax: 5,
   checkpointSyncfsFilesMin: 64,
-  segmentWritesConcurrencyMax: 32,
-  segmentPendingBytesMax: 32 * MiB,
+  // Two of libuv's four threads: the journal write and fsync must not queue behind a flush.
+  segmentWritesConcurrencyMax: 2,
+  segmentPendingBytesMax: 64 * MiB,
 };
 
 export function resolveLimits(overrides: Partial<CoreLimits> | undefined): CoreLimits {

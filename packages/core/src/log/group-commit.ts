@@ -16,7 +16,7 @@ import type { CoreLimits } from '../core.js';
 import type { Logger } from '../logger.js';
 import type { StorageTuning } from '../limits.js';
 import { setBaseOffset } from '../record-batch/header.js';
-import { encodeJournalHeader, JOURNAL_RECORD_HEADER_BYTES } from '../storage/journal-format.js';
+import { JOURNAL_RECORD_HEADER_BYTES, writeJournalRecord } from '../storage/journal-format.js';
 import type { JournalFile } from '../storage/journal.js';
 import type { BatchFields } from './batch-fields.js';
 import type { PartitionLog, SegmentSnapshot } from './partition-log.js';
@@ -70,6 +70,7 @@ export class GroupCommitter {
   private closed = false;
   private unsyncedWrites = false;
   private lastSyncMs = 0;
+  private journalScratch: Buffer = Buffer.allocUnsafeSlow(256 * 1024);
   /** Statistics for the benchmark and logs. */
   groups = 0;
   groupedAppends = 0;
@@ -171,7 +172,7 @@ export class GroupCommitter {
     const undo: (() => void)[] = [];
     const touchedSegments = new Map<Segment, SegmentSnapshot>();
     const touchedLogs = new Map<PartitionLog, number>();
-    const journalBuffers: Buffer[] = [];
+    const journalRecords: { topicId: number; partition: number; batch: Buffer }[] = [];
     let journalBytes = 0;
     const staged: AppendRequest[] = [];
 
@@ -208,7 +209,7 @@ export class GroupCommitter {
           setBaseOffset(batch, baseOffset);
           segment.noteBatch(baseOffset, lastOffset, fields.maxTimestamp, batch.length, this.deps.tuning.indexIntervalBytes);
           request.segments[i] = segment;
-          journalBuffers.push(encodeJournalHeader(log.topicId, log.partition, batch), batch);
+          journalRecords.push({ topicId: log.topicId, partition: log.partition, batch });
           journalBytes += JOURNAL_RECORD_HEADER_BYTES + batch.length;
           log.nextOffset = lastOffset + 1;
           if (i === 0) request.baseOffset = baseOffset;
@@ -225,7 +226,16 @@ export class GroupCommitter {
 
     if (journalBytes > 0) {
       try {
-        await this.deps.journal().append(journalBuffers, journalBytes);
+        // One contiguous buffer per group: one memcpy per batch beats a writev of 2 iovecs per batch.
+        // Reused across groups (the loop writes one group at a time): no 100 KB allocation per group.
+        if (this.journalScratch.length < journalBytes) {
+          const grown = Math.min(2 * this.journalScratch.length, this.deps.tuning.groupCommitBytesMax + 1024 * 1024);
+          this.journalScratch = Buffer.allocUnsafeSlow(Math.max(journalBytes, grown));
+        }
+        const journalBuffer = this.journalScratch.subarray(0, journalBytes);
+        let at = 0;
+        for (const record of journalRecords) at += writeJournalRecord(journalBuffer, at, record.topicId, record.partition, record.batch);
+        await this.deps.journal().append([journalBuffer], journalBytes);
         if (this.deps.fsync.kind === 'always') {
           await this.deps.journal().sync();
           this.lastSyncMs = this.deps.now();

@@ -130,7 +130,7 @@ export class LogManager {
       }
     }
     const seq = journals.length > 0 ? journals[journals.length - 1]! + 1 : 1;
-    const journal = await JournalFile.create(this.journalDir, seq);
+    const journal = await JournalFile.create(this.journalDir, seq, this.options.fsync.kind === 'always');
     this.checkpointer = new Checkpointer(
       this.options.dataDir,
       this.journalDir,

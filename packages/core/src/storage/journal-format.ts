@@ -23,21 +23,19 @@ const BATCH_PREFIX_COVERED_BYTES = 21;
 /** A body larger than this is garbage, not a record (entries are far smaller). */
 export const JOURNAL_BODY_BYTES_MAX = 256 * 1024 * 1024;
 
-function recordCrc(header: Buffer, body: Buffer): number {
-  const scratch = Buffer.allocUnsafe(12 + BATCH_PREFIX_COVERED_BYTES);
-  header.copy(scratch, 0, 8, JOURNAL_RECORD_HEADER_BYTES);
-  body.copy(scratch, 12, 0, Math.min(body.length, BATCH_PREFIX_COVERED_BYTES));
-  return crc32cRange(scratch, 0, 12 + Math.min(body.length, BATCH_PREFIX_COVERED_BYTES));
-}
-
-export function encodeJournalHeader(topicId: number, partition: number, batch: Buffer): Buffer {
-  const header = Buffer.alloc(JOURNAL_RECORD_HEADER_BYTES);
-  header.writeUInt32BE(batch.length, 0);
-  header.writeUInt8(JOURNAL_RECORD_TYPE_BATCH, 8);
-  header.writeUInt32BE(topicId, 12);
-  header.writeUInt32BE(partition, 16);
-  header.writeUInt32BE(recordCrc(header, batch), 4);
-  return header;
+/**
+ * Writes one whole record (header and batch) at `at` of a group's journal buffer; returns its
+ * size. The CRC range is contiguous there: header bytes 8..20 directly precede the batch.
+ */
+export function writeJournalRecord(target: Buffer, at: number, topicId: number, partition: number, batch: Buffer): number {
+  target.writeUInt32BE(batch.length, at);
+  target.writeUInt32BE(JOURNAL_RECORD_TYPE_BATCH << 24, at + 8); // type, then 3 reserved zero bytes
+  target.writeUInt32BE(topicId, at + 12);
+  target.writeUInt32BE(partition, at + 16);
+  batch.copy(target, at + JOURNAL_RECORD_HEADER_BYTES);
+  const covered = Math.min(batch.length, BATCH_PREFIX_COVERED_BYTES);
+  target.writeUInt32BE(crc32cRange(target, at + 8, at + JOURNAL_RECORD_HEADER_BYTES + covered), at + 4);
+  return JOURNAL_RECORD_HEADER_BYTES + batch.length;
 }
 
 export interface JournalRecord {
@@ -64,7 +62,10 @@ export function parseJournalRecord(buffer: Buffer, position: number): ParseResul
   const header = buffer.subarray(position, position + JOURNAL_RECORD_HEADER_BYTES);
   const body = buffer.subarray(position + JOURNAL_RECORD_HEADER_BYTES, position + total);
   if (header.readUInt8(8) !== JOURNAL_RECORD_TYPE_BATCH) return { kind: 'invalid', reason: 'record type' };
-  if (header.readUInt32BE(4) !== recordCrc(header, body)) return { kind: 'invalid', reason: 'record crc' };
+  const covered = Math.min(body.length, BATCH_PREFIX_COVERED_BYTES);
+  if (header.readUInt32BE(4) !== crc32cRange(buffer, position + 8, position + JOURNAL_RECORD_HEADER_BYTES + covered)) {
+    return { kind: 'invalid', reason: 'record crc' };
+  }
   if (LOG_OVERHEAD_BYTES + body.readInt32BE(8) !== body.length) return { kind: 'invalid', reason: 'batch length' };
   if (!verifyBatchCrc(body)) return { kind: 'invalid', reason: 'batch crc' };
   return {

@@ -181,15 +181,18 @@ export class SubscriptionImpl implements Subscription {
         record.permits += Math.floor(permits);
         subscription.schedule();
       },
+      // A consumer acks only what was sent: an ack for an offset not sent since the last seek
+      // (a stale ack from before it) must not acknowledge the message it will now receive again.
       ack(offsets: readonly number[]): void {
-        if (!record.closed) subscription.ackIndividual(offsets);
+        if (record.closed) return;
+        subscription.ackIndividual(offsets.filter((offset) => offset < subscription.sentEndOffset));
       },
       ackCumulative(offset: number): void {
         if (record.closed) return;
         if (subscription.options.type === 'Shared' || subscription.options.type === 'Key_Shared') {
           throw new StrataError('INVALID_ARGUMENT', `cumulative ack is not allowed on a ${subscription.options.type} subscription`);
         }
-        subscription.ackUpTo(offset);
+        subscription.ackUpTo(Math.min(offset, subscription.sentEndOffset - 1));
       },
       nack(offsets: readonly number[]): void {
         if (!record.closed) subscription.nack(record, offsets);
