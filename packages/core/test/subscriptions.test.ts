@@ -606,3 +606,20 @@ test('key_shared: read-ahead messages not yet sent stay behind for a joining con
   await waitFor(() => first.deliveries.length + second.deliveries.length === 32, 'all delivered');
   assert.ok(second.deliveries.every((d) => d.message.offset >= 16));
 });
+
+test('stale acks from before a seek do not acknowledge what the seek will deliver again', async (t) => {
+  const { core, subscriptions } = await harness(t);
+  await produce(core, 6);
+  const subscription = await subscriptions.open(TOPIC, 0, 'stale', { type: 'Exclusive', initialPosition: 'earliest' });
+  const c = new Collector();
+  c.consumer = subscription.attach({ name: 'c', onDelivery: c.onDelivery });
+  c.consumer.flow(3);
+  await waitFor(() => c.deliveries.length === 3, 'three');
+  await subscription.seek(0);
+  c.consumer.ack([1, 2]); // acks for deliveries made before the seek
+  c.consumer.ackCumulative(5); // and a cumulative ack past anything sent
+  assert.equal(subscription.state().markDeleteOffset, 0);
+  c.consumer.flow(100);
+  await waitFor(() => c.deliveries.length === 3 + 6, 'everything again');
+  assert.deepEqual(c.offsets().slice(3), [0, 1, 2, 3, 4, 5]);
+});
