@@ -80,6 +80,7 @@ export async function openEmbeddedMetadataStore(options: {
   }
   const handle = await fs.open(logPath, 'a');
   await handle.sync();
+  await syncDirectory(options.dir); // the log file's directory entry must survive a power loss too
   return new EmbeddedMetadataStore(options.dir, handle, records, validBytes, limits, logger);
 }
 
