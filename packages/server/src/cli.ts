@@ -101,7 +101,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`strata: ${message}\n`);
-    const expected = error instanceof ConfigError || error instanceof ListenError || error instanceof HandlerStartError;
+    const expected = error instanceof ConfigError || error instanceof ListenError || error instanceof HandlerStartError || isStrataError(error);
     // An unexpected failure is a bug: its stack goes to stderr too, after the one-line summary.
     if (!expected && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     // A handler that rejects its own config section at start (INVALID_ARGUMENT) is a config mistake too.

@@ -8,6 +8,7 @@ import {
   createLogger,
   openCore,
   systemClock,
+  type AdvertisedListener,
   type BoundAddress,
   type Clock,
   type ConnectionInfo,
@@ -154,8 +155,19 @@ export async function launchServer(
   logger.info('server started', {
     dataDir: config.dataDir,
     listeners: Object.fromEntries([...addresses].map(([id, a]) => [id, `${a.host}:${a.port}`])),
+    advertised: started.flatMap((handler) => advertisedBy(handler, logger)).map((a) => `${a.listenerId}=${a.protocol}://${a.host}:${a.port}`),
   });
   return { config, core, addresses, handlers, close: shutdown };
+}
+
+/** What a handler tells clients; a handler bug here is logged, not fatal. */
+function advertisedBy(handler: ProtocolHandler, logger: Logger): AdvertisedListener[] {
+  try {
+    return handler.advertise();
+  } catch (error) {
+    logger.warn('advertise() threw', { handler: handler.name, error });
+    return [];
+  }
 }
 
 function dispatchConnection(handler: ProtocolHandler, binding: ListenerBinding, socket: Socket, logger: Logger, connectionId: number): void {

@@ -133,6 +133,18 @@ test('a handler section the handler rejects (INVALID_ARGUMENT at start) exits 2'
   assert.match(result.stderr, /^strata: handler kafka failed to start: .*noSuchKafkaSetting$/m);
 });
 
+test('a second server on the same data directory exits 1 with one line', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => dir.remove());
+  const first = await spawnServer({ dataDir: dir.path });
+  t.after(() => first.kill('SIGKILL'));
+  const second = await runCli(['serve', '--data-dir', dir.path, '--free-ports', 'true', '--log-level', 'silent']);
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, /^strata: data directory .* is in use/);
+  assert.equal(second.stderr.trim().split('\n').length, 1, second.stderr);
+  assert.deepEqual(await first.stop(), { code: 0, signal: null }, 'the first server is unharmed');
+});
+
 test('a port already in use exits 1 naming the listener and address', async (t) => {
   const dir = await makeTempDir();
   t.after(() => dir.remove());
