@@ -612,6 +612,7 @@ export class Broker {
    */
   async append(publisher: string, packets: readonly IPublishPacket[]): Promise<(Error | null)[]> {
     const now = this.clock.now();
+    const publisherBytes = Buffer.from(publisher);
     const groups = new Map<string, { rule: TopicRule; partition: number; indexes: number[]; messages: Message[] }>();
     const messages: Message[] = [];
     for (let i = 0; i < packets.length; i++) {
@@ -624,7 +625,7 @@ export class Broker {
         group = { rule, partition, indexes: [], messages: [] };
         groups.set(key, group);
       }
-      const message = publishToMessage(packet, publisher, now);
+      const message = publishToMessage(packet, publisherBytes, now);
       messages.push(message);
       group.indexes.push(i);
       group.messages.push(message);

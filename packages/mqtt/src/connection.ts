@@ -14,6 +14,7 @@ import type { ConnectionInfo, Logger } from '@strata/core';
 import type { Broker } from './broker.js';
 import { FrameReader } from './framing.js';
 import type { MqttMessageView } from './message-codec.js';
+import { reasonForAppendError } from './errors.js';
 import { RC } from './reason-codes.js';
 import type { Session } from './session.js';
 import { handleConnect, unsupportedProtocolLevel } from './handlers/connect.js';
@@ -547,9 +548,3 @@ export class Connection {
 /** First byte of the acknowledgement packets; PUBREL has the reserved flags 0b0010 [MQTT-3.6.1-1]. */
 const ACK_TYPE_BYTE = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
 
-function reasonForAppendError(error: Error): number {
-  const code = (error as { code?: string }).code;
-  if (code === 'MESSAGE_TOO_LARGE') return RC.packetTooLarge;
-  if (code === 'LIMIT_EXCEEDED' || code === 'STORAGE_FULL') return RC.quotaExceeded;
-  return RC.unspecifiedError;
-}

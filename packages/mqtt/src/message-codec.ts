@@ -12,11 +12,13 @@ const ONE = Buffer.from('1');
 
 type UserProperties = Record<string, string | string[]>;
 
-export function publishToMessage(packet: IPublishPacket, publisher: string, nowMs: number): Message {
+/** `publisher` is the client id as bytes (one Buffer per connection, shared by its messages). */
+export function publishToMessage(packet: IPublishPacket, publisher: Buffer, nowMs: number): Message {
+  const topic = Buffer.from(packet.topic);
   const headers: Header[] = [
-    { key: HEADER.mqttTopic, value: Buffer.from(packet.topic) },
+    { key: HEADER.mqttTopic, value: topic },
     { key: HEADER.mqttQos, value: QOS_TEXT[packet.qos] },
-    { key: HEADER.mqttPublisher, value: Buffer.from(publisher) },
+    { key: HEADER.mqttPublisher, value: publisher },
   ];
   if (packet.retain) headers.push({ key: HEADER.mqttRetain, value: ONE });
   const p = packet.properties;
@@ -39,7 +41,7 @@ export function publishToMessage(packet: IPublishPacket, publisher: string, nowM
     }
   }
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-  return { key: Buffer.from(packet.topic), value: payload, headers, timestamp: nowMs };
+  return { key: topic, value: payload, headers, timestamp: nowMs };
 }
 
 /** What a subscriber needs of a stored message, whatever protocol produced it. */
