@@ -39,7 +39,9 @@ export function decodeRecordBatch(batch: Buffer, decompressedBytesMax = DECOMPRE
     const length = reader.varint();
     if (length < RECORD_BYTES_MIN - 1 || length > reader.remaining()) throw corrupt('record length past end of data');
     const end = reader.position + length;
-    const record = new ByteReader(records, reader.position, end);
+    // Narrow the one reader to this record: no field may read past the record's own length.
+    const record = reader;
+    record.end = end;
     record.int8(); // attributes: unused in v2
     const timestampDelta = record.varlong();
     const offsetDelta = record.varint();
@@ -56,7 +58,7 @@ export function decodeRecordBatch(batch: Buffer, decompressedBytesMax = DECOMPRE
       headers[h] = { key: keyBytes.toString('utf8'), value: record.nullableBytes() };
     }
     if (record.position !== end) throw corrupt('record length does not match its fields');
-    reader.position = end;
+    reader.end = records.length;
     messages[i] = {
       offset: header.baseOffset + offsetDelta,
       key,

@@ -57,7 +57,8 @@ export class ByteReader {
   constructor(
     readonly buf: Buffer,
     public position: number,
-    readonly end: number,
+    /** Mutable so one reader can be narrowed to a record and widened again without allocating. */
+    public end: number,
   ) {}
 
   remaining(): number {
