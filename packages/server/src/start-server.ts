@@ -82,6 +82,7 @@ export async function launchServer(
   const advertisedHost = advertisedHostOf(config);
 
   const bindings: { handler: ProtocolHandler; binding: ListenerBinding }[] = [];
+  /** Handlers whose start() was called (even if it failed): each gets close() to release what it holds. */
   const started: ProtocolHandler[] = [];
   let core: Core | null = null;
   let closing: Promise<void> | null = null;
@@ -133,12 +134,12 @@ export async function launchServer(
         listeners: own,
         advertisedHost,
       };
+      started.push(handler);
       try {
         await handler.start(context);
       } catch (error) {
         throw new HandlerStartError(handler.name, error);
       }
-      started.push(handler);
     }
   } catch (error) {
     await shutdown().catch((closeError) => logger.error('cleanup after failed start', { error: closeError }));
@@ -148,7 +149,11 @@ export async function launchServer(
   let connectionsAccepted = 0;
   for (const { handler, binding } of bindings) {
     const handlerLogger = logger.child({ handler: handler.name, listener: binding.spec.id });
-    binding.open((socket) => dispatchConnection(handler, binding, socket, handlerLogger, ++connectionsAccepted));
+    binding.open((socket) => {
+      // Accepted in the instant between a shutdown starting and the listener closing: not handed over.
+      if (closing !== null) socket.destroy();
+      else dispatchConnection(handler, binding, socket, handlerLogger, ++connectionsAccepted);
+    });
   }
 
   const addresses = new Map(bindings.map(({ binding }) => [binding.spec.id, binding.address]));

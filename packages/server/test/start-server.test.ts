@@ -132,7 +132,7 @@ test('a handler whose start fails stops the server start and releases its ports'
     (error: unknown) => error instanceof HandlerStartError && /handler echo failed to start: echo refuses to start/.test(error.message),
   );
   assert.deepEqual(probe.events, ['core:open', 'core:close']);
-  assert.equal(failing.closeCalls, 0, 'a handler that never started is not closed');
+  assert.equal(failing.closeCalls, 1, 'a handler whose start failed is closed, releasing what it allocated');
 });
 
 test('connectionsMax is enforced at accept, per listener', async (t) => {
