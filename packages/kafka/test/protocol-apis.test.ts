@@ -80,6 +80,10 @@ test('idempotent producer: duplicates get the original offsets, gaps are refused
   const gap = await produce('idem-raw', 0, encodeRecordBatch(messages(1), { producer: { ...producer, baseSequence: 9 } }));
   assert.equal(gap.errorCode, 45, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
   assert.equal(server.core.offsets('persistent://public/default/idem-raw', 0).highWatermark, 5);
+  const control = await produce('idem-raw', 0, encodeRecordBatch(messages(1), { isControl: true }));
+  assert.equal(control.errorCode, 87, 'clients may not write control batches');
+  const transactional = await produce('idem-raw', 0, encodeRecordBatch(messages(1), { isTransactional: true }));
+  assert.equal(transactional.errorCode, 48, 'no transactions');
   const tx = await call(API_KEY.InitProducerId, 4, { transactionalId: 'tx', transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
   assert.notEqual(tx.errorCode, 0, 'transactions are not supported');
 });

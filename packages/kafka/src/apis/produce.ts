@@ -7,7 +7,7 @@
  * Every append is issued before the first await, so a pipelined Produce that follows cannot
  * overtake this one on a partition. acks=0 gets no response at all.
  */
-import type { AppendResult } from '@strata/core';
+import { readBatchHeader, type AppendResult } from '@strata/core';
 import { KafkaErrorCode } from '../error-codes.js';
 import { kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
@@ -21,6 +21,26 @@ type ProduceResponsePartitionProduceResponse = Elem<Elem<ProduceResponse['respon
 export const PRODUCE_FIRST_MAGIC2_VERSION = 3;
 
 type Outcome = ProduceResponsePartitionProduceResponse | Promise<ProduceResponsePartitionProduceResponse>;
+
+/**
+ * What the core does not judge but a Kafka broker must: clients may not write control batches
+ * (Kafka's LogValidator: INVALID_RECORD), and transactional batches need a transaction, which we do
+ * not offer. Returns NONE or the error code; malformed headers are left to the core (CORRUPT_MESSAGE).
+ */
+export function checkClientBatches(records: Buffer): number {
+  for (let position = 0; position + 61 <= records.length; ) {
+    let header;
+    try {
+      header = readBatchHeader(records, position);
+    } catch {
+      return KafkaErrorCode.NONE;
+    }
+    if (header.isControl) return KafkaErrorCode.INVALID_RECORD;
+    if (header.isTransactional) return KafkaErrorCode.INVALID_TXN_STATE;
+    position += 12 + header.batchLength;
+  }
+  return KafkaErrorCode.NONE;
+}
 
 function failed(index: number, errorCode: number): ProduceResponsePartitionProduceResponse {
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
@@ -55,6 +75,11 @@ export const produceApi = defineApi<ProduceRequest, ProduceResponse>({
         }
         if (!records || records.length === 0) {
           outcomes.push(failed(index, KafkaErrorCode.CORRUPT_MESSAGE));
+          continue;
+        }
+        const batchError = checkClientBatches(records);
+        if (batchError !== KafkaErrorCode.NONE) {
+          outcomes.push(failed(index, batchError));
           continue;
         }
         let appended: Promise<AppendResult>;
