@@ -623,3 +623,24 @@ test('stale acks from before a seek do not acknowledge what the seek will delive
   await waitFor(() => c.deliveries.length === 3 + 6, 'everything again');
   assert.deepEqual(c.offsets().slice(3), [0, 1, 2, 3, 4, 5]);
 });
+
+test('an unusable dead-letter topic keeps the message deliverable instead of stuck', async (t) => {
+  const { core, subscriptions } = await harness(t);
+  await produce(core, 1);
+  const subscription = await subscriptions.open(TOPIC, 0, 'baddlq', {
+    type: 'Shared',
+    initialPosition: 'earliest',
+    maxDeliveries: 1,
+    deadLetterTopic: 'not a valid topic name',
+  });
+  const c = new Collector();
+  c.consumer = subscription.attach({ name: 'c', onDelivery: c.onDelivery });
+  c.consumer.flow(10);
+  await waitFor(() => c.deliveries.length === 1, 'first delivery');
+  core.topics.create = async (name: string) => {
+    throw new (await import('../src/errors.js')).StrataError('INVALID_NAME', name);
+  };
+  c.consumer.nack([0]);
+  await waitFor(() => c.deliveries.length === 2, 'delivered again');
+  assert.equal(c.deliveries[1]!.message.offset, 0);
+});

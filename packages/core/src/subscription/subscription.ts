@@ -334,6 +334,12 @@ export class SubscriptionImpl implements Subscription {
       if (generation !== this.generation) return;
       this.waitingCount--;
       if (this.deleted) return;
+      if (isStrataError(error) && !error.retriable) {
+        // Retrying cannot help (an invalid dead-letter topic name, say): keep the message here.
+        this.logger.error('dead-letter topic refused the message; delivering it again instead', { dlqTopic, offset: message.offset, error });
+        this.enqueueRedelivery(item);
+        return;
+      }
       this.logger.warn('dead-letter append failed; retrying', { dlqTopic, offset: message.offset, error });
       this.waitingCount++;
       const timer = setTimeout(() => {
