@@ -68,6 +68,22 @@ test('listener ids with dashes map to flags and env names', () => {
   assert.equal(config.listeners.get('mqtt-ws')?.connectionsMax, 5);
 });
 
+test('Kubernetes service-link variables (STRATA_SERVICE_HOST, STRATA_PORT_9092_TCP, ...) are not settings', () => {
+  const env = {
+    STRATA_SERVICE_HOST: '10.0.0.1',
+    STRATA_SERVICE_PORT: '9092',
+    STRATA_SERVICE_PORT_KAFKA: '9092',
+    STRATA_PORT: 'tcp://10.0.0.1:9092',
+    STRATA_PORT_9092_TCP: 'tcp://10.0.0.1:9092',
+    STRATA_PORT_9092_TCP_ADDR: '10.0.0.1',
+    STRATA_PORT_9092_TCP_PROTO: 'tcp',
+    STRATA_BROKER_SERVICE_HOST: '10.0.0.2',
+  };
+  const config = resolveConfig(sources({ env }), schema);
+  assert.equal(config.listeners.get('kafka')?.port, 9092);
+  assert.match(configError(() => resolveConfig(sources({ env: { STRATA_PORTS: '1' } }), schema)).message, /unknown environment variable STRATA_PORTS/);
+});
+
 test('freePorts puts every listener without an explicit port on port 0', () => {
   const config = resolveConfig(sources({ flags: ['--free-ports', 'true', '--kafka-port', '9999'] }), schema);
   assert.equal(config.listeners.get('kafka')?.port, 9999);

@@ -103,6 +103,13 @@ function listenerSettings(listenerId: string): { port: Setting<number>; connecti
   };
 }
 
+/**
+ * Kubernetes injects service-link variables for every service in the namespace: a service named
+ * `strata` yields STRATA_SERVICE_HOST, STRATA_PORT, STRATA_PORT_9092_TCP_ADDR and the like. They are
+ * not settings and must not stop the server; they are ignored when they match no setting.
+ */
+const SERVICE_LINK_VARIABLE = /^STRATA_(?:[A-Z0-9_]+_)?(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_[A-Z]+)?)?)$/;
+
 /** Reads one setting from the sources, highest precedence first. */
 class Reader {
   private readonly usedFlags = new Set<string>();
@@ -142,7 +149,7 @@ class Reader {
       }
     }
     for (const name of Object.keys(this.sources.env)) {
-      if (name.startsWith(ENV_PREFIX) && !this.usedEnv.has(name) && name !== CONFIG_FILE_SETTING.env) {
+      if (name.startsWith(ENV_PREFIX) && !this.usedEnv.has(name) && name !== CONFIG_FILE_SETTING.env && !SERVICE_LINK_VARIABLE.test(name)) {
         throw new ConfigError(name, `unknown environment variable ${name} (see docs/configuration.md)`);
       }
     }
