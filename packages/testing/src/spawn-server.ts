@@ -68,6 +68,10 @@ export async function spawnServer(options: SpawnServerOptions): Promise<SpawnedS
   if (options.freePorts ?? true) args.push('--free-ports', 'true');
   args.push(...(options.args ?? []));
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A test that fails or forgets to stop its server must not leave the process running.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
 
   let stdout = '';
   let stderr = '';
