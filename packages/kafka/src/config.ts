@@ -21,6 +21,8 @@ export interface KafkaConfig {
   readonly frameBytesMax: number;
   /** Requests read but not yet answered, per connection; past it the socket is paused. */
   readonly requestQueueMax: number;
+  /** Bytes of requests read but not yet answered, per connection; past it the socket is paused. */
+  readonly requestQueueBytesMax: number;
   /** Response bytes queued on a socket before we stop reading from it. */
   readonly responseQueueBytesMax: number;
   /** Caps a Fetch's maxBytes. */
@@ -45,6 +47,7 @@ export const DEFAULT_KAFKA_CONFIG: KafkaConfig = {
   defaultPartitions: 1,
   frameBytesMax: 100 * 1024 * 1024, // Kafka socket.request.max.bytes
   requestQueueMax: 64,
+  requestQueueBytesMax: 128 * 1024 * 1024,
   responseQueueBytesMax: 64 * 1024 * 1024,
   fetchBytesMax: 64 * 1024 * 1024,
   fetchWaitMsMax: 30_000,
@@ -77,6 +80,7 @@ const INTEGER_KEYS = [
   'defaultPartitions',
   'frameBytesMax',
   'requestQueueMax',
+  'requestQueueBytesMax',
   'responseQueueBytesMax',
   'fetchBytesMax',
   'fetchWaitMsMax',

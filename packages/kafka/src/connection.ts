@@ -7,7 +7,8 @@
  * (Produce, Fetch) lets the next request start once it has issued its work, so a client with many
  * produce requests in flight gets group-committed appends, not one fsync per request. Responses are
  * written from an ordered queue of slots. Read side backpressure: at `requestQueueMax` unanswered
- * requests, or `responseQueueBytesMax` bytes waiting on the socket, the stream is paused.
+ * requests, `requestQueueBytesMax` bytes of them, or `responseQueueBytesMax` bytes waiting on the
+ * socket, the stream is paused.
  *
  * Bad input closes this connection only: a frame over `frameBytesMax`, an unknown API key, a body
  * that does not decode. An unsupported version of a known API gets that API's error response
@@ -33,6 +34,8 @@ interface Slot {
   /** The response frame as chunks (record batches referenced, not copied), or null for none. */
   response: Buffer[] | null;
   done: boolean;
+  /** Size of the request frame, counted against requestQueueBytesMax until answered. */
+  readonly requestBytes: number;
 }
 
 /** Byte fields (Fetch records) at least this long go to the socket by reference, not copied. */
@@ -45,6 +48,8 @@ export class KafkaConnection {
   private readonly log: Logger;
   private closed = false;
   private paused = false;
+  /** Request bytes read but not yet answered (their frames are alive until then). */
+  private pendingRequestBytes = 0;
   /** Resolves when the next request may start. */
   private gate: Promise<void> = Promise.resolve();
   /** Resolves when every request started so far has finished. */
@@ -114,8 +119,9 @@ export class KafkaConnection {
       this.close('closing connection: unknown API key', { apiKey, apiVersion });
       return;
     }
-    const slot: Slot = { response: null, done: false };
+    const slot: Slot = { response: null, done: false, requestBytes: frame.length };
     this.slots.push(slot);
+    this.pendingRequestBytes += frame.length;
 
     if (apiKey === API_VERSIONS_KEY && apiVersion > codecs.maxVersion) {
       // KIP-511: answer in the v0 format (header v0) with UNSUPPORTED_VERSION and our range, so the
@@ -203,15 +209,21 @@ export class KafkaConnection {
     this.stream.cork();
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const head = this.slots.shift()!;
+      this.pendingRequestBytes -= head.requestBytes;
       if (head.response) for (const chunk of head.response) this.stream.write(chunk);
     }
     this.stream.uncork();
     this.maybeResume();
   }
 
+  private withinLimits(): boolean {
+    const { requestQueueMax, requestQueueBytesMax, responseQueueBytesMax } = this.broker.config;
+    return this.slots.length < requestQueueMax && this.pendingRequestBytes <= requestQueueBytesMax && this.stream.writableLength <= responseQueueBytesMax;
+  }
+
   private maybePause(): void {
     if (this.paused || this.closed) return;
-    if (this.slots.length >= this.broker.config.requestQueueMax || this.stream.writableLength > this.broker.config.responseQueueBytesMax) {
+    if (!this.withinLimits()) {
       this.paused = true;
       this.stream.pause();
     }
@@ -219,7 +231,7 @@ export class KafkaConnection {
 
   private maybeResume(): void {
     if (!this.paused || this.closed) return;
-    if (this.slots.length < this.broker.config.requestQueueMax && this.stream.writableLength <= this.broker.config.responseQueueBytesMax) {
+    if (this.withinLimits()) {
       this.paused = false;
       this.stream.resume();
     }

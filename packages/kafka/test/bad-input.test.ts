@@ -11,7 +11,7 @@ const FRAME_BYTES_MAX = 64 * 1024;
 let server: KafkaTestServer;
 
 before(async () => {
-  server = await startKafkaServer({ config: { frameBytesMax: FRAME_BYTES_MAX, requestQueueMax: 8 } });
+  server = await startKafkaServer({ config: { frameBytesMax: FRAME_BYTES_MAX, requestQueueMax: 8, requestQueueBytesMax: 4096 } });
 });
 
 after(async () => {
