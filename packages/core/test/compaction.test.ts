@@ -63,7 +63,7 @@ test('later records outside the compacted range supersede (the active segment is
   const active = [encodeRecordBatch([msg('a', '2')], { baseOffset: 2 })];
   const result = compactBatches(sealed, indexOf(sealed, active), { nowMs: 2000 });
   assert.deepEqual(view(result.batches), [[1, 'b', '1']]);
-  assert.deepEqual(coverage(result.batches), [[0, 0], [1, 1]]); // an emptied batch keeps its offset range
+  assert.deepEqual(coverage(result.batches), [[0, 1]]); // the emptied batch is absorbed by the next one
 });
 
 test('untouched batches pass through byte for byte; nothing to do means unchanged', () => {
@@ -89,7 +89,7 @@ test('a fully superseded run shrinks to one empty batch; merging respects the si
   const input = segment(Array.from({ length: 50 }, (_, i) => [msg('hot', `v${i}`)]));
   const result = compactBatches(input, indexOf(input), { nowMs: 0 });
   assert.equal(result.removedMessages, 49);
-  assert.deepEqual(coverage(result.batches), [[0, 48], [49, 49]]); // 49 emptied batches merged into one
+  assert.deepEqual(coverage(result.batches), [[0, 49]]); // 49 emptied batches absorbed by the last one
   assert.deepEqual(view(result.batches), [[49, 'hot', 'v49']]);
   const big = segment(Array.from({ length: 10 }, (_, i) => [msg(`k${i}`, 'x'.repeat(1000)), msg(`k${i}`, 'y'.repeat(1000))]));
   const bounded = compactBatches(big, indexOf(big), { nowMs: 0, mergedBatchBytesMax: 3000 });
@@ -145,5 +145,20 @@ test('model check: random segments compact to exactly the latest value per key',
     const ranges = coverage(result.batches);
     assert.equal(ranges[0]![0], 0);
     assert.equal(ranges[ranges.length - 1]![1], all.length - 1);
+  }
+});
+
+test('no empty batch is left where a following batch can absorb it', () => {
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (let round = 0; round < 30; round++) {
+    const batches: Message[][] = Array.from({ length: 2 + Math.floor(random() * 10) }, () =>
+      Array.from({ length: 1 + Math.floor(random() * 3) }, () => msg(`k${Math.floor(random() * 3)}`, 'v')),
+    );
+    const input = segment(batches);
+    const result = compactBatches(input, indexOf(input), { nowMs: 0 });
+    // The last input batch always keeps its records (it holds the latest of its keys), so every
+    // emptied run has a follower to merge into.
+    for (const batch of result.batches) assert.ok(readBatchHeader(batch).recordCount > 0, `round ${round}: empty batch left`);
   }
 });

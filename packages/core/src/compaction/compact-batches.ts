@@ -174,11 +174,6 @@ export function compactBatches(batches: readonly Buffer[], index: CompactionKeyI
     });
     kept += survivors.length;
     removed += messages.length - survivors.length;
-    if (survivors.length === messages.length) {
-      flush();
-      out.push(batch);
-      continue;
-    }
     const piece: Piece = {
       baseOffset: header.baseOffset,
       lastOffset: header.baseOffset + header.lastOffsetDelta,
@@ -191,7 +186,19 @@ export function compactBatches(batches: readonly Buffer[], index: CompactionKeyI
       estimatedBytes: estimateBytes(survivors),
     };
     const last = run[run.length - 1];
-    if (last && !mergeable(last, piece, runBytes, bytesMax)) flush();
+    const canMerge = last !== undefined && mergeable(last, piece, runBytes, bytesMax);
+    if (survivors.length === messages.length) {
+      // Untouched batches stay byte for byte, except that one absorbs a preceding run of emptied
+      // batches: a batch with no records makes some clients (kafkajs) skip to the high watermark
+      // when a fetch returns nothing else.
+      if (!canMerge || run.some((p) => p.messages.length > 0)) {
+        flush();
+        out.push(batch);
+        continue;
+      }
+    } else if (last && !canMerge) {
+      flush();
+    }
     run.push(piece);
     runBytes += piece.estimatedBytes;
   }
