@@ -9,8 +9,9 @@
  *      key. Offsets are preserved: a rewritten batch keeps its base offset and lastOffsetDelta and
  *      leaves gaps in offsetDelta (record batch v2 allows them), so the offsets of a segment stay
  *      dense batch to batch and readers, indexes and recovery see the same offset ranges.
- *      Adjacent rewritten batches merge into one (bounded by mergedBatchBytesMax), so a run of
- *      fully superseded batches shrinks to one empty 61-byte batch.
+ *      Adjacent rewritten batches merge into one (bounded by mergedBatchBytesMax), and a run of
+ *      fully superseded batches is absorbed by the batch after it (an empty batch is left only
+ *      when nothing can absorb it: another producer, another codec, or the end of the segment).
  *
  * Safety: a partial index (keysMax reached) only means less is removed: a record is dropped only
  * when a later record with its key was seen. Records without a key are kept. Untouched batches are
