@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import * as mqttPacket from 'mqtt-packet';
 import type { ConnectionInfo, Logger } from '@strata/core';
 import type { Broker } from './broker.js';
+import { decodePubackV4, decodePublishV4, encodePublishV4 } from './fast-path.js';
 import { FrameReader } from './framing.js';
 import type { MqttMessageView } from './message-codec.js';
 import { reasonForAppendError } from './errors.js';
@@ -141,14 +142,22 @@ export class Connection {
 
   private onFrame(frame: Buffer): boolean {
     if (this.closed) return false;
-    this.parsed = null;
-    this.parseError = null;
-    this.parser.parse(frame);
-    const parseError = this.parseError as Error | null;
-    const packet = this.parsed as mqttPacket.Packet | null;
-    if (parseError !== null || packet === null) {
-      this.close(`malformed packet: ${parseError?.message ?? 'incomplete'}`, RC.malformedPacket);
-      return false;
+    let packet: mqttPacket.Packet | null = null;
+    if (this.protocolVersion < 5 && this.state === 'connected') {
+      const type = frame[0]! >> 4;
+      if (type === 3) packet = decodePublishV4(frame);
+      else if (type === 4) packet = decodePubackV4(frame);
+    }
+    if (packet === null) {
+      this.parsed = null;
+      this.parseError = null;
+      this.parser.parse(frame);
+      const parseError = this.parseError as Error | null;
+      packet = this.parsed as mqttPacket.Packet | null;
+      if (parseError !== null || packet === null) {
+        this.close(`malformed packet: ${parseError?.message ?? 'incomplete'}`, RC.malformedPacket);
+        return false;
+      }
     }
     if (this.busy) {
       this.backlog.push(packet);
@@ -446,7 +455,10 @@ export class Connection {
     if (qos > 0) packet.messageId = this.allocatePacketId();
     let bytes: Buffer;
     try {
-      bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
+      bytes =
+        this.protocolVersion < 5
+          ? encodePublishV4(packet.topic, view.payload, qos, packet.retain, packet.dup, packet.messageId ?? 0)
+          : mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
     } catch (error) {
       this.logger.warn('cannot encode outgoing publish', { topic: view.topic, error });
       item.onDone?.();

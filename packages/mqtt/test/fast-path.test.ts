@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as mqttPacket from 'mqtt-packet';
+import { decodePubackV4, decodePublishV4, encodePublishV4 } from '../src/fast-path.js';
+
+test('fast path PUBLISH encode/decode agrees with mqtt-packet byte for byte (3.1.1)', () => {
+  const topics = ['a', 'a/b/c', 'ünïcødé/topic', 'x'.repeat(300)];
+  const payloads = [Buffer.alloc(0), Buffer.from('hello'), Buffer.alloc(200), Buffer.alloc(20_000, 7)];
+  for (const topic of topics) {
+    for (const payload of payloads) {
+      for (const qos of [0, 1, 2] as const) {
+        for (const flags of [[false, false], [true, true]] as const) {
+          const [retain, dup] = flags;
+          const messageId = qos > 0 ? 4242 : 0;
+          const packet: mqttPacket.IPublishPacket = { cmd: 'publish', topic, payload, qos, retain, dup: qos > 0 && dup, ...(qos > 0 ? { messageId } : {}) };
+          const expected = mqttPacket.generate(packet, { protocolVersion: 4 });
+          const ours = encodePublishV4(topic, payload, qos, retain, qos > 0 && dup, messageId);
+          assert.deepEqual(ours, expected);
+          const decoded = decodePublishV4(expected)!;
+          assert.equal(decoded.topic, topic);
+          assert.deepEqual(Buffer.from(decoded.payload as Buffer), payload);
+          assert.equal(decoded.qos, qos);
+          assert.equal(decoded.retain, retain);
+          assert.equal(decoded.messageId, qos > 0 ? messageId : undefined);
+        }
+      }
+    }
+  }
+});
+
+test('fast path rejects malformed PUBLISH and PUBACK frames (the caller falls back to mqtt-packet)', () => {
+  assert.equal(decodePublishV4(Buffer.from([0x36, 0x03, 0x00, 0x01, 0x61])), null); // QoS 3
+  assert.equal(decodePublishV4(Buffer.from([0x30, 0x03, 0x00, 0x05, 0x61])), null); // topic past the end
+  assert.equal(decodePublishV4(Buffer.from([0x32, 0x05, 0x00, 0x01, 0x61, 0x00, 0x00])), null); // packet id 0
+  assert.equal(decodePubackV4(Buffer.from([0x40, 0x03, 0x00, 0x01, 0x00])), null);
+  assert.deepEqual(decodePubackV4(Buffer.from([0x40, 0x02, 0x01, 0x02])), { cmd: 'puback', messageId: 258 });
+});
