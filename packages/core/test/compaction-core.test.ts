@@ -96,6 +96,13 @@ test('compaction on the real log: latest per key in sealed segments, offsets kep
   };
   const compacted = await check('after compaction');
 
+  // A subscription reading the compacted log sees exactly what reads see: gaps are skipped.
+  const subscription = await core.subscriptions.open(TOPIC, 0, 'reader', { type: 'Exclusive', initialPosition: 'earliest' });
+  const seen: number[] = [];
+  subscription.attach({ name: 'r', onDelivery: (deliveries) => deliveries.forEach((d) => seen.push(d.message.offset)) }).flow(1000);
+  for (let i = 0; i < 500 && seen.length < compacted.length; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(seen, compacted.map((m) => m.offset));
+
   // New appends continue at the same offsets; a second run is a no-op until new segments seal.
   await core.append(TOPIC, 0, { kind: 'messages', messages: [{ key: Buffer.from('k1'), value: Buffer.from('new'), headers: [], timestamp: Date.now() }] });
   written.push({ offset: MESSAGES, key: 'k1', value: 'new' });
