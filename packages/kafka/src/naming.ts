@@ -39,7 +39,12 @@ export function createTopicNaming(defaultNamespace: string, separator: string): 
       if (kafkaName.startsWith(TOPIC_SCHEME)) return parseTopicName(kafkaName).full;
       const slashParts = kafkaName.split('/');
       if (slashParts.length === 3) return parseTopicName(`${TOPIC_SCHEME}${kafkaName}`).full;
-      if (!isValidKafkaTopicName(kafkaName)) throw new StrataError('INVALID_NAME', `invalid Kafka topic name: ${JSON.stringify(kafkaName)}`);
+      // Topics other protocols created may use core characters Kafka does not ('=', ':', '%', '@',
+      // '+'); clients that do not validate names can still reach them. Creating such names through
+      // Kafka is refused by the create paths (isValidKafkaTopicName).
+      if (!isValidKafkaTopicName(kafkaName) && !isValidLocalName(kafkaName)) {
+        throw new StrataError('INVALID_NAME', `invalid Kafka topic name: ${JSON.stringify(kafkaName)}`);
+      }
       const parts = kafkaName.split(separator);
       if (parts.length === 3 && isValidNamespacePart(parts[0]!) && isValidNamespacePart(parts[1]!) && isValidLocalName(parts[2]!)) {
         return formatTopicName(parts[0]!, parts[1]!, parts[2]!);

@@ -15,7 +15,9 @@ test('topic names map into the default namespace and, by the separator form, int
   assert.equal(naming.toCore('acme/billing/orders'), 'persistent://acme/billing/orders');
   assert.equal(naming.toKafka('persistent://public/default/orders'), 'orders');
   assert.equal(naming.toKafka('persistent://acme/billing/orders'), 'acme--billing--orders');
-  for (const bad of ['', '.', '..', 'a b', 'x'.repeat(250), 'ü', 'a/b']) {
+  // Core names other protocols made are reachable even where Kafka would not allow them.
+  assert.equal(naming.toCore('sensors=temp'), 'persistent://public/default/sensors=temp');
+  for (const bad of ['', '.', '..', 'a b', 'x'.repeat(250), 'ü', 'a/b', 'a#b']) {
     assert.throws(() => naming.toCore(bad), (e) => isStrataError(e, 'INVALID_NAME'), bad);
   }
   const other = createTopicNaming('t1/ns1', '.ns.');

@@ -166,6 +166,11 @@ test('metadata: auto-create on request, not when the client forbids it; topic id
   assert.equal(byId.topics[0].name, 'auto-made');
   const invalid = await call(API_KEY.Metadata, 9, { topics: [{ topicId: Buffer.alloc(16), name: 'bad name!' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
   assert.equal(invalid.topics[0].errorCode, 17);
+  const coreOnly = await call(API_KEY.Metadata, 9, { topics: [{ topicId: Buffer.alloc(16), name: 'x=y' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
+  assert.equal(coreOnly.topics[0].errorCode, 17, 'not creatable through Kafka');
+  await server.core.topics.create('persistent://public/default/x=y', { partitions: 1 });
+  const reachable = await call(API_KEY.Metadata, 9, { topics: [{ topicId: Buffer.alloc(16), name: 'x=y' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  assert.equal(reachable.topics[0].errorCode, 0, 'but reachable when another protocol made it');
 
   const dry = await call(API_KEY.CreateTopics, 7, { topics: [{ name: 'dry', numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: true });
   assert.equal(dry.topics[0].errorCode, 0);

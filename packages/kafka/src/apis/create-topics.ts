@@ -11,7 +11,7 @@ import type { CreateTopicsRequest, CreateTopicsResponse } from '../protocol/mess
 import { applyTopicConfig, reportTopicConfigs, type ConfigPatch } from '../topic-configs.js';
 import { defineApi } from './api.js';
 import type { Elem } from './elem.js';
-import { coreNameOf } from './topic-lookup.js';
+import { coreNameOf, isCreatableName } from './topic-lookup.js';
 
 type Result = Elem<CreateTopicsResponse['topics']>;
 
@@ -34,7 +34,7 @@ export const createTopicsApi = defineApi<CreateTopicsRequest, CreateTopicsRespon
         continue;
       }
       seen.add(topic.name);
-      const name = coreNameOf(broker, topic.name);
+      const name = isCreatableName(topic.name) ? coreNameOf(broker, topic.name) : { errorCode: KafkaErrorCode.INVALID_TOPIC_EXCEPTION };
       if ('errorCode' in name) {
         fail(name.errorCode, `invalid topic name ${topic.name}`);
         continue;

@@ -11,7 +11,7 @@ import { API_KEY } from '../protocol/messages/index.js';
 import type { MetadataRequest, MetadataResponse } from '../protocol/messages/metadata/types.js';
 import type { Elem } from './elem.js';
 import { defineApi } from './api.js';
-import { coreNameOf } from './topic-lookup.js';
+import { coreNameOf, isCreatableName } from './topic-lookup.js';
 
 type MetadataResponseTopic = Elem<MetadataResponse['topics']>;
 
@@ -52,6 +52,7 @@ async function topicMetadata(broker: KafkaBroker, kafkaName: string, allowAutoCr
   try {
     if (!broker.core.topics.exists(name.full)) {
       if (!allowAutoCreate) return { errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: kafkaName, partitions: [] };
+      if (!isCreatableName(kafkaName)) return { errorCode: KafkaErrorCode.INVALID_TOPIC_EXCEPTION, name: kafkaName, partitions: [] };
       await autoCreateTopic(broker, name.full);
     }
     return describeTopic(broker, kafkaName, name.full);

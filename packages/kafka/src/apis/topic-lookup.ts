@@ -6,6 +6,7 @@ import type { TopicDescription } from '@strata/core';
 import { topicIdOf, type KafkaBroker } from '../broker.js';
 import { KafkaErrorCode } from '../error-codes.js';
 import { kafkaErrorCodeOf } from '../errors.js';
+import { isValidKafkaTopicName } from '../naming.js';
 
 export type TopicLookup =
   | { readonly ok: true; readonly full: string; readonly description: TopicDescription }
@@ -45,4 +46,12 @@ export function topicNameOfId(broker: KafkaBroker, topicId: Buffer): string | nu
     }
   }
   return null;
+}
+
+/**
+ * Kafka clients may only create names Kafka allows ([a-zA-Z0-9._-], or the full/slash forms whose
+ * parts are checked by the core); other core names are reachable but not creatable through Kafka.
+ */
+export function isCreatableName(kafkaName: string): boolean {
+  return isValidKafkaTopicName(kafkaName) || kafkaName.includes('/');
 }
