@@ -46,7 +46,8 @@ export function checkPortCollisions(listeners: ReadonlyMap<string, ListenerConfi
   }
 }
 
-function formatHostPort(host: string, port: number): string {
+/** `host:port`, with IPv6 hosts in brackets (`[::1]:9092`), as the listener lines print it. */
+export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
@@ -109,5 +110,3 @@ export async function bindListener(spec: ListenerSpec, config: ListenerConfig, h
     },
   };
 }
-
-export { formatHostPort };

@@ -46,6 +46,29 @@ test('strata serve prints one line per listener and ready, serves, and exits 0 o
   assert.ok(logLines.some((line) => line.msg === 'server stopped'), 'JSON log lines on stderr end with the stop');
 });
 
+async function ipv6LoopbackWorks(): Promise<boolean> {
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+  });
+}
+
+test('--host ::1 binds IPv6 and prints the address in brackets', async (t) => {
+  if (!(await ipv6LoopbackWorks())) {
+    t.skip('no IPv6 loopback on this machine');
+    return;
+  }
+  const dir = await makeTempDir();
+  t.after(() => dir.remove());
+  const server = await spawnServer({ dataDir: dir.path, args: ['--handler-module', echoModule, '--host', '::1'] });
+  t.after(() => server.kill('SIGKILL'));
+  const echo = server.address('echo');
+  assert.equal(echo.host, '::1');
+  assert.ok(server.stdout().includes(`strata: echo listening on [::1]:${echo.port}\n`));
+  assert.equal((await server.stop()).code, 0);
+});
+
 test('SIGINT shuts down gracefully too', async (t) => {
   const dir = await makeTempDir();
   t.after(() => dir.remove());
