@@ -41,6 +41,10 @@ export interface StorageTuning {
   readonly indexIntervalBytes: number;
   /** Smallest read from a segment file for catch-up reads. */
   readonly readChunkBytesMin: number;
+  /** One catch-up disk read fetches this much; the rest serves the reader's next reads. */
+  readonly readAheadBytes: number;
+  /** Read-ahead chunks kept (memory: readAheadBytes x this, apart from the tail cache). */
+  readonly readAheadChunksMax: number;
   /** How often retention runs. */
   readonly retentionCheckIntervalMs: number;
   /** Concurrent fsyncs of segment files during a checkpoint. */
@@ -68,6 +72,8 @@ export const DEFAULT_STORAGE_TUNING: StorageTuning = {
   checkpointIntervalMs: 10_000,
   indexIntervalBytes: 4 * KiB,
   readChunkBytesMin: 64 * KiB,
+  readAheadBytes: 4 * MiB,
+  readAheadChunksMax: 16,
   retentionCheckIntervalMs: 30_000,
   checkpointFsyncConcurrencyMax: 4,
   producerBatchesMax: 5,

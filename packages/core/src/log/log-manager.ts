@@ -33,6 +33,7 @@ import { JournalFile, journalFileName, listJournalFiles, replayJournalFile } fro
 import type { JournalRecord } from '../storage/journal-format.js';
 import { batchBaseOffset, readBatchFields, type BatchFields } from './batch-fields.js';
 import { Checkpointer } from './checkpointer.js';
+import { ReadAhead } from './read-ahead.js';
 import { SegmentFlusher } from './segment-flusher.js';
 import { GroupCommitter, storageError, type AppendRequest } from './group-commit.js';
 import { outOfRange, PartitionLog } from './partition-log.js';
@@ -68,6 +69,7 @@ export class LogManager {
   private committer!: GroupCommitter;
   private checkpointer!: Checkpointer;
   private readonly flusher: SegmentFlusher;
+  private readonly readAhead: ReadAhead;
   private readonly appendListeners = new Set<(event: AppendEvent) => void>();
   private waiterCount = 0;
   private partitionCount = 0;
@@ -90,6 +92,7 @@ export class LogManager {
     });
     this.logDir = path.join(options.dataDir, 'log');
     this.journalDir = path.join(options.dataDir, 'journal');
+    this.readAhead = new ReadAhead(options.tuning.readAheadBytes, options.tuning.readAheadChunksMax);
     this.flusher = new SegmentFlusher(
       options.tuning.segmentPendingBytesMax,
       options.tuning.segmentWritesConcurrencyMax,
@@ -193,6 +196,7 @@ export class LogManager {
           else this.recoveryDirty.push([file, directory]);
         },
         dropPending: (segment) => this.flusher.drop(segment),
+        readAhead: this.readAhead,
       }, topic.policies);
       logs[partition] = log;
       created.push(log);

@@ -27,6 +27,7 @@ import {
   RECORD_BATCH_MAGIC,
 } from './batch-fields.js';
 import { isIdempotent, ProducerStateTable } from './producer-state.js';
+import type { ReadAhead } from './read-ahead.js';
 import { parseSegmentFileName, Segment } from './segment.js';
 import { TailRun } from './tail-cache.js';
 
@@ -43,6 +44,7 @@ export interface PartitionDeps {
   readonly markDirty: (file: string | null, dir: string) => void;
   /** A segment with unwritten acknowledged batches is going away (retention, topic deletion). */
   readonly dropPending: (segment: Segment) => void;
+  readonly readAhead: ReadAhead;
 }
 
 /** State of a segment before a group touched it, to undo a failed group commit. */
@@ -369,7 +371,16 @@ export class PartitionLog {
         try {
           while (position < end) {
             const budget = Math.max(this.deps.tuning.readChunkBytesMin, maxBytes - bytes + this.deps.tuning.indexIntervalBytes);
-            let chunk = await readAt(lease.fd, Math.min(end - position, budget), position);
+            const wanted = Math.min(end - position, budget);
+            let chunk = this.deps.readAhead.get(segment, position, wanted);
+            // A cached tail too short for one whole batch is no use: read afresh.
+            if (chunk && chunk.length < wanted && (chunk.length < LOG_OVERHEAD_BYTES || batchTotalBytes(chunk, 0) > chunk.length)) chunk = null;
+            if (!chunk) {
+              const ahead = Math.min(end - position, Math.max(wanted, this.deps.readAhead.chunkBytes));
+              const read = await readAt(lease.fd, ahead, position);
+              if (ahead > wanted) this.deps.readAhead.put(segment, position, read);
+              chunk = read.subarray(0, Math.min(read.length, wanted));
+            }
             if (chunk.length < LOG_OVERHEAD_BYTES) return entries;
             const firstTotal = batchTotalBytes(chunk, 0);
             if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
@@ -490,6 +501,7 @@ export class PartitionLog {
       }
       this.segments.shift();
       this.deps.dropPending(first);
+      this.deps.readAhead.forget(first);
       bytes -= first.bytes;
       this.deps.files.retire(first.path);
       await fsp.rm(first.path, { force: true });
@@ -510,6 +522,7 @@ export class PartitionLog {
     this.deleted = true;
     for (const segment of this.segments) {
       this.deps.dropPending(segment);
+      this.deps.readAhead.forget(segment);
       this.deps.files.retire(segment.path);
     }
     this.segments.length = 0;
