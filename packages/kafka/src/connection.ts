@@ -19,7 +19,6 @@ import type { ConnectionInfo, Logger } from '@strata/core';
 import type { ApiHandler, RequestContext } from './apis/api.js';
 import type { KafkaBroker } from './broker.js';
 import { KafkaErrorCode } from './error-codes.js';
-import { KafkaDecodeError } from './protocol/errors.js';
 import { FrameDecoder } from './protocol/frame.js';
 import { messageCodecs, type ApiCodecs } from './protocol/messages/index.js';
 import { Reader } from './protocol/reader.js';
@@ -100,7 +99,14 @@ export class KafkaConnection {
     }
     for (const frame of frames) {
       if (this.closed) return;
-      this.onFrame(frame);
+      try {
+        this.onFrame(frame);
+      } catch (error) {
+        // A bug on our side (an encoder or an API's error response): fatal to this connection only.
+        this.log.error('request failed', { error });
+        this.close();
+        return;
+      }
     }
     this.maybePause();
   }
@@ -139,11 +145,8 @@ export class KafkaConnection {
       header = decodeRequestHeader(reader);
       if (supported) request = codecs.versions.get(apiVersion)!.decodeRequest(reader);
     } catch (error) {
-      if (error instanceof KafkaDecodeError || error instanceof RangeError) {
-        this.close('closing connection: undecodable request', { apiKey, apiVersion, error: error.message });
-        return;
-      }
-      throw error;
+      this.close('closing connection: undecodable request', { apiKey, apiVersion, error: (error as Error).message });
+      return;
     }
     const ctx = this.context(apiVersion, header.clientId);
     const headerVersion = apiKey === API_VERSIONS_KEY ? 0 : apiVersion >= codecs.flexibleMinVersion ? 1 : 0;
