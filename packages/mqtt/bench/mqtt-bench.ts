@@ -19,7 +19,23 @@ import mqtt, { type MqttClient } from 'mqtt';
 import * as mqttPacket from 'mqtt-packet';
 
 const args = process.argv.slice(2);
-const idleTarget = Number(args[args.indexOf('--idle') + 1] ?? 10_000) || 10_000;
+const idleRequested = (args.includes('--idle') ? Number(args[args.indexOf('--idle') + 1]) : 10_000) || 10_000;
+
+/**
+ * Node cannot raise its own RLIMIT_NOFILE, so the idle-connection count is capped by the soft limit
+ * this process got (each side of a loopback connection needs one descriptor, in different processes);
+ * run `ulimit -n 20000` first for the full 10,000.
+ */
+function openFilesLimit(): number {
+  try {
+    const match = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return match ? Number(match[1]) : 1024;
+  } catch {
+    return 1024;
+  }
+}
+const idleTarget = Math.min(idleRequested, openFilesLimit() - 500);
+if (idleTarget < idleRequested) process.stderr.write(`ulimit -n allows ${idleTarget} idle connections, not ${idleRequested}\n`);
 const PAYLOAD = Buffer.alloc(64, 0x61);
 const SCENARIO_MS_MAX = 30_000;
 
