@@ -209,13 +209,19 @@ export class KafkaConnection {
     slot.done = true;
     if (this.closed) return;
     // Write every finished response at the head of the queue, in order.
-    this.stream.cork();
+    const out: Buffer[] = [];
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const head = this.slots.shift()!;
       this.pendingRequestBytes -= head.requestBytes;
-      if (head.response) for (const chunk of head.response) this.stream.write(chunk);
+      if (head.response) for (const chunk of head.response) out.push(chunk);
     }
-    this.stream.uncork();
+    if (out.length === 1) {
+      this.stream.write(out[0]!);
+    } else if (out.length > 1) {
+      this.stream.cork(); // one writev for a response's chunks (and for responses finished together)
+      for (const chunk of out) this.stream.write(chunk);
+      this.stream.uncork();
+    }
     this.maybeResume();
   }
 
