@@ -113,7 +113,17 @@ while len(got) < sent and time.time() < deadline:
 c.commit(asynchronous=False)
 committed = c.committed([TopicPartition('ck-t', 0), TopicPartition('ck-t', 1)], timeout=10)
 c.close()
-print(json.dumps({'got': len(got), 'sample': got[0], 'committed': [tp.offset for tp in committed]}))
+# From a timestamp (ListOffsets by time), then from an explicit offset.
+s = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'ck-seek', 'enable.auto.commit': False})
+times = s.offsets_for_times([TopicPartition('ck-t', 0, 1700000000000 + 10)], timeout=10)
+s.assign([TopicPartition('ck-t', 0, 45)])
+seek = None
+deadline = time.time() + 15
+while seek is None and time.time() < deadline:
+    m = s.poll(0.5)
+    if m is not None and not m.error(): seek = m.offset()
+s.close()
+print(json.dumps({'got': len(got), 'sample': got[0], 'committed': [tp.offset for tp in committed], 'byTime': times[0].offset, 'seek': seek}))
 `;
 
 test('confluent_kafka (librdkafka 2.0.2): features, idempotent produce with codecs, group consume, commit', async (t) => {
@@ -121,11 +131,14 @@ test('confluent_kafka (librdkafka 2.0.2): features, idempotent produce with code
   if (py === null) return;
   const result = await python(py, CONFLUENT_SCRIPT);
   assert.equal(result.code, 0, result.stderr.slice(-3000));
-  const out = JSON.parse(result.stdout.trim().split('\n').pop()!) as { got: number; sample: [string, string, string, number]; committed: number[] };
+  const out = JSON.parse(result.stdout.trim().split('\n').pop()!) as { got: number; sample: [string, string, string, number]; committed: number[]; byTime: number; seek: number };
   assert.equal(out.got, 100);
   assert.equal(out.sample[2], out.sample[1].split('-')[0]);
   assert.ok(out.sample[3] >= 1700000000000);
   assert.deepEqual(out.committed, [50, 50]);
+  // Partition 0 got records with timestamps base+0, +2, ... +18 for each codec (5 x 10 records).
+  assert.equal(out.byTime, 5, 'first record at or after base+10 on partition 0 is its 6th');
+  assert.equal(out.seek, 45);
   // librdkafka's feature detection (debug=feature) must find what it looks for.
   for (const feature of ['MsgVer2', 'BrokerBalancedConsumer', 'BrokerGroupCoordinator', 'IdempotentProducer', 'LZ4', 'ZSTD', 'OffsetTime', 'ThrottleTime']) {
     assert.match(result.stderr, new RegExp(`Enabling feature ${feature}\\b`), `librdkafka feature ${feature}`);
@@ -150,7 +163,16 @@ c.commit()
 committed = c.committed(TopicPartition('kp-t', 0))
 c.close()
 groups = [g[0] for g in admin.list_consumer_groups()]
-print(json.dumps({'version': list(version), 'got': len(got), 'first': got[0][:2], 'committed': committed, 'groups': groups}))
+s = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=3000)
+tp = TopicPartition('kp-t', 0)
+s.assign([tp])
+first_ts = None
+s.seek(tp, 7)
+seek = [m.offset for m in s][:1]
+times = s.offsets_for_times({tp: 0})
+end = s.end_offsets([tp])[tp]
+s.close()
+print(json.dumps({'version': list(version), 'got': len(got), 'first': got[0][:2], 'committed': committed, 'groups': groups, 'seek': seek, 'byTime': times[tp].offset, 'end': end}))
 `;
 
 test('kafka-python 2.0.2: version probe infers a modern broker; produce, group consume, commit', async (t) => {
@@ -158,10 +180,13 @@ test('kafka-python 2.0.2: version probe infers a modern broker; produce, group c
   if (py === null) return;
   const result = await python(py, KAFKA_PYTHON_SCRIPT);
   assert.equal(result.code, 0, result.stderr.slice(-3000));
-  const out = JSON.parse(result.stdout.trim().split('\n').pop()!) as { version: number[]; got: number; first: string[]; committed: number; groups: string[] };
+  const out = JSON.parse(result.stdout.trim().split('\n').pop()!) as { version: number[]; got: number; first: string[]; committed: number; groups: string[]; seek: number[]; byTime: number; end: number };
   assert.ok(out.version[0]! >= 2, `inferred ${out.version.join('.')}`);
   assert.equal(out.got, 10);
   assert.deepEqual(out.first, ['k0', 'v0']);
   assert.equal(out.committed, 10);
   assert.ok(out.groups.includes('kp-group'));
+  assert.deepEqual(out.seek, [7]);
+  assert.equal(out.byTime, 0);
+  assert.equal(out.end, 10);
 });
