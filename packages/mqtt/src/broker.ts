@@ -23,10 +23,10 @@ import { CoreTail } from './core-tail.js';
 import { messageToView, publishToMessage, type MqttMessageView } from './message-codec.js';
 import { RetainedStore } from './retained-store.js';
 import { Session, type Lag, type SessionSubscription } from './session.js';
-import { SessionStore, type StoredSession } from './session-store.js';
+import { SessionStore, type StoredSession, type StoredWill } from './session-store.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { TopicMapper, type TopicRule } from './topic-mapping.js';
-import { topicMatches } from './topic.js';
+import { parseSharedFilter, topicMatches } from './topic.js';
 
 export const SESSION_EXPIRY_NEVER = 0xffffffff;
 /** One catch-up read of a session that fell behind the live fan-out. */
@@ -128,13 +128,30 @@ export class Broker {
       }
       this.sessions.set(session.clientId, session);
       this.armExpiry(session, disconnectedAtMs);
+      if (stored.will) {
+        // The server stopped while the client was connected (no DISCONNECT seen), or while its will
+        // delay ran: publish now, or when the rest of the delay has passed.
+        session.will = loadWill(stored.will);
+        const dueMs = stored.disconnectedAtMs === null ? 0 : stored.disconnectedAtMs + stored.will.delaySeconds * 1000 - now;
+        if (dueMs <= 0) this.publishWill(session);
+        else {
+          session.willTimer = setTimeout(() => {
+            session.willTimer = null;
+            if (session.connection === null) this.publishWill(session);
+          }, Math.min(dueMs, TIMER_MS_MAX));
+          session.willTimer.unref();
+        }
+      }
     }
     this.logger.info('mqtt sessions restored', { count: this.sessions.size });
   }
 
   private sessionFromStored(stored: StoredSession): Session {
     const session = new Session(stored.clientId, 'cursor', stored.protocolVersion, stored.expirySeconds);
-    for (const s of stored.subscriptions) session.subscriptions.set(s.filter, { ...s, shared: sharedOf(s.filter) });
+    for (const s of stored.subscriptions) {
+      const shared = parseSharedFilter(s.filter);
+      session.subscriptions.set(s.filter, { ...s, shared: shared === 'invalid' ? null : shared });
+    }
     return session;
   }
 
@@ -304,6 +321,24 @@ export class Broker {
       session.cursors.clear();
       await this.sessionStore.delete(session.clientId);
     });
+    for (const sub of session.subscriptions.values()) if (sub.shared !== null) await this.releaseShared(sub.shared);
+  }
+
+  /**
+   * Deletes a shared subscription's core subscriptions once no session (online or offline) has it
+   * any more, so an abandoned group does not hold back retention.
+   */
+  private async releaseShared(shared: { group: string; filter: string }): Promise<void> {
+    const full = `$share/${shared.group}/${shared.filter}`;
+    for (const s of this.sessions.values()) if (s.subscriptions.has(full)) return;
+    const name = sharedName(shared.group, shared.filter);
+    for (const rule of this.mapper.coreTopicsForFilter(shared.filter)) {
+      if (!this.core.topics.exists(rule.coreTopic)) continue;
+      const partitions = this.mapper.partitionCount(rule.coreTopic);
+      for (let p = 0; p < partitions; p++) {
+        if (this.core.subscriptions.list(rule.coreTopic, p).includes(name)) await this.core.subscriptions.delete(rule.coreTopic, p, name);
+      }
+    }
   }
 
   private async saveSession(session: Session, disconnectedAtMs: number | null): Promise<void> {
@@ -315,6 +350,7 @@ export class Broker {
       expirySeconds: session.expirySeconds,
       disconnectedAtMs,
       subscriptions,
+      will: session.will === null ? null : storeWill(session.will),
     });
   }
 
@@ -355,6 +391,10 @@ export class Broker {
         }
         return true;
       });
+      for (const filter of filters) {
+        const shared = parseSharedFilter(filter);
+        if (shared !== null && shared !== 'invalid') await this.releaseShared(shared);
+      }
       if (session.persistent) await this.saveSession(session, null);
       return existed;
     });
@@ -692,6 +732,41 @@ export class Broker {
   }
 }
 
+function storeWill(will: NonNullable<Session['will']>): StoredWill {
+  const p = will.packet;
+  const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
+  let properties: Record<string, unknown> | undefined;
+  if (p.properties !== undefined) {
+    properties = { ...p.properties };
+    if (p.properties.correlationData !== undefined) properties['correlationData'] = p.properties.correlationData.toString('base64');
+  }
+  return {
+    topic: p.topic,
+    payloadBase64: payload.toString('base64'),
+    qos: p.qos,
+    retain: p.retain,
+    delaySeconds: will.delaySeconds,
+    ...(properties !== undefined ? { properties } : {}),
+  };
+}
+
+function loadWill(stored: StoredWill): NonNullable<Session['will']> {
+  const packet: IPublishPacket = {
+    cmd: 'publish',
+    topic: stored.topic,
+    payload: Buffer.from(stored.payloadBase64, 'base64'),
+    qos: stored.qos,
+    retain: stored.retain,
+    dup: false,
+  };
+  if (stored.properties !== undefined) {
+    const properties = { ...stored.properties } as NonNullable<IPublishPacket['properties']> & { correlationData?: unknown };
+    if (typeof properties.correlationData === 'string') properties.correlationData = Buffer.from(properties.correlationData, 'base64');
+    packet.properties = properties as IPublishPacket['properties'];
+  }
+  return { packet, delaySeconds: stored.delaySeconds };
+}
+
 interface Match {
   qos: number;
   rap: boolean;
@@ -711,12 +786,6 @@ function addMatch(many: Map<Session, Match>, entry: IndexEntry): void {
   if (sub.subscriptionId !== undefined) agg.ids.push(sub.subscriptionId);
 }
 
-function sharedOf(filter: string): SessionSubscription['shared'] {
-  if (!filter.startsWith('$share/')) return null;
-  const rest = filter.slice(7);
-  const slash = rest.indexOf('/');
-  return { group: rest.slice(0, slash), filter: rest.slice(slash + 1) };
-}
 
 function bindConsumer(c: SubscriptionConsumer): SubscriptionConsumer {
   return {

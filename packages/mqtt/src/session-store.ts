@@ -16,6 +16,17 @@ export interface StoredSubscription {
   readonly subscriptionId?: number;
 }
 
+/** A will kept with a persistent session, so a server crash does not lose it. */
+export interface StoredWill {
+  readonly topic: string;
+  readonly payloadBase64: string;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly delaySeconds: number;
+  /** MQTT 5 will properties; correlation data as base64. */
+  readonly properties?: Record<string, unknown>;
+}
+
 export interface StoredSession {
   readonly clientId: string;
   readonly protocolVersion: 3 | 4 | 5;
@@ -24,6 +35,7 @@ export interface StoredSession {
   /** Set while disconnected; the session expires at disconnectedAtMs + expirySeconds. */
   readonly disconnectedAtMs: number | null;
   readonly subscriptions: readonly StoredSubscription[];
+  readonly will?: StoredWill | null;
 }
 
 export function sessionKey(clientId: string): string {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { collect, connect, endClient, sleep, startBroker } from './harness.js';
+import { sessionKey } from '../src/session-store.js';
 
 test('3.1.1 persistent session: subscriptions and queued QoS 1/2 messages survive a disconnect', async () => {
   const broker = await startBroker();
@@ -194,6 +195,62 @@ test('MQTT 5 session expiry: the session is gone after its expiry interval', asy
     if (present !== undefined) assert.equal(present, false);
     assert.equal(broker.core.subscriptions.list('persistent://public/default/mqtt', 0).includes('mqtt.expiring'), false);
     await endClient(back);
+  } finally {
+    await broker.close();
+  }
+});
+
+test('a will of a persistent session survives a server crash and is published at restart', async () => {
+  let broker = await startBroker();
+  const { dataDir } = broker;
+  try {
+    const watcher = await connect(broker.url, { clientId: 'crash-watcher', clean: false });
+    await watcher.subscribeAsync('wills/#', { qos: 1 });
+    await endClient(watcher);
+    // What a crash leaves behind: a stored session with a will and no disconnect time.
+    await broker.core.metadata.put(
+      sessionKey('crashed'),
+      Buffer.from(
+        JSON.stringify({
+          clientId: 'crashed',
+          protocolVersion: 4,
+          expirySeconds: 0xffffffff,
+          disconnectedAtMs: null,
+          subscriptions: [],
+          will: { topic: 'wills/crashed', payloadBase64: Buffer.from('lost connection').toString('base64'), qos: 1, retain: false, delaySeconds: 0 },
+        }),
+      ),
+    );
+    await broker.stop();
+    broker = await startBroker({ dataDir });
+    const back = await connect(broker.url, { clientId: 'crash-watcher', clean: false });
+    const got = collect(back);
+    const [m] = await got.wait(1);
+    assert.equal(m!.topic, 'wills/crashed');
+    assert.equal(m!.payload.toString(), 'lost connection');
+    await endClient(back);
+  } finally {
+    await broker.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a shared subscription is deleted from the core when its last member leaves', async () => {
+  const broker = await startBroker();
+  try {
+    const a = await connect(broker.url, { clientId: 'share-a', protocolVersion: 5 });
+    const b = await connect(broker.url, { clientId: 'share-b', protocolVersion: 5 });
+    await a.subscribeAsync('$share/grp/leave/#', { qos: 1 });
+    await b.subscribeAsync('$share/grp/leave/#', { qos: 1 });
+    const list = (): string[] => broker.core.subscriptions.list('persistent://public/default/mqtt', 0).filter((n) => n.startsWith('mqtt-share.'));
+    assert.equal(list().length, 1);
+    await a.unsubscribeAsync('$share/grp/leave/#');
+    assert.equal(list().length, 1, 'b still uses it');
+    await endClient(b); // a non-persistent session ends with its connection
+    const deadline = Date.now() + 2000;
+    while (list().length > 0 && Date.now() < deadline) await sleep(20);
+    assert.deepEqual(list(), []);
+    await endClient(a);
   } finally {
     await broker.close();
   }
