@@ -8,6 +8,7 @@ import type { KafkaConfig } from './config.js';
 import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { TopicNaming } from './naming.js';
 import type { CommittedOffsetStore } from './offsets/committed-offset-store.js';
+import type { TopicIdIndex } from './topic-ids.js';
 
 export interface KafkaBroker {
   readonly core: Core;
@@ -15,6 +16,7 @@ export interface KafkaBroker {
   readonly naming: TopicNaming;
   readonly groups: GroupCoordinator;
   readonly offsets: CommittedOffsetStore;
+  readonly topicIds: TopicIdIndex;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly nodeId: number;

@@ -12,6 +12,7 @@ import { KafkaConnection } from './connection.js';
 import { GroupCoordinator } from './group/group-coordinator.js';
 import { createTopicNaming } from './naming.js';
 import { CommittedOffsetStore } from './offsets/committed-offset-store.js';
+import { TopicIdIndex } from './topic-ids.js';
 
 export const KAFKA_LISTENER_ID = 'kafka';
 export const KAFKA_DEFAULT_PORT = 9092;
@@ -41,12 +42,14 @@ export class KafkaHandler implements ProtocolHandler {
       hasOffsets: (groupId) => offsets.hasOffsets(groupId),
     });
     const bound = context.listeners.get(KAFKA_LISTENER_ID);
+    const topicIds = new TopicIdIndex(core);
     this.broker = {
       core,
       config,
       naming: createTopicNaming(config.defaultNamespace, config.namespaceSeparator),
       groups,
       offsets,
+      topicIds,
       logger: context.logger,
       clock: context.clock,
       nodeId: core.nodeId,
@@ -55,6 +58,7 @@ export class KafkaHandler implements ProtocolHandler {
       port: config.advertisedPort ?? bound?.port ?? KAFKA_DEFAULT_PORT,
     };
     this.unsubscribe = core.onTopicEvent((event) => {
+      topicIds.invalidate();
       if (event.type === 'deleted') {
         offsets.forgetTopic(event.topic).catch((error) => context.logger.warn('could not drop offsets of a deleted topic', { error }));
       }

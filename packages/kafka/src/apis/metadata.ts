@@ -101,10 +101,10 @@ export const metadataApi = defineApi<MetadataRequest, MetadataResponse>({
 
 /** Metadata v12 addresses topics by id (name null). */
 function findById(broker: KafkaBroker, topicId: Buffer): MetadataResponseTopic {
-  for (const full of broker.core.topics.list()) {
+  const full = broker.topicIds.lookup(topicId);
+  if (full !== null) {
     try {
-      const description = broker.core.topics.describe(full);
-      if (topicIdOf(full, description.createdAtMs).equals(topicId)) return describeTopic(broker, broker.naming.toKafka(full), full);
+      return describeTopic(broker, broker.naming.toKafka(full), full);
     } catch {
       // deleted concurrently
     }

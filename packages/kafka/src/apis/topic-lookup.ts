@@ -3,7 +3,7 @@
  * API that addresses topics or partitions.
  */
 import type { TopicDescription } from '@strata/core';
-import { topicIdOf, type KafkaBroker } from '../broker.js';
+import type { KafkaBroker } from '../broker.js';
 import { KafkaErrorCode } from '../error-codes.js';
 import { kafkaErrorCodeOf } from '../errors.js';
 import { isValidKafkaTopicName } from '../naming.js';
@@ -36,16 +36,10 @@ export function partitionError(lookup: TopicLookup, partition: number): number {
   return partition >= 0 && partition < lookup.description.partitions ? KafkaErrorCode.NONE : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
 }
 
-/** The Kafka name of the topic with this id (Metadata v10+ ids), or null. Linear: admin paths only. */
+/** The Kafka name of the topic with this id (Metadata v10+ ids), or null. */
 export function topicNameOfId(broker: KafkaBroker, topicId: Buffer): string | null {
-  for (const full of broker.core.topics.list()) {
-    try {
-      if (topicIdOf(full, broker.core.topics.describe(full).createdAtMs).equals(topicId)) return broker.naming.toKafka(full);
-    } catch {
-      // deleted concurrently
-    }
-  }
-  return null;
+  const full = broker.topicIds.lookup(topicId);
+  return full === null ? null : broker.naming.toKafka(full);
 }
 
 /**
