@@ -172,6 +172,18 @@ test('metadata: auto-create on request, not when the client forbids it; topic id
   const reachable = await call(API_KEY.Metadata, 9, { topics: [{ topicId: Buffer.alloc(16), name: 'x=y' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
   assert.equal(reachable.topics[0].errorCode, 0, 'but reachable when another protocol made it');
 
+  const small = await call(API_KEY.CreateTopics, 5, {
+    topics: [{ name: 'small', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'max.message.bytes', value: '200' }, { name: 'cleanup.policy', value: 'compact' }] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
+  assert.equal(small.topics[0].errorCode, 0);
+  assert.equal(small.topics[0].configs.find((c: any) => c.name === 'max.message.bytes').value, '200');
+  assert.equal(server.core.topics.describe('persistent://public/default/small').policies.cleanupPolicy, 'compact');
+  assert.equal((await produce('small', 0, encodeRecordBatch(messages(1, 1000)))).errorCode, 10, 'MESSAGE_TOO_LARGE');
+  const exists = await call(API_KEY.CreateTopics, 5, { topics: [{ name: 'small', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  assert.equal(exists.topics[0].errorCode, 36);
+
   const dry = await call(API_KEY.CreateTopics, 7, { topics: [{ name: 'dry', numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: true });
   assert.equal(dry.topics[0].errorCode, 0);
   assert.equal(server.core.topics.exists('persistent://public/default/dry'), false);
