@@ -138,3 +138,33 @@ test('SIGKILL while producers append: every acknowledged message survives, many 
     assert.ok(Date.now() - roundStartedMs < roundMsMax, `round ${round} finished within ${roundMsMax} ms`);
   }
 });
+
+test('SIGTERM while producers append: exit 0, and every acknowledged message is there', async (t) => {
+  const dir = await makeTempDir('strata-sigterm-');
+  let server: SpawnedServer | null = null;
+  t.after(async () => {
+    server?.kill('SIGKILL');
+    await server?.waitExit().catch(() => undefined);
+    await dir.remove();
+  });
+  server = await spawnServer({ dataDir: dir.path, args: ['--log-level', 'warn'] });
+  const kafka = kafkaClient(server);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }] });
+  await admin.disconnect();
+  const producers = Array.from({ length: PRODUCERS }, () => kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } }));
+  await Promise.all(producers.map((producer) => producer.connect()));
+  const acked: Acked[] = [];
+  const stop = { stopped: false };
+  const running = producers.map((producer, index) => produceUntil(producer, `term-p${index}`, stop, acked));
+  await waitFor(() => acked.length >= ackedBeforeKillMin, 10_000, { message: 'first acknowledgements' });
+
+  server.kill('SIGTERM');
+  assert.deepEqual(await server.waitExit(20_000), { code: 0, signal: null }, 'a graceful shutdown under load exits 0');
+  stop.stopped = true;
+  await Promise.all(running);
+  await Promise.all(producers.map((producer) => producer.disconnect().catch(() => undefined)));
+  const stored = await verifyStore(dir.path, acked);
+  t.diagnostic(`${acked.length} acknowledged, ${stored} stored`);
+});
