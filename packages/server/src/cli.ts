@@ -85,6 +85,12 @@ export async function main(argv: readonly string[]): Promise<number | null> {
   const handlers = await createHandlers(sources);
   const config = resolveConfig(sources, { handlerNames: handlers.map((h) => h.name), listeners: handlers.flatMap((h) => h.listeners) });
   const logger = createLogger({ level: config.logLevel });
+  // An exception nobody caught is a bug whose damage cannot be bounded: log it as a structured line
+  // (so log pipelines see it) and exit 1, as Node would.
+  process.on('uncaughtException', (error, origin) => {
+    logger.error('uncaught exception; exiting', { error, origin });
+    process.exit(EXIT_FAILURE);
+  });
   const server = await launchServer(config, handlers, { logger });
   installSignalHandlers(server, logger);
   for (const address of server.addresses.values()) {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliPath, freePort, makeTempDir, spawnServer, waitFor } from '@strata/testing';
@@ -10,6 +10,7 @@ import { exchange } from './net-helpers.js';
 
 const echoModule = fileURLToPath(new URL('./echo-handler.js', import.meta.url));
 const stuckModule = fileURLToPath(new URL('./stuck-close-handler.js', import.meta.url));
+const asyncBugModule = fileURLToPath(new URL('./async-bug-handler.js', import.meta.url));
 
 /** Runs the CLI to completion (bounded); for the cases that must fail before "ready". */
 async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -98,6 +99,19 @@ test('a shutdown longer than shutdownMsMax exits 1', async (t) => {
   server.kill('SIGTERM');
   assert.deepEqual(await server.waitExit(10_000), { code: 1, signal: null });
   assert.ok(server.stderr().includes('shutdown took longer than shutdownMsMax'));
+});
+
+test('an uncaught exception is logged as a JSON line and exits 1', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => dir.remove());
+  const server = await spawnServer({ dataDir: dir.path, args: ['--handler-module', asyncBugModule] });
+  t.after(() => server.kill('SIGKILL'));
+  const socket = connect({ host: '127.0.0.1', port: server.address('buggy').port });
+  socket.on('error', () => undefined);
+  assert.deepEqual(await server.waitExit(10_000), { code: 1, signal: null });
+  socket.destroy();
+  const fatal = server.stderr().trim().split('\n').map((line) => JSON.parse(line) as { msg: string; error?: { message: string } }).find((line) => line.msg === 'uncaught exception; exiting');
+  assert.equal(fatal?.error?.message, 'async handler bug');
 });
 
 test('flags beat env, env beats the file, the file beats defaults (end to end)', async (t) => {
