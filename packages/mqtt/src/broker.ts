@@ -241,6 +241,7 @@ export class Broker {
     for (const cursor of session.cursors.values()) {
       cursor.consumer?.close();
       cursor.consumer = null;
+      cursor.owner = null;
     }
     for (const consumers of session.sharedConsumers.values()) for (const c of consumers) c.close();
     session.sharedConsumers.clear();
@@ -413,14 +414,17 @@ export class Broker {
         const key = partitionKey(rule.coreTopic, p);
         let cursor = session.cursors.get(key);
         if (cursor === undefined) {
-          cursor = { topic: rule.coreTopic, partition: p, consumer: null };
+          cursor = { topic: rule.coreTopic, partition: p, consumer: null, owner: null };
           session.cursors.set(key, cursor);
         }
         const subscription = await this.core.subscriptions.open(rule.coreTopic, p, cursorName(session.clientId), {
           type: 'Exclusive',
           initialPosition: 'latest',
         });
-        if (connection !== null && cursor.consumer === null && session.connection === connection) {
+        if (connection !== null && cursor.owner !== connection && session.connection === connection) {
+          // A consumer left by a connection that was replaced while it was still connecting.
+          cursor.consumer?.close();
+          cursor.owner = connection;
           let attached: SubscriptionConsumer | null = null;
           const acker = new Acker(() => attached);
           attached = subscription.attach({
@@ -444,6 +448,8 @@ export class Broker {
 
   private async attachShared(session: Session, connection: Connection, sub: SessionSubscription): Promise<void> {
     const shared = sub.shared!;
+    for (const c of session.sharedConsumers.get(sub.filter) ?? []) c.close(); // left by a replaced connection
+    session.sharedConsumers.delete(sub.filter);
     const consumers: SubscriptionConsumer[] = [];
     for (const rule of this.mapper.coreTopicsForFilter(shared.filter)) {
       const partitions = this.mapper.partitionCount(rule.coreTopic);
@@ -452,7 +458,10 @@ export class Broker {
           type: 'Shared',
           initialPosition: 'latest',
         });
-        if (session.connection !== connection) return;
+        if (session.connection !== connection) {
+          for (const c of consumers) c.close(); // the connection went away while opening
+          return;
+        }
         let attached: SubscriptionConsumer | null = null;
         const acker = new Acker(() => attached);
         attached = subscription.attach({

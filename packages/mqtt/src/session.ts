@@ -30,6 +30,14 @@ export interface Lag {
   nextOffset: number;
 }
 
+/** A durable cursor of a 'cursor' session and the connection its consumer delivers to. */
+export interface CursorState {
+  readonly topic: string;
+  readonly partition: number;
+  consumer: SubscriptionConsumer | null;
+  owner: Connection | null;
+}
+
 export interface Will {
   readonly packet: IPublishPacket;
   readonly delaySeconds: number;
@@ -42,7 +50,7 @@ export class Session {
   connection: Connection | null = null;
   readonly subscriptions = new Map<string, SessionSubscription>();
   /** Durable cursors of a 'cursor' session, by core topic + partition. */
-  readonly cursors = new Map<string, { topic: string; partition: number; consumer: SubscriptionConsumer | null }>();
+  readonly cursors = new Map<string, CursorState>();
   /** Consumers on Shared core subscriptions, by the full `$share/...` filter. */
   readonly sharedConsumers = new Map<string, SubscriptionConsumer[]>();
   /**

@@ -222,3 +222,28 @@ test('PUBACK only after the message is durable in the core, readable there as a 
     await broker.close();
   }
 });
+
+test('two CONNECTs with one persistent client id at once: the later one owns the session and gets its messages', async () => {
+  const broker = await startBroker();
+  try {
+    const setup = await connect(broker.url, { clientId: 'racer', clean: false });
+    await setup.subscribeAsync('race/#', { qos: 1 });
+    await endClient(setup);
+    const a = await rawConnect(broker.port);
+    const b = await rawConnect(broker.port);
+    a.send(connectPacket('racer', 4, { clean: false }));
+    b.send(connectPacket('racer', 4, { clean: false }));
+    await Promise.race([a.closed, b.closed]);
+    const survivor = a.socket.destroyed || a.socket.readableEnded ? b : a;
+    await survivor.next('connack');
+    const pub = await connect(broker.url, { clientId: 'race-pub' });
+    await pub.publishAsync('race/1', 'won', { qos: 1 });
+    const delivered = await survivor.next('publish');
+    assert.equal((delivered as { topic: string }).topic, 'race/1');
+    a.end();
+    b.end();
+    await endClient(pub);
+  } finally {
+    await broker.close();
+  }
+});
