@@ -68,7 +68,7 @@ const SETTINGS = {
   logLevel: setting('logLevel', 'log-level', logLevel),
   nodeId: setting('nodeId', 'node-id', integer(0, 2 ** 31 - 1)),
   connectionsMax: setting('connectionsMax', 'connections-max', positiveInteger),
-  shutdownMsMax: setting('shutdownMsMax', 'shutdown-ms-max', integer(0, 3_600_000)),
+  shutdownMsMax: setting('shutdownMsMax', 'shutdown-ms-max', integer(1, 3_600_000)),
   handlerModules: setting('handlerModules', 'handler-module', stringList, true, `${ENV_PREFIX}HANDLER_MODULES`),
   freePorts: setting('freePorts', 'free-ports', boolean),
 } as const;
