@@ -34,6 +34,10 @@ export interface KafkaConfig {
   /** Wait this long for more members before completing a group's first rebalance (Kafka group.initial.rebalance.delay.ms). */
   readonly groupInitialRebalanceDelayMs: number;
   readonly groupMembersMax: number;
+  /** Committed offsets of a group with no members expire this long after its last commit (KIP-211; Kafka offsets.retention.minutes). */
+  readonly offsetsRetentionMs: number;
+  /** How often expired offsets are looked for. */
+  readonly offsetsRetentionCheckMs: number;
   readonly groupsMax: number;
   readonly connectionsMax: number;
 }
@@ -55,6 +59,8 @@ export const DEFAULT_KAFKA_CONFIG: KafkaConfig = {
   groupSessionTimeoutMsMax: 1_800_000,
   groupInitialRebalanceDelayMs: 0,
   groupMembersMax: 1_000,
+  offsetsRetentionMs: 7 * 24 * 3600 * 1000,
+  offsetsRetentionCheckMs: 600_000,
   groupsMax: 100_000,
   connectionsMax: 10_000,
 };
@@ -87,6 +93,8 @@ const INTEGER_KEYS = [
   'groupSessionTimeoutMsMin',
   'groupSessionTimeoutMsMax',
   'groupMembersMax',
+  'offsetsRetentionMs',
+  'offsetsRetentionCheckMs',
   'groupsMax',
   'connectionsMax',
 ] as const;

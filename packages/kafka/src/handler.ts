@@ -26,6 +26,7 @@ export class KafkaHandler implements ProtocolHandler {
   private broker: KafkaBroker | null = null;
   private readonly connections = new Set<KafkaConnection>();
   private unsubscribe: (() => void) | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   async start(context: HandlerContext): Promise<void> {
@@ -63,7 +64,31 @@ export class KafkaHandler implements ProtocolHandler {
         offsets.forgetTopic(event.topic).catch((error) => context.logger.warn('could not drop offsets of a deleted topic', { error }));
       }
     });
+    this.retentionTimer = setInterval(() => void this.expireOffsets(), config.offsetsRetentionCheckMs);
+    this.retentionTimer.unref();
     context.logger.info('kafka handler started', { host: this.broker.host, port: this.broker.port, nodeId: this.broker.nodeId });
+  }
+
+  /**
+   * KIP-211: a group's committed offsets expire `offsetsRetentionMs` after its last commit, but only
+   * while the group has no members (a live group keeps its offsets however old).
+   */
+  async expireOffsets(): Promise<void> {
+    const broker = this.broker;
+    if (!broker || this.closed) return;
+    const horizon = broker.clock.now() - broker.config.offsetsRetentionMs;
+    for (const groupId of broker.offsets.groupIds()) {
+      const state = broker.groups.state(groupId);
+      if (state !== null && state !== 'Empty') continue;
+      const last = broker.offsets.lastCommitMs(groupId);
+      if (last < 0 || last >= horizon) continue;
+      try {
+        await broker.offsets.delete(groupId);
+        broker.logger.info('expired committed offsets of an empty group', { group: groupId, lastCommitMs: last });
+      } catch (error) {
+        broker.logger.warn('could not expire committed offsets', { group: groupId, error });
+      }
+    }
   }
 
   /** A cluster id made once and kept in the metadata store (Metadata v2+, DescribeCluster). */
@@ -105,6 +130,7 @@ export class KafkaHandler implements ProtocolHandler {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe?.();
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     for (const connection of [...this.connections]) connection.close();
     this.connections.clear();
     this.broker?.groups.close();

@@ -131,6 +131,15 @@ export class CommittedOffsetStore {
     await Promise.all(writes);
   }
 
+  /** When the group last committed (the newest commit of any partition), or -1 without offsets. */
+  lastCommitMs(groupId: string): number {
+    let last = -1;
+    for (const partitions of this.groups.get(groupId)?.topics.values() ?? []) {
+      for (const committed of partitions.values()) last = Math.max(last, committed.commitTimestampMs);
+    }
+    return last;
+  }
+
   private state(groupId: string): GroupOffsets {
     let state = this.groups.get(groupId);
     if (!state) this.groups.set(groupId, (state = { topics: new Map(), queued: null, inFlight: null }));
