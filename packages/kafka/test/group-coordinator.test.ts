@@ -199,3 +199,51 @@ test('parseSubscriptionTopics tolerates garbage', () => {
   assert.deepEqual(parseSubscriptionTopics(Buffer.from([0, 1, 0x7f, 0xff, 0xff, 0xff, 0, 9])), []);
   assert.deepEqual(parseSubscriptionTopics(Buffer.alloc(2)), []);
 });
+
+test('static membership (KIP-345): a restarted instance takes its place back', async () => {
+  const c = coordinator();
+  try {
+    const join = (memberId: string, instance: string) => c.join(joinInput(memberId, { groupInstanceId: instance }));
+    const first = await join('', 'pod-1'); // static members skip MEMBER_ID_REQUIRED
+    assert.equal(first.errorCode, 0);
+    const secondPending = join('', 'pod-2');
+    const [a, b] = await Promise.all([join(first.memberId, 'pod-1'), secondPending]);
+    assert.equal(a.generationId, b.generationId);
+    assert.equal(a.leader, first.memberId);
+    const assignments = [
+      { memberId: a.memberId, assignment: Buffer.from('A') },
+      { memberId: b.memberId, assignment: Buffer.from('B') },
+    ];
+    await Promise.all([
+      c.sync({ groupId: 'g', generationId: a.generationId, memberId: a.memberId, protocolType: null, protocolName: null, assignments }),
+      c.sync({ groupId: 'g', generationId: b.generationId, memberId: b.memberId, protocolType: null, protocolName: null, assignments: [] }),
+    ]);
+    assert.equal(c.state('g'), 'Stable');
+
+    // The follower's instance restarts: a new member id, its assignment kept, no rebalance.
+    const follower = await join('', 'pod-2');
+    assert.equal(follower.errorCode, 0);
+    assert.notEqual(follower.memberId, b.memberId);
+    assert.equal(follower.generationId, a.generationId);
+    assert.equal(c.state('g'), 'Stable');
+    const sync = await c.sync({ groupId: 'g', generationId: follower.generationId, memberId: follower.memberId, protocolType: null, protocolName: null, assignments: [] });
+    assert.equal(sync.assignment.toString(), 'B');
+    assert.equal(c.heartbeat('g', a.memberId, a.generationId), 0, 'the other member did not notice');
+    assert.equal(c.heartbeat('g', b.memberId, a.generationId), KafkaErrorCode.UNKNOWN_MEMBER_ID, 'the old id is gone');
+    assert.equal((await join(b.memberId, 'pod-2')).errorCode, KafkaErrorCode.FENCED_INSTANCE_ID);
+
+    // The leader's instance restarts: that one rebalances (the leader must assign again).
+    const leaderAgain = join('', 'pod-1');
+    assert.equal(c.state('g'), 'PreparingRebalance');
+    const [l, f] = await Promise.all([leaderAgain, join(follower.memberId, 'pod-2')]);
+    assert.equal(l.leader, l.memberId);
+    assert.equal(f.generationId, l.generationId);
+
+    // Static members leave by instance id.
+    assert.deepEqual(c.leave('g', [{ memberId: '', groupInstanceId: 'pod-1' }]).memberErrorCodes, [0]);
+    assert.deepEqual(c.leave('g', [{ memberId: 'stale', groupInstanceId: 'pod-2' }]).memberErrorCodes, [KafkaErrorCode.FENCED_INSTANCE_ID]);
+    assert.equal(c.describe('g').members.length, 1);
+  } finally {
+    c.close();
+  }
+});

@@ -15,7 +15,7 @@ export const leaveGroupApi = defineApi<LeaveGroupRequest, LeaveGroupResponse>({
     if (apiVersion < BATCHED_VERSION) {
       return { throttleTimeMs: 0, errorCode: broker.groups.leave(request.groupId, [request.memberId]).errorCode };
     }
-    const result = broker.groups.leave(request.groupId, request.members.map((m) => m.memberId));
+    const result = broker.groups.leave(request.groupId, request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })));
     return {
       throttleTimeMs: 0,
       errorCode: 0,

@@ -65,12 +65,17 @@ export class GroupCoordinator {
       return fail(KafkaErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
 
+    if (input.groupInstanceId !== null) {
+      const staticResult = this.joinStatic(group, input);
+      if (staticResult) return staticResult;
+    }
+
     if (input.memberId === '' || group.pendingMembers.has(input.memberId)) {
       if (input.memberId === '' && group.members.size + group.pendingMembers.size >= this.options.membersMax) {
         return fail(KafkaErrorCode.GROUP_MAX_SIZE_REACHED);
       }
       const memberId = input.memberId !== '' ? input.memberId : `${input.clientId}-${randomUUID()}`;
-      if (input.memberId === '' && input.requireKnownMemberId) {
+      if (input.memberId === '' && input.requireKnownMemberId && input.groupInstanceId === null) {
         // KIP-394: hand out the id and wait for the member to come back with it.
         const g = group;
         group.pendingMembers.set(memberId, timer(input.sessionTimeoutMs, () => this.expirePending(g, memberId)));
@@ -104,6 +109,44 @@ export class GroupCoordinator {
     }
   }
 
+  /**
+   * KIP-345 static membership. A known instance id rejoining without a member id replaces its old
+   * member (which is fenced: FENCED_INSTANCE_ID) and, when the group is Stable and nothing but the
+   * id changed, gets the current generation back without a rebalance. A member id that does not
+   * match its instance id is fenced. Returns null when the normal path applies.
+   */
+  private joinStatic(group: Group, input: JoinGroupInput): Promise<JoinGroupResult> | null {
+    const instanceId = input.groupInstanceId!;
+    const knownMemberId = group.staticMembers.get(instanceId);
+    if (knownMemberId === undefined) return null;
+    const old = group.members.get(knownMemberId);
+    if (!old) {
+      group.staticMembers.delete(instanceId);
+      return null;
+    }
+    if (input.memberId !== '') {
+      if (input.memberId === knownMemberId) return null;
+      return Promise.resolve(this.errorJoinResult(KafkaErrorCode.FENCED_INSTANCE_ID, input.memberId));
+    }
+    // Replace the old member id with a new one, keeping its place and assignment.
+    const memberId = `${instanceId}-${randomUUID()}`;
+    this.clearSession(old);
+    old.awaitingJoin?.(this.errorJoinResult(KafkaErrorCode.FENCED_INSTANCE_ID, old.memberId));
+    old.awaitingJoin = null;
+    this.answerSync(old, { errorCode: KafkaErrorCode.FENCED_INSTANCE_ID, protocolType: null, protocolName: null, assignment: EMPTY });
+    group.members.delete(old.memberId);
+    const replacement: Member = { ...old, memberId, clientId: input.clientId, clientHost: input.clientHost, sessionTimer: null };
+    group.members.set(memberId, replacement);
+    group.staticMembers.set(instanceId, memberId);
+    const wasLeader = group.leaderId === old.memberId;
+    if (wasLeader) group.leaderId = memberId;
+    if (group.state === 'Stable' && !wasLeader && sameProtocols(old.protocols, input.protocols)) {
+      this.renewSession(group, replacement);
+      return Promise.resolve(this.joinResult(group, memberId));
+    }
+    return this.updateMemberAndRebalance(group, replacement, input);
+  }
+
   private addMemberAndRebalance(group: Group, memberId: string, input: JoinGroupInput): Promise<JoinGroupResult> {
     const member: Member = {
       memberId,
@@ -120,6 +163,7 @@ export class GroupCoordinator {
       sessionTimer: null,
     };
     group.members.set(memberId, member);
+    if (input.groupInstanceId !== null) group.staticMembers.set(input.groupInstanceId, memberId);
     if (group.protocolType === null) group.protocolType = input.protocolType;
     if (group.leaderId === null) group.leaderId = memberId;
     const result = new Promise<JoinGroupResult>((resolve) => (member.awaitingJoin = resolve));
@@ -299,10 +343,22 @@ export class GroupCoordinator {
   }
 
   /** Returns the per-member error codes (LeaveGroup v3+ batches members). */
-  leave(groupId: string, memberIds: readonly string[]): { errorCode: number; memberErrorCodes: number[] } {
+  leave(
+    groupId: string,
+    leaving: ReadonlyArray<string | { readonly memberId: string; readonly groupInstanceId: string | null }>,
+  ): { errorCode: number; memberErrorCodes: number[] } {
     const group = this.groups.get(groupId);
-    if (!group) return { errorCode: KafkaErrorCode.UNKNOWN_MEMBER_ID, memberErrorCodes: memberIds.map(() => KafkaErrorCode.UNKNOWN_MEMBER_ID) };
-    const memberErrorCodes = memberIds.map((memberId) => {
+    if (!group) return { errorCode: KafkaErrorCode.UNKNOWN_MEMBER_ID, memberErrorCodes: leaving.map(() => KafkaErrorCode.UNKNOWN_MEMBER_ID) };
+    const memberErrorCodes = leaving.map((who) => {
+      let memberId = typeof who === 'string' ? who : who.memberId;
+      const instanceId = typeof who === 'string' ? null : who.groupInstanceId;
+      if (instanceId !== null) {
+        // KIP-345: static members leave by instance id; a stale member id for it is fenced.
+        const known = group.staticMembers.get(instanceId);
+        if (known === undefined) return KafkaErrorCode.UNKNOWN_MEMBER_ID;
+        if (memberId !== '' && memberId !== known) return KafkaErrorCode.FENCED_INSTANCE_ID;
+        memberId = known;
+      }
       const pending = group.pendingMembers.get(memberId);
       if (pending) {
         clearTimeout(pending);
@@ -317,7 +373,7 @@ export class GroupCoordinator {
       this.removeMemberAndUpdateGroup(group, member);
       return KafkaErrorCode.NONE;
     });
-    const errorCode = memberIds.length === 1 ? memberErrorCodes[0]! : KafkaErrorCode.NONE;
+    const errorCode = leaving.length === 1 ? memberErrorCodes[0]! : KafkaErrorCode.NONE;
     return { errorCode, memberErrorCodes };
   }
 
@@ -325,6 +381,9 @@ export class GroupCoordinator {
     this.clearSession(member);
     this.answerSync(member, { errorCode: KafkaErrorCode.UNKNOWN_MEMBER_ID, protocolType: null, protocolName: null, assignment: EMPTY });
     group.members.delete(member.memberId);
+    if (member.groupInstanceId !== null && group.staticMembers.get(member.groupInstanceId) === member.memberId) {
+      group.staticMembers.delete(member.groupInstanceId);
+    }
     if (group.leaderId === member.memberId) group.leaderId = group.members.keys().next().value ?? null;
   }
 

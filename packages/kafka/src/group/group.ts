@@ -28,6 +28,8 @@ export class Group {
   protocolName: string | null = null;
   leaderId: string | null = null;
   readonly members = new Map<string, Member>();
+  /** KIP-345 static members: group instance id → member id. */
+  readonly staticMembers = new Map<string, string>();
   /** Member ids handed out with MEMBER_ID_REQUIRED, valid until their session timeout. */
   readonly pendingMembers = new Map<string, NodeJS.Timeout>();
   rebalanceTimer: NodeJS.Timeout | null = null;
