@@ -1,7 +1,7 @@
 /**
  * Strata's MQTT handler alone in its own process, for the benchmark (so the load generator does not
  * share its event loop): a core in a temp dir (fsync `always`), the handler on 127.0.0.1:<port>.
- * Usage: node bench-server.js <port>; prints "ready" when listening; SIGTERM closes it.
+ * Usage: node bench-server.js <port> [interval:<ms>]; prints "ready" when listening; SIGTERM closes it.
  */
 import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,8 +11,11 @@ import { openCore, silentLogger, systemClock } from '@strata/core';
 import { MqttHandler } from '../src/index.js';
 
 const port = Number(process.argv[2]);
+/** Optional: `interval:<ms>` group-commit fsync instead of the default `always`. */
+const fsyncArg = process.argv[3];
+const fsync = fsyncArg?.startsWith('interval:') ? { kind: 'interval' as const, intervalMs: Number(fsyncArg.slice(9)) } : { kind: 'always' as const };
 const dataDir = await mkdtemp(join(tmpdir(), 'strata-mqtt-bench-'));
-const core = await openCore({ dataDir });
+const core = await openCore({ dataDir, fsync });
 const handler = new MqttHandler();
 const abort = new AbortController();
 await handler.start({

@@ -5,6 +5,7 @@
  *
  *   npm run bench:mqtt                    all scenarios
  *   npm run bench:mqtt -- --idle 2000     fewer idle connections (default 10000)
+ *   npm run bench:mqtt -- --with-interval also Strata with fsync interval:5 (opt-in durability)
  *
  * Scenarios: 1→1 QoS 0, 1→1 QoS 1 (window 200), 1→100 fan-out (QoS 0), 100→1 fan-in (QoS 1),
  * N idle connections (server RSS per connection). Each is bounded in count and time.
@@ -78,17 +79,17 @@ function waitReady(child: ChildProcess, port: number): Promise<void> {
   });
 }
 
-async function startStrata(): Promise<Broker> {
+async function startStrata(fsync?: string): Promise<Broker> {
   const port = await freePort();
   const script = fileURLToPath(new URL('./bench-server.js', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', script, String(port)], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', script, String(port), ...(fsync ? [fsync] : [])], { stdio: ['pipe', 'ignore', 'inherit'] });
   await waitReady(child, port);
   // "gc" on stdin makes the server collect garbage, so RSS reflects live memory
   const gc = async (): Promise<void> => {
     child.stdin!.write('gc\n');
     await new Promise((r) => setTimeout(r, 500));
   };
-  return { name: 'strata', port, pid: child.pid!, gc, stop: () => stopChild(child) };
+  return { name: fsync ? `strata (fsync ${fsync})` : 'strata', port, pid: child.pid!, gc, stop: () => stopChild(child) };
 }
 
 async function startMosquitto(): Promise<Broker | null> {
@@ -284,6 +285,8 @@ async function main(): Promise<void> {
   brokers.push(strata);
   const mosquitto = await startMosquitto();
   if (mosquitto !== null) brokers.push(mosquitto);
+  // Opt-in: the same handler with interval fsync, to show what the fsync-per-append costs.
+  if (args.includes('--with-interval')) brokers.push(await startStrata('interval:5'));
   const rows: [string, ...string[]][] = [];
   const json: Record<string, Record<string, unknown>> = {};
   try {
