@@ -481,22 +481,38 @@ export class Connection {
     const entry = this.inflight.get(messageId);
     if (entry === undefined || entry.qos !== qos) return false;
     this.inflight.delete(messageId);
+    this.session?.outboundReleased.delete(messageId);
     entry.onDone?.();
     this.drainPending();
     return true;
   }
 
-  /** PUBREC for a QoS 2 delivery: returns whether the id was in flight. */
+  /**
+   * PUBREC for a QoS 2 delivery: the client has the message now, so it is acknowledged to the core at
+   * once (a reconnect must not redeliver it as a new PUBLISH), and the packet id is kept in the session
+   * until PUBCOMP so PUBREL is re-sent after a reconnect [MQTT-4.4.0-1]. Returns whether it was in flight.
+   */
   releaseDelivery(messageId: number): boolean {
     const entry = this.inflight.get(messageId);
     if (entry === undefined || entry.qos !== 2) return false;
-    entry.released = true;
+    if (!entry.released) {
+      entry.released = true;
+      this.session?.outboundReleased.add(messageId);
+      const done = entry.onDone;
+      this.inflight.set(messageId, { qos: 2, released: true, onDone: null });
+      done?.();
+    }
     return true;
   }
 
   /** After CONNACK: starts keep-alive and sends what queued up during CONNECT. */
   connected(): void {
     this.state = 'connected';
+    // Resumed session: re-send PUBREL for QoS 2 deliveries the client had received [MQTT-4.4.0-1].
+    for (const id of this.session?.outboundReleased ?? []) {
+      this.inflight.set(id, { qos: 2, released: true, onDone: null });
+      this.sendAck('pubrel', id);
+    }
     if (this.keepAliveSeconds > 0) {
       // [MQTT-3.1.2-24]: one and a half times the keep-alive without a packet closes the connection.
       this.keepaliveTimer = setTimeout(() => this.close('keep-alive timeout', RC.keepAliveTimeout), this.keepAliveSeconds * 1500);

@@ -61,6 +61,8 @@ export class Session {
   /** Partitions ('topic\u0000partition') this 'index' session reads itself after falling behind. */
   readonly lagging = new Map<string, Lag>();
   catchingUp = false;
+  /** Outbound QoS 2 packet ids the client PUBREC'd and has not PUBCOMP'd (PUBREL is re-sent on resume). */
+  readonly outboundReleased = new Set<number>();
   will: Will | null = null;
   willTimer: NodeJS.Timeout | null = null;
   expiryTimer: NodeJS.Timeout | null = null;

@@ -16,7 +16,8 @@ export interface RawClient {
   end(): void;
 }
 
-export async function rawConnect(port: number, protocolVersion: 3 | 4 | 5 = 4): Promise<RawClient> {
+export async function rawConnect(port: number, protocolVersion: 3 | 4 | 5 = 4, options: { autoAck?: boolean } = {}): Promise<RawClient> {
+  const autoAck = options.autoAck ?? true;
   const socket = netConnect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
@@ -28,10 +29,10 @@ export async function rawConnect(port: number, protocolVersion: 3 | 4 | 5 = 4): 
   const consumed = new Set<mqttPacket.Packet>();
   let wake: (() => void) | null = null;
   parser.on('packet', (p: mqttPacket.Packet) => {
-    // acknowledge deliveries like a real client
-    if (p.cmd === 'publish' && p.qos === 1) socket.write(mqttPacket.generate({ cmd: 'puback', messageId: p.messageId! }, { protocolVersion }));
-    if (p.cmd === 'publish' && p.qos === 2) socket.write(mqttPacket.generate({ cmd: 'pubrec', messageId: p.messageId! }, { protocolVersion }));
-    if (p.cmd === 'pubrel') socket.write(mqttPacket.generate({ cmd: 'pubcomp', messageId: p.messageId! }, { protocolVersion }));
+    // acknowledge deliveries like a real client (unless the test does it by hand)
+    if (autoAck && p.cmd === 'publish' && p.qos === 1) socket.write(mqttPacket.generate({ cmd: 'puback', messageId: p.messageId! }, { protocolVersion }));
+    if (autoAck && p.cmd === 'publish' && p.qos === 2) socket.write(mqttPacket.generate({ cmd: 'pubrec', messageId: p.messageId! }, { protocolVersion }));
+    if (autoAck && p.cmd === 'pubrel') socket.write(mqttPacket.generate({ cmd: 'pubcomp', messageId: p.messageId! }, { protocolVersion }));
     packets.push(p);
     wake?.();
   });

@@ -247,3 +247,33 @@ test('two CONNECTs with one persistent client id at once: the later one owns the
     await broker.close();
   }
 });
+
+test('outbound QoS 2 across a reconnect: PUBREL is re-sent, the message is not delivered twice [MQTT-4.4.0-1]', async () => {
+  const broker = await startBroker();
+  try {
+    const first = await rawConnect(broker.port, 4, { autoAck: false });
+    first.send(connectPacket('q2-out', 4, { clean: false }));
+    await first.next('connack');
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q2o/#', qos: 2 }] });
+    await first.next('suback');
+    const pub = await connect(broker.url, { clientId: 'q2o-pub' });
+    await pub.publishAsync('q2o/x', 'exactly once', { qos: 2 });
+    const publish = (await first.next('publish')) as { messageId: number };
+    first.send({ cmd: 'pubrec', messageId: publish.messageId });
+    await first.next('pubrel');
+    first.end(); // gone before PUBCOMP
+    await first.closed;
+    const second = await rawConnect(broker.port, 4, { autoAck: false });
+    second.send(connectPacket('q2-out', 4, { clean: false }));
+    assert.equal(((await second.next('connack')) as IConnackPacket).sessionPresent, true);
+    const pubrel = (await second.next('pubrel')) as { messageId: number };
+    assert.equal(pubrel.messageId, publish.messageId);
+    second.send({ cmd: 'pubcomp', messageId: pubrel.messageId });
+    await sleep(300);
+    assert.equal(second.packets.filter((p) => p.cmd === 'publish').length, 0, 'no second PUBLISH');
+    second.end();
+    await endClient(pub);
+  } finally {
+    await broker.close();
+  }
+});
