@@ -55,7 +55,7 @@ export class Session {
   readonly sharedConsumers = new Map<string, SubscriptionConsumer[]>();
   /**
    * Inbound QoS 2 packet ids not yet released by PUBREL: true once the message is stored, false while
-   * it is being appended. A re-sent PUBLISH with such an id is not stored twice [MQTT-4.3.3-2].
+   * it is being appended. A re-sent PUBLISH with such an id is not stored twice (3.1.1 §4.3.3 Method B, MQTT 5 §4.3.3).
    */
   readonly inboundQos2 = new Map<number, boolean>();
   /** Partitions ('topic\u0000partition') this 'index' session reads itself after falling behind. */

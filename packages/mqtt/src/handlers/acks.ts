@@ -10,7 +10,7 @@ export function handlePuback(conn: Connection, packet: IPubackPacket): void {
   conn.completeDelivery(packet.messageId!, 1);
 }
 
-/** Outbound QoS 2, step 2: answer PUBREL [MQTT-4.3.3-?]; a failing reason code (MQTT 5) ends the flow. */
+/** Outbound QoS 2, step 2: answer PUBREL (3.1.1 §4.3.3, MQTT 5 §4.3.3); a failing reason code (MQTT 5) ends the flow. */
 export function handlePubrec(conn: Connection, packet: IPubrecPacket): void {
   const id = packet.messageId!;
   if ((packet.reasonCode ?? 0) >= 0x80) {
@@ -26,7 +26,7 @@ export function handlePubcomp(conn: Connection, packet: IPubcompPacket): void {
   conn.completeDelivery(packet.messageId!, 2);
 }
 
-/** Inbound QoS 2, step 3: the packet id may be reused; answer PUBCOMP [MQTT-4.3.3-?]. */
+/** Inbound QoS 2, step 3: the packet id may be reused; answer PUBCOMP (3.1.1 §4.3.3, MQTT 5 §4.3.3). */
 export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
   const id = packet.messageId!;
   const session = conn.session!;

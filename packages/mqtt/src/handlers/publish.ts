@@ -34,7 +34,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   if (packet.qos === 2) {
     const state = session.inboundQos2.get(packet.messageId!);
     if (state !== undefined) {
-      // A re-sent QoS 2 PUBLISH we already have: acknowledge again, do not store twice [MQTT-4.3.3-2].
+      // A re-sent QoS 2 PUBLISH we already have: acknowledge again, do not store twice (3.1.1 §4.3.3, MQTT 5 §4.3.3).
       if (state) conn.sendAck('pubrec', packet.messageId!);
       return;
     }

@@ -43,7 +43,7 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
       shared,
     };
     accepted.push({ sub, index: codes.length });
-    codes.push(s.qos); // granted QoS = requested; we support QoS 2 [MQTT-3.9.3-?]
+    codes.push(s.qos); // granted QoS = requested; we support QoS 2 (3.1.1 §3.9.3)
   }
 
   const existed = accepted.length === 0 ? [] : await broker.subscribe(session, accepted.map((a) => a.sub));
