@@ -255,3 +255,23 @@ test('a shared subscription is deleted from the core when its last member leaves
     await broker.close();
   }
 });
+
+test('a session that expired while the server was down is deleted at start, with its core cursor', async () => {
+  let broker = await startBroker();
+  const { dataDir } = broker;
+  try {
+    const c = await connect(broker.url, { clientId: 'short-lived', protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 1 } });
+    await c.subscribeAsync('sl/#', { qos: 1 });
+    await endClient(c);
+    const topic = 'persistent://public/default/mqtt';
+    assert.ok(broker.core.subscriptions.list(topic, 0).includes('mqtt.short-lived'));
+    await broker.stop();
+    await sleep(1200);
+    broker = await startBroker({ dataDir });
+    assert.equal(broker.core.subscriptions.list(topic, 0).includes('mqtt.short-lived'), false);
+    assert.equal(await broker.core.metadata.get(sessionKey('short-lived')), null);
+  } finally {
+    await broker.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
