@@ -41,7 +41,32 @@ async function readSources(commandLine: CommandLine): Promise<ConfigSources> {
   return { flags: commandLine.flags, env: process.env, file, cwd: process.cwd() };
 }
 
-function installSignalHandlers(server: RunningServer, logger: Logger): void {
+/**
+ * Signals that arrive while the server is starting (core recovery can take a while) are remembered and
+ * acted on once it has started, so a SIGTERM then is still a graceful stop. A second one exits at once.
+ */
+function deferSignalsDuringStart(logger: Logger): { received(): NodeJS.Signals | null; release(): void } {
+  let received: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received !== null) {
+      logger.warn('second signal during start: exiting', { signal });
+      process.exit(EXIT_FAILURE);
+    }
+    received = signal;
+    logger.info('signal during start: stopping once started', { signal });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    received: () => received,
+    release() {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}
+
+function installSignalHandlers(server: RunningServer, logger: Logger, pending: NodeJS.Signals | null): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -66,6 +91,7 @@ function installSignalHandlers(server: RunningServer, logger: Logger): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  if (pending !== null) onSignal(pending);
 }
 
 export async function main(argv: readonly string[]): Promise<number | null> {
@@ -91,8 +117,12 @@ export async function main(argv: readonly string[]): Promise<number | null> {
     logger.error('uncaught exception; exiting', { error, origin });
     process.exit(EXIT_FAILURE);
   });
+  const deferred = deferSignalsDuringStart(logger);
   const server = await launchServer(config, handlers, { logger });
-  installSignalHandlers(server, logger);
+  deferred.release();
+  const pending = deferred.received();
+  installSignalHandlers(server, logger, pending);
+  if (pending !== null) return null; // stopping already: not ready
   for (const address of server.addresses.values()) {
     process.stdout.write(`strata: ${address.listenerId} listening on ${formatHostPort(address.host, address.port)}\n`);
   }

@@ -11,6 +11,7 @@ import { exchange } from './net-helpers.js';
 const echoModule = fileURLToPath(new URL('./echo-handler.js', import.meta.url));
 const stuckModule = fileURLToPath(new URL('./stuck-close-handler.js', import.meta.url));
 const asyncBugModule = fileURLToPath(new URL('./async-bug-handler.js', import.meta.url));
+const slowStartModule = fileURLToPath(new URL('./slow-start-handler.js', import.meta.url));
 
 /** Runs the CLI to completion (bounded); for the cases that must fail before "ready". */
 async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -112,6 +113,27 @@ test('an uncaught exception is logged as a JSON line and exits 1', async (t) => 
   socket.destroy();
   const fatal = server.stderr().trim().split('\n').map((line) => JSON.parse(line) as { msg: string; error?: { message: string } }).find((line) => line.msg === 'uncaught exception; exiting');
   assert.equal(fatal?.error?.message, 'async handler bug');
+});
+
+test('SIGTERM while the server is still starting stops it gracefully once started (exit 0, never ready)', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => dir.remove());
+  const child = spawn(process.execPath, [cliPath, 'serve', '--data-dir', dir.path, '--free-ports', 'true', '--handler-module', slowStartModule], {
+    env: { PATH: process.env['PATH'] ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitFor(() => stderr.includes('slow handler starting'), 15_000, { message: 'the slow handler began to start' });
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  assert.ok(!stdout.includes('strata: ready'), 'a server told to stop during start never reports ready');
+  assert.ok(stderr.includes('signal during start'));
+  assert.ok(stderr.includes('"server stopped"'));
 });
 
 test('flags beat env, env beats the file, the file beats defaults (end to end)', async (t) => {
