@@ -2,6 +2,7 @@
  * The MQTT protocol handler (MoP): listeners `mqtt` (1883) and `mqtt-ws` (8083, WebSocket on /mqtt),
  * one Broker over the core, one Connection per client stream. docs/protocols/mqtt.md describes it.
  */
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type {
   AdvertisedListener,
@@ -57,6 +58,8 @@ export class MqttHandler implements ProtocolHandler {
         stream.destroy();
         return;
       }
+      // Small packets (PUBACK, PINGRESP) must not wait for Nagle's algorithm; writes are corked per tick anyway.
+      (stream as Partial<Socket>).setNoDelay?.(true);
       if (info.listenerId === 'mqtt-ws') this.websocket!.handle(stream);
       else this.accept(stream, info);
     } catch (error) {
