@@ -95,6 +95,7 @@ export async function spawnServer(options: SpawnServerOptions): Promise<SpawnedS
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       stdout = append(stdout, chunk);
       pending += chunk;
+      if (pending.length > outputCharsMax) pending = pending.slice(pending.length - outputCharsMax); // no endless line
       let newline: number;
       while ((newline = pending.indexOf('\n')) !== -1) {
         const line = pending.slice(0, newline).trimEnd();
