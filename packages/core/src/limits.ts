@@ -62,6 +62,8 @@ export interface StorageTuning {
    * already). Past it a flush starts; past twice it appends wait for the flush.
    */
   readonly segmentPendingBytesMax: number;
+  /** A segment holding this many pending bytes is written without waiting for the global bound. */
+  readonly segmentFlushBytes: number;
   /** Most idempotent-producer batch ranges remembered per (partition, producer), KIP-98's 5. */
   readonly producerBatchesMax: number;
 }
@@ -81,6 +83,7 @@ export const DEFAULT_STORAGE_TUNING: StorageTuning = {
   // Two of libuv's four threads: the journal write and fsync must not queue behind a flush.
   segmentWritesConcurrencyMax: 2,
   segmentPendingBytesMax: 64 * MiB,
+  segmentFlushBytes: 1 * MiB,
 };
 
 export function resolveLimits(overrides: Partial<CoreLimits> | undefined): CoreLimits {

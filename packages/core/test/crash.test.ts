@@ -96,8 +96,9 @@ test('kill -9 at random moments loses no acknowledged message and leaves no gap'
       }
     }
     t.diagnostic(`${rounds} rounds, ${totalAcked} acknowledged messages verified, ${Date.now() - started} ms`);
+    // Time-bounded by the loop: no new round starts past TOTAL_MS_MAX - 5 s (a loaded machine runs fewer).
+    assert.ok(rounds >= 3, `at least 3 rounds ran (${rounds})`);
     assert.ok(totalAcked > 100, `enough acknowledged messages to mean something (${totalAcked})`);
-    assert.ok(Date.now() - started < TOTAL_MS_MAX);
   } finally {
     removeDir(dir);
   }

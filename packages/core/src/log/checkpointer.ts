@@ -58,7 +58,7 @@ export class Checkpointer {
   async start(syncOldJournal: boolean): Promise<void> {
     if (this.inFlight) await this.inFlight;
     const old = this.journal;
-    const next = await JournalFile.create(this.journalDir, old.seq + 1, old.writeThrough);
+    const next = await JournalFile.create(this.journalDir, old.seq + 1);
     this.journal = next;
     this.lastCheckpointMs = this.now();
     let files = this.dirtyFiles;

@@ -95,6 +95,7 @@ export class LogManager {
     this.readAhead = new ReadAhead(options.tuning.readAheadBytes, options.tuning.readAheadChunksMax);
     this.flusher = new SegmentFlusher(
       options.tuning.segmentPendingBytesMax,
+      options.tuning.segmentFlushBytes,
       options.tuning.segmentWritesConcurrencyMax,
       options.logger,
       (file, dir) => this.checkpointer.markDirty(file, dir),
@@ -133,7 +134,7 @@ export class LogManager {
       }
     }
     const seq = journals.length > 0 ? journals[journals.length - 1]! + 1 : 1;
-    const journal = await JournalFile.create(this.journalDir, seq, this.options.fsync.kind === 'always');
+    const journal = await JournalFile.create(this.journalDir, seq);
     this.checkpointer = new Checkpointer(
       this.options.dataDir,
       this.journalDir,

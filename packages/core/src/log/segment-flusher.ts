@@ -13,6 +13,8 @@ import type { Segment } from './segment.js';
 
 export class SegmentFlusher {
   private readonly dirty = new Map<Segment, PartitionLog>();
+  /** Dirty segments holding at least segmentFlushBytes: written without waiting for the global bound. */
+  private readonly ready = new Set<Segment>();
   private pendingTotal = 0;
   private flushing: Promise<boolean> | null = null;
   private lastFlushFailed = false;
@@ -20,6 +22,7 @@ export class SegmentFlusher {
 
   constructor(
     private readonly pendingBytesMax: number,
+    private readonly segmentFlushBytes: number,
     private readonly concurrencyMax: number,
     private readonly logger: Logger,
     private readonly markDirty: (file: string, dir: string) => void,
@@ -40,35 +43,57 @@ export class SegmentFlusher {
     segment.pendingBytes += batch.length;
     this.pendingTotal += batch.length;
     this.dirty.set(segment, log);
+    if (segment.pendingBytes >= this.segmentFlushBytes) this.ready.add(segment);
   }
 
   drop(segment: Segment): void {
+    this.ready.delete(segment);
     if (!this.dirty.delete(segment)) return;
     this.pendingTotal -= segment.pendingBytes;
     segment.pending = [];
     segment.pendingBytes = 0;
   }
 
-  /** Called between groups: flush when over budget; wait for it when far over. */
+  /**
+   * Called between groups: a busy segment is written once it holds segmentFlushBytes (a steady
+   * stream of writeback, not one large burst that a later journal fsync would have to wait for);
+   * everything is written when the total passes pendingBytesMax; past twice that, appends wait.
+   */
   async afterGroup(): Promise<void> {
-    if (this.pendingTotal < this.pendingBytesMax) return;
-    const flush = this.flush();
-    if (this.pendingTotal >= 2 * this.pendingBytesMax) await flush;
+    if (this.pendingTotal >= this.pendingBytesMax) {
+      const flush = this.flush();
+      if (this.pendingTotal >= 2 * this.pendingBytesMax) await flush;
+    } else if (this.ready.size > 0 && !this.flushing) {
+      this.flushing = this.flushOnce(true).finally(() => {
+        this.flushing = null;
+      });
+    }
   }
 
   /** Writes everything pending now; resolves false when some segment could not be written. */
   flush(): Promise<boolean> {
     if (this.flushing) return this.flushing.then(() => this.flush());
     if (this.dirty.size === 0) return Promise.resolve(true);
-    this.flushing = this.flushOnce().finally(() => {
+    this.flushing = this.flushOnce(false).finally(() => {
       this.flushing = null;
     });
     return this.flushing;
   }
 
-  private async flushOnce(): Promise<boolean> {
-    const work = [...this.dirty];
-    this.dirty.clear();
+  private async flushOnce(readyOnly: boolean): Promise<boolean> {
+    let work: [Segment, PartitionLog][];
+    if (readyOnly) {
+      work = [];
+      for (const segment of this.ready) {
+        const log = this.dirty.get(segment);
+        if (log) work.push([segment, log]);
+        this.dirty.delete(segment);
+      }
+    } else {
+      work = [...this.dirty];
+      this.dirty.clear();
+    }
+    this.ready.clear();
     let next = 0;
     let ok = true;
     const worker = async (): Promise<void> => {
@@ -109,7 +134,10 @@ export class SegmentFlusher {
     segment.pending.splice(0, entries.length);
     segment.pendingBytes -= bytes;
     this.pendingTotal -= bytes;
-    if (segment.pending.length > 0) this.dirty.set(segment, log);
+    if (segment.pending.length > 0) {
+      this.dirty.set(segment, log);
+      if (segment.pendingBytes >= this.segmentFlushBytes) this.ready.add(segment);
+    }
     this.markDirty(segment.path, log.dir);
     return true;
   }
