@@ -738,6 +738,8 @@ export class Broker {
       session.clearTimers();
       this.detach(session);
     }
+    // Let queued session writes (disconnect times) reach the metadata store before the core closes.
+    await Promise.allSettled([...this.sessions.values()].map((session) => session.serial(async () => {})));
   }
 }
 
