@@ -230,3 +230,15 @@ test('group admin over the wire: v0 join, offsets, offset delete, describe, dele
   const after = await call(API_KEY.OffsetFetch, 1, { groupId: 'raw-g', topics: [{ name: 'gt', partitionIndexes: [1] }], groups: [], requireStable: false });
   assert.equal(after.topics[0].partitions[0].committedOffset, -1);
 });
+
+test('joinEntries: a view for back-to-back entries, a copy otherwise', async () => {
+  const { joinEntries } = await import('../src/apis/fetch.js');
+  const backing = Buffer.from('aaabbbcccXddd');
+  const contiguous = [backing.subarray(0, 3), backing.subarray(3, 6), backing.subarray(6, 9)].map((bytes) => ({ bytes }));
+  const joined = joinEntries(contiguous, 9);
+  assert.equal(joined.toString(), 'aaabbbccc');
+  assert.equal(joined.buffer, backing.buffer, 'no copy');
+  const gapped = [backing.subarray(0, 3), backing.subarray(10, 13)].map((bytes) => ({ bytes }));
+  const copied = joinEntries(gapped, 6);
+  assert.equal(copied.toString(), 'aaaddd');
+});

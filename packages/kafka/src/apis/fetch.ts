@@ -89,7 +89,7 @@ async function readOnce(
         highWatermark: result.highWatermark,
         lastStableOffset: result.lastStableOffset,
         logStartOffset: result.logStartOffset,
-        records: result.entries.length === 1 ? result.entries[0]!.bytes : Buffer.concat(result.entries.map((e) => e.bytes), size),
+        records: joinEntries(result.entries, size),
       });
     } catch (error) {
       failed = true;
@@ -99,6 +99,22 @@ async function readOnce(
     }
   }
   return { partitions, bytes, failed };
+}
+
+/**
+ * One records field from the entries read: a view when they lie back to back in one buffer (a
+ * catch-up read from a segment file), one copy otherwise (tail-cache entries keep gaps between them).
+ */
+export function joinEntries(entries: ReadonlyArray<{ readonly bytes: Buffer }>, size: number): Buffer {
+  if (entries.length === 1) return entries[0]!.bytes;
+  const first = entries[0]!.bytes;
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < entries.length; i++) {
+    const bytes = entries[i]!.bytes;
+    if (bytes.buffer !== first.buffer || bytes.byteOffset !== end) return Buffer.concat(entries.map((e) => e.bytes), size);
+    end += bytes.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, size);
 }
 
 export const fetchApi = defineApi<FetchRequest, FetchResponse>({
