@@ -4,7 +4,7 @@
  * ConfigError whose one-line message names the key and the source it came from.
  */
 import { resolve as resolvePath } from 'node:path';
-import type { CoreLimits, ListenerSpec, TopicPolicies } from '@strata/core';
+import { DEFAULT_CORE_LIMITS, type CoreLimits, type ListenerSpec, type TopicPolicies } from '@strata/core';
 import { ConfigError } from './config-error.js';
 import { configDefaults, type ListenerConfig, type ServerConfig } from './server-config.js';
 import {
@@ -76,14 +76,8 @@ const SETTINGS = {
 /** `--config` / STRATA_CONFIG: where the YAML file is; not a key inside the file. */
 export const CONFIG_FILE_SETTING = { flag: 'config', env: `${ENV_PREFIX}CONFIG` } as const;
 
-const LIMIT_KEYS: readonly (keyof CoreLimits)[] = [
-  'entryBytesMax',
-  'appendQueueBytesMax',
-  'tailCacheBytesMax',
-  'openFilesMax',
-  'partitionsMax',
-  'waitersMax',
-];
+/** Every core limit is configurable: the keys come from the core's own defaults, so a new limit is too. */
+const LIMIT_KEYS = Object.keys(DEFAULT_CORE_LIMITS) as (keyof CoreLimits)[];
 
 const POLICY_PARSERS: { readonly [K in keyof TopicPolicies]: ValueParser<TopicPolicies[K]> } = {
   retentionMs: integer(-1),
