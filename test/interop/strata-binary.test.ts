@@ -72,10 +72,17 @@ test('kcat and mosquitto clients against the binary; MQTT ↔ Kafka through a co
   assert.equal(consumed.stdout.trim(), '21.5');
 
   // Kafka → MQTT: a subscriber to sensors/# receives what kcat produced to "sensors".
-  const subscriber = run(mosquittoSub, ['-h', mqtt.host, '-p', String(mqtt.port), '-q', '1', '-t', 'sensors/#', '-C', '1', '-v', '-W', '10']);
-  await new Promise((resolve) => setTimeout(resolve, 500)); // let the subscription settle
-  const produced = await run(kcat, ['-b', broker, '-P', '-t', 'sensors'], 'from-kafka\n');
-  assert.equal(produced.code, 0, produced.stderr);
+  // The subscription starts at the latest message and takes a moment to be set up; keep producing
+  // (bounded) until the subscriber has received one, rather than guessing a settle time.
+  let subscribed = false;
+  const subscriber = run(mosquittoSub, ['-h', mqtt.host, '-p', String(mqtt.port), '-q', '1', '-t', 'sensors/#', '-C', '1', '-v', '-W', '12']).finally(
+    () => (subscribed = true),
+  );
+  for (let attempt = 0; attempt < 20 && !subscribed; attempt++) {
+    const produced = await run(kcat, ['-b', broker, '-P', '-t', 'sensors'], `from-kafka-${attempt}\n`);
+    assert.equal(produced.code, 0, produced.stderr);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
   const received = await subscriber;
   assert.equal(received.code, 0, received.stderr);
   assert.ok(received.stdout.includes('from-kafka'), `mosquitto_sub got: ${received.stdout}`);
