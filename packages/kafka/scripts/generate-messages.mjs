@@ -229,9 +229,14 @@ function primitiveTsType(type) {
   }
 }
 
-function tsType(field) {
+/**
+ * `side` 'response' in the response interfaces: a records field there may also be a list of chunks
+ * sent back to back (Writer.records), so a Fetch reply can join stored batches without copying them.
+ */
+function tsType(field, side = 'request') {
   let base;
-  if (field.kind === 'primitive') base = primitiveTsType(field.type);
+  if (field.kind === 'primitive' && field.type === 'records' && side === 'response') base = 'RecordsValue | null';
+  else if (field.kind === 'primitive') base = primitiveTsType(field.type);
   else if (field.kind === 'struct') base = field.struct.tsName;
   else base = field.element.kind === 'primitive' ? `${primitiveTsType(field.type)}[]` : `${field.element.struct.tsName}[]`;
   if (field.kind === 'array' && field.element.kind === 'primitive' && field.type === 'records') base = '(Buffer | null)[]';
@@ -709,6 +714,10 @@ function typesFile(api, request, response) {
   out.push(`// Interfaces span versions ${request.generated.min}-${request.generated.max}. Requests: every field is filled by the decoder`);
   out.push('// (the JSON default where a version lacks it). Responses: every field is optional; the encoder writes');
   out.push('// the default for an omitted field.');
+  const responseRecords = [response.root, ...response.structs.values()].some((struct) =>
+    struct.fields.some((f) => f.versions !== null && f.kind === 'primitive' && f.type === 'records'),
+  );
+  if (responseRecords) out.push('', "import type { RecordsValue } from '../../writer.js';");
   for (const message of [request, response]) {
     const optional = message.kind === 'response' ? '?' : '';
     const emit = (struct) => {
@@ -722,7 +731,7 @@ function typesFile(api, request, response) {
         if (f.nullable) extra.push(`nullable v${f.nullable.min}+`);
         if (f.rawDefault !== undefined) extra.push(`default ${f.rawDefault}`);
         out.push(...docComment(`${f.about} (${extra.join(', ')})`, '  '));
-        out.push(`  ${f.jsName}${optional}: ${tsType(f)};`);
+        out.push(`  ${f.jsName}${optional}: ${tsType(f, message.kind)};`);
       }
       out.push('}');
     };

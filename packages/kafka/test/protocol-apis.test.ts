@@ -231,14 +231,19 @@ test('group admin over the wire: v0 join, offsets, offset delete, describe, dele
   assert.equal(after.topics[0].partitions[0].committedOffset, -1);
 });
 
-test('joinEntries: a view for back-to-back entries, a copy otherwise', async () => {
+test('joinEntries: a view for back-to-back entries, chunks (no copy) otherwise', async () => {
   const { joinEntries } = await import('../src/apis/fetch.js');
   const backing = Buffer.from('aaabbbcccXddd');
   const contiguous = [backing.subarray(0, 3), backing.subarray(3, 6), backing.subarray(6, 9)].map((bytes) => ({ bytes }));
-  const joined = joinEntries(contiguous, 9);
+  const joined = joinEntries(contiguous);
+  assert.ok(Buffer.isBuffer(joined));
   assert.equal(joined.toString(), 'aaabbbccc');
   assert.equal(joined.buffer, backing.buffer, 'no copy');
-  const gapped = [backing.subarray(0, 3), backing.subarray(10, 13)].map((bytes) => ({ bytes }));
-  const copied = joinEntries(gapped, 6);
-  assert.equal(copied.toString(), 'aaaddd');
+  const other = Buffer.from('eeefff');
+  const gapped = [backing.subarray(0, 3), backing.subarray(3, 6), backing.subarray(10, 13), other.subarray(0, 3), other.subarray(3, 6)].map((bytes) => ({ bytes }));
+  const chunks = joinEntries(gapped);
+  assert.ok(Array.isArray(chunks));
+  assert.deepEqual((chunks as Buffer[]).map((c) => c.toString()), ['aaabbb', 'ddd', 'eeefff'], 'back-to-back runs merged, gaps kept apart');
+  for (const chunk of chunks as Buffer[]) assert.ok(chunk.buffer === backing.buffer || chunk.buffer === other.buffer, 'views, not copies');
+  assert.equal(joinEntries([{ bytes: other }]), other);
 });

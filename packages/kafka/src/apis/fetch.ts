@@ -14,6 +14,7 @@ import type { KafkaBroker } from '../broker.js';
 import { KafkaErrorCode } from '../error-codes.js';
 import { kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
+import type { RecordsValue } from '../protocol/writer.js';
 import type { FetchRequest, FetchResponse } from '../protocol/messages/fetch/types.js';
 import type { Elem } from './elem.js';
 import { defineApi } from './api.js';
@@ -89,7 +90,7 @@ async function readOnce(
         highWatermark: result.highWatermark,
         lastStableOffset: result.lastStableOffset,
         logStartOffset: result.logStartOffset,
-        records: joinEntries(result.entries, size),
+        records: joinEntries(result.entries),
       });
     } catch (error) {
       failed = true;
@@ -102,19 +103,31 @@ async function readOnce(
 }
 
 /**
- * One records field from the entries read: a view when they lie back to back in one buffer (a
- * catch-up read from a segment file), one copy otherwise (tail-cache entries keep gaps between them).
+ * One records field from the entries read, without copying record bytes: entries that lie back to
+ * back in one buffer (a catch-up read from a segment file) become one view, and entries in separate
+ * buffers (tail-cache entries, one per append) stay separate chunks that the connection writes with
+ * one writev. Joining them first would cost a fresh buffer of up to maxBytes per fetch (page faults
+ * and GC pressure) and a memcpy of every byte, before the kernel copies them again.
  */
-export function joinEntries(entries: ReadonlyArray<{ readonly bytes: Buffer }>, size: number): Buffer {
+export function joinEntries(entries: ReadonlyArray<{ readonly bytes: Buffer }>): RecordsValue {
   if (entries.length === 1) return entries[0]!.bytes;
-  const first = entries[0]!.bytes;
-  let end = first.byteOffset + first.length;
+  const chunks: Buffer[] = [];
+  let run = entries[0]!.bytes;
+  let runLength = run.length;
   for (let i = 1; i < entries.length; i++) {
     const bytes = entries[i]!.bytes;
-    if (bytes.buffer !== first.buffer || bytes.byteOffset !== end) return Buffer.concat(entries.map((e) => e.bytes), size);
-    end += bytes.length;
+    if (bytes.buffer === run.buffer && bytes.byteOffset === run.byteOffset + runLength) {
+      runLength += bytes.length;
+      continue;
+    }
+    chunks.push(runLength === run.length ? run : Buffer.from(run.buffer, run.byteOffset, runLength));
+    run = bytes;
+    runLength = bytes.length;
   }
-  return Buffer.from(first.buffer, first.byteOffset, size);
+  const last = runLength === run.length ? run : Buffer.from(run.buffer, run.byteOffset, runLength);
+  if (chunks.length === 0) return last;
+  chunks.push(last);
+  return chunks;
 }
 
 export const fetchApi = defineApi<FetchRequest, FetchResponse>({

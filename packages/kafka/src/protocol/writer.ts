@@ -5,6 +5,19 @@ export const STRING_BYTES_MAX = 0x7fff;
 
 const INITIAL_BYTES_DEFAULT = 256;
 
+/**
+ * A RECORDS field to encode: one buffer, or chunks that go on the wire back to back as one field
+ * (a Fetch reply joining stored batches that lie in different buffers: each chunk is copied or
+ * referenced like any byte field, never joined first). Decoders always return one Buffer.
+ */
+export type RecordsValue = Buffer | readonly Buffer[];
+
+function chunksLength(chunks: readonly Buffer[]): number {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  return length;
+}
+
 export interface WriterOptions {
   /**
    * Byte fields (bytes, records, raw) at least this long are kept by reference instead of copied, and
@@ -222,12 +235,16 @@ export class Writer {
     this.compactBytes(value);
   }
 
-  records(value: Buffer | null): void {
-    this.nullableBytes(value);
+  records(value: RecordsValue | null): void {
+    if (value === null || Buffer.isBuffer(value)) return this.nullableBytes(value as Buffer | null);
+    this.int32(chunksLength(value));
+    for (const chunk of value) this.raw(chunk);
   }
 
-  compactRecords(value: Buffer | null): void {
-    this.compactNullableBytes(value);
+  compactRecords(value: RecordsValue | null): void {
+    if (value === null || Buffer.isBuffer(value)) return this.compactNullableBytes(value as Buffer | null);
+    this.uvarint(chunksLength(value) + 1);
+    for (const chunk of value) this.raw(chunk);
   }
 
   arrayLength(count: number): void {

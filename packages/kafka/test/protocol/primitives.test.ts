@@ -248,3 +248,31 @@ test('reference mode: long byte fields are chunks by reference, bytes equal the 
   assert.equal(copying.finish().readInt32BE(0), copying.length - 4);
   assert.throws(() => referencing.int32At(10, 1), RangeError, 'cannot write into a referenced chunk');
 });
+
+test('records as chunks: one field on the wire, same bytes as the joined buffer, long chunks referenced', () => {
+  const parts = [Buffer.alloc(100, 1), Buffer.from('0203', 'hex'), Buffer.alloc(80, 4)];
+  const joined = Buffer.concat(parts);
+  for (const compact of [false, true]) {
+    const write = (w: Writer, value: Buffer | readonly Buffer[] | null) => {
+      w.int16(9);
+      if (compact) w.compactRecords(value);
+      else w.records(value);
+      w.int16(10);
+    };
+    const expected = new Writer(16);
+    write(expected, joined);
+    const referencing = new Writer(16, { referenceBytesMin: 50 });
+    write(referencing, parts);
+    const chunks = referencing.finishChunks();
+    assert.deepEqual(Buffer.concat(chunks), expected.finish());
+    assert.ok(chunks.includes(parts[0]!) && chunks.includes(parts[2]!), 'long chunks by reference');
+    const r = new Reader(expected.finish());
+    assert.equal(r.int16(), 9);
+    assert.deepEqual(compact ? r.compactRecords() : r.records(), joined);
+    const empty = new Writer(16);
+    write(empty, []);
+    const e = new Reader(empty.finish());
+    e.int16();
+    assert.equal((compact ? e.compactRecords() : e.records())?.length, 0, 'no chunks: empty records, not null');
+  }
+});

@@ -4,6 +4,8 @@
 // (the JSON default where a version lacks it). Responses: every field is optional; the encoder writes
 // the default for an omitted field.
 
+import type { RecordsValue } from '../../writer.js';
+
 export interface FetchRequest {
   /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. (v12+, tag 0, nullable v12+, default null) */
   clusterId: string | null;
@@ -119,7 +121,7 @@ export interface FetchResponsePartitionData {
   /** The preferred read replica for the consumer to use on its next fetch request (v11+, default -1) */
   preferredReadReplica?: number;
   /** The record data. (v0+, nullable v0+) */
-  records?: Buffer | null;
+  records?: RecordsValue | null;
 }
 
 export interface FetchResponseFetchableTopicResponse {
