@@ -13,11 +13,15 @@ import type { FileCache } from '../storage/file-cache.js';
 import { fdatasync, fsyncDirectory, isErrno } from '../storage/fs-async.js';
 import { JournalFile, journalFileName, listJournalFiles } from '../storage/journal.js';
 
+/** After a checkpoint failed to start (no space for a journal file), wait this long before again. */
+const CHECKPOINT_RETRY_MS = 1000;
+
 export class Checkpointer {
   private dirtyFiles = new Set<string>();
   private dirtyDirs = new Set<string>();
   private inFlight: Promise<void> | null = null;
   private lastCheckpointMs: number;
+  private lastAttemptMs = -Infinity;
   checkpoints = 0;
 
   constructor(
@@ -44,19 +48,26 @@ export class Checkpointer {
     return this.dirtyFiles.size > 0 || this.dirtyDirs.size > 0 || this.hasPending();
   }
 
-  /** Called by the committer between groups: starts a checkpoint when one is due. */
-  async maybeCheckpoint(syncOldJournal: boolean): Promise<void> {
-    if (this.inFlight) return;
-    const due =
+  /** A checkpoint should start (the committer then lets its in-flight groups drain first). */
+  get isDue(): boolean {
+    if (this.inFlight) return false;
+    if (this.now() - this.lastAttemptMs < CHECKPOINT_RETRY_MS) return false; // a failed start backs off
+    return (
       this.journal.position >= this.tuning.journalFileBytesMax ||
-      (this.isDirty && this.now() - this.lastCheckpointMs >= this.tuning.checkpointIntervalMs);
-    if (!due) return;
+      (this.isDirty && this.now() - this.lastCheckpointMs >= this.tuning.checkpointIntervalMs)
+    );
+  }
+
+  /** Called by the committer with no group in flight: starts a checkpoint when one is due. */
+  async maybeCheckpoint(syncOldJournal: boolean): Promise<void> {
+    if (!this.isDue) return;
     await this.start(syncOldJournal);
   }
 
   /** Rotates the journal now and runs the fsyncs in the background (await `settled()`). */
   async start(syncOldJournal: boolean): Promise<void> {
     if (this.inFlight) await this.inFlight;
+    this.lastAttemptMs = this.now();
     const old = this.journal;
     const next = await JournalFile.create(this.journalDir, old.seq + 1);
     this.journal = next;

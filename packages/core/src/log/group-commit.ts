@@ -46,8 +46,12 @@ export interface CommitterDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly journal: () => JournalFile;
-  /** After each group: the owner may checkpoint (rotate the journal) here, between groups. */
+  /** With no group in flight: the owner may checkpoint (rotate the journal) here. */
   readonly betweenGroups: () => Promise<void>;
+  /** True when a checkpoint waits: no new group is staged until the pipeline drains. */
+  readonly checkpointDue: () => boolean;
+  /** After each acknowledged group (the segment flusher's turn). */
+  readonly afterAck: () => Promise<void>;
   /** Acknowledged appends of one group, in order (tail cache, listeners, waiters). */
   readonly onCommitted: (requests: readonly AppendRequest[]) => void;
 }
@@ -61,6 +65,24 @@ export function storageError(error: unknown, what: string): StrataError {
   return new StrataError('STORAGE_ERROR', `${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
 
+/** A group whose offsets are assigned and whose journal write is issued, not yet acknowledged. */
+interface StagedGroup {
+  readonly staged: AppendRequest[];
+  readonly undo: (() => void)[];
+  /** Bytes of each touched segment once this group is in: readers may see up to there after the ack. */
+  readonly segmentEnds: Map<Segment, number>;
+  readonly journal: JournalFile | null;
+  readonly start: number;
+  readonly write: Promise<void>;
+  writeError: unknown;
+}
+
+/**
+ * Groups in flight at once: while one group's fsync runs, the next one is staged and written, so
+ * the JavaScript work of a group overlaps the previous group's disk wait instead of adding to it.
+ */
+const PIPELINE_GROUPS_MAX = 2;
+
 export class GroupCommitter {
   private queue: AppendRequest[] = [];
   private queueHead = 0;
@@ -70,7 +92,6 @@ export class GroupCommitter {
   private closed = false;
   private unsyncedWrites = false;
   private lastSyncMs = 0;
-  private journalScratch: Buffer = Buffer.allocUnsafeSlow(256 * 1024);
   /** Statistics for the benchmark and logs. */
   groups = 0;
   groupedAppends = 0;
@@ -114,19 +135,86 @@ export class GroupCommitter {
   }
 
   private async loop(): Promise<void> {
+    const window: StagedGroup[] = [];
     for (;;) {
-      if (this.queue.length > this.queueHead) {
-        const group = this.takeGroup();
-        await this.commitGroup(group);
-      } else if (this.unsyncedWrites && this.deps.fsync.kind === 'interval' && this.deps.now() - this.lastSyncMs >= this.deps.fsync.intervalMs) {
+      const queued = this.queue.length > this.queueHead;
+      // A due checkpoint stops staging until the pipeline has drained (it rotates the journal).
+      if (queued && window.length < PIPELINE_GROUPS_MAX && !this.deps.checkpointDue()) {
+        window.push(this.stage(this.takeGroup()));
+        continue;
+      }
+      if (window.length > 0) {
+        const oldest = window[0]!;
+        const error = await this.complete(oldest);
+        if (error !== null) {
+          await this.failWindow(window, error);
+          window.length = 0;
+          continue;
+        }
+        window.shift();
+        this.acknowledge(oldest);
+        await this.deps.afterAck();
+        continue;
+      }
+      if (this.unsyncedWrites && this.deps.fsync.kind === 'interval' && this.deps.now() - this.lastSyncMs >= this.deps.fsync.intervalMs) {
         await this.syncJournal();
       }
-      await this.deps.betweenGroups();
-      // One macrotask turn: producers just acknowledged resubmit before the next group is taken,
-      // so N concurrent producers make groups of N rather than alternating halves.
+      try {
+        await this.deps.betweenGroups();
+      } catch (error) {
+        // A failed checkpoint keeps the journal and is retried; appends go on meanwhile.
+        this.deps.logger.error('checkpoint could not start', { error });
+      }
+      // One macrotask turn: producers just acknowledged resubmit before the next group is taken.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.queue.length === this.queueHead) return;
     }
+  }
+
+  /** Waits for a group's journal write (and fsync under `always`); returns its error or null. */
+  private async complete(group: StagedGroup): Promise<unknown> {
+    if (!group.journal) return null;
+    await group.write;
+    if (group.writeError !== undefined) return group.writeError;
+    if (this.deps.fsync.kind === 'always') {
+      try {
+        await group.journal.sync();
+        this.lastSyncMs = this.deps.now();
+      } catch (error) {
+        return error;
+      }
+    } else {
+      this.unsyncedWrites = true;
+    }
+    return null;
+  }
+
+  /**
+   * The oldest group failed: it and every later group in flight (staged on top of it) fail. Their
+   * writes settle first, then the journal is cut back to the failed group's start and the staged
+   * state is undone newest first, so the log never holds an unacknowledged gap.
+   */
+  private async failWindow(window: readonly StagedGroup[], cause: unknown): Promise<void> {
+    await Promise.all(window.map((group) => group.write));
+    const first = window.find((group) => group.journal !== null);
+    if (first?.journal) {
+      await first.journal.truncateTo(first.start).catch((error: unknown) => {
+        this.deps.logger.error('could not cut the journal back after a failed write', { error });
+      });
+    }
+    for (let g = window.length - 1; g >= 0; g--) {
+      const undo = window[g]!.undo;
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+    }
+    const error = storageError(cause, 'journal write failed');
+    for (const group of window) this.failAll(group.staged, error);
+  }
+
+  private acknowledge(group: StagedGroup): void {
+    for (const [segment, end] of group.segmentEnds) segment.committedBytes = end;
+    this.groups++;
+    this.groupedAppends += group.staged.length;
+    this.deps.onCommitted(group.staged);
   }
 
   private async syncJournal(): Promise<void> {
@@ -168,7 +256,8 @@ export class GroupCommitter {
     return group;
   }
 
-  private async commitGroup(group: AppendRequest[]): Promise<void> {
+  /** Assigns offsets in queue order, stages segments and producer state, issues the journal write. */
+  private stage(group: AppendRequest[]): StagedGroup {
     const undo: (() => void)[] = [];
     const touchedSegments = new Map<Segment, SegmentSnapshot>();
     const touchedLogs = new Map<PartitionLog, number>();
@@ -224,36 +313,22 @@ export class GroupCommitter {
       }
     }
 
-    if (journalBytes > 0) {
-      try {
-        // One contiguous buffer per group: one memcpy per batch beats a writev of 2 iovecs per batch.
-        // Reused across groups (the loop writes one group at a time): no 100 KB allocation per group.
-        if (this.journalScratch.length < journalBytes) {
-          const grown = Math.min(2 * this.journalScratch.length, this.deps.tuning.groupCommitBytesMax + 1024 * 1024);
-          this.journalScratch = Buffer.allocUnsafeSlow(Math.max(journalBytes, grown));
-        }
-        const journalBuffer = this.journalScratch.subarray(0, journalBytes);
-        let at = 0;
-        for (const record of journalRecords) at += writeJournalRecord(journalBuffer, at, record.topicId, record.partition, record.batch);
-        await this.deps.journal().append([journalBuffer], journalBytes);
-        if (this.deps.fsync.kind === 'always') {
-          await this.deps.journal().sync();
-          this.lastSyncMs = this.deps.now();
-        } else {
-          this.unsyncedWrites = true;
-        }
-      } catch (error) {
-        // Nothing reached a segment file (they are written after acknowledgement): undo memory only.
-        for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
-        this.failAll(staged, storageError(error, 'journal write failed'));
-        return;
-      }
+    const segmentEnds = new Map<Segment, number>();
+    for (const segment of touchedSegments.keys()) segmentEnds.set(segment, segment.bytes);
+    if (journalBytes === 0) {
+      return { staged, undo, segmentEnds, journal: null, start: 0, write: Promise.resolve(), writeError: undefined };
     }
-
-    for (const segment of touchedSegments.keys()) segment.committedBytes = segment.bytes;
-    this.groups++;
-    this.groupedAppends += staged.length;
-    this.deps.onCommitted(staged);
+    // One contiguous buffer per group: one memcpy per batch beats a writev of 2 iovecs per batch.
+    const journalBuffer = Buffer.allocUnsafeSlow(journalBytes);
+    let at = 0;
+    for (const record of journalRecords) at += writeJournalRecord(journalBuffer, at, record.topicId, record.partition, record.batch);
+    const journal = this.deps.journal();
+    const start = journal.reserve(journalBytes);
+    const result: StagedGroup = { staged, undo, segmentEnds, journal, start, write: Promise.resolve(), writeError: undefined };
+    (result as { write: Promise<void> }).write = journal.writeAt([journalBuffer], start).catch((error: unknown) => {
+      result.writeError = error;
+    });
+    return result;
   }
 
   /**

@@ -159,6 +159,8 @@ export class LogManager {
         await this.flusher.afterGroup();
         await this.checkpointer.maybeCheckpoint(false);
       },
+      checkpointDue: () => this.checkpointer.isDue,
+      afterAck: () => this.flusher.afterGroup(),
       onCommitted: (requests) => this.onCommitted(requests),
     });
     // Make everything recovered durable, then drop the replayed journals.

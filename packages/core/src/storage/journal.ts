@@ -43,16 +43,24 @@ export class JournalFile {
     return new JournalFile(dir, seq, fd, 0);
   }
 
-  /** Appends at the current end; on failure the file is cut back so no partial record stays. */
-  async append(buffers: readonly Buffer[], bytes: number): Promise<void> {
+  /**
+   * Claims the next `bytes` of the file for one group's records, synchronously, so that the next
+   * group's write can be issued while this one is still on its way.
+   */
+  reserve(bytes: number): number {
     const start = this.position;
-    try {
-      await writeAllAt(this.fd, buffers, start);
-      this.position = start + bytes;
-    } catch (error) {
-      await ftruncate(this.fd, start).catch(() => undefined);
-      throw error;
-    }
+    this.position = start + bytes;
+    return start;
+  }
+
+  async writeAt(buffers: readonly Buffer[], position: number): Promise<void> {
+    await writeAllAt(this.fd, buffers, position);
+  }
+
+  /** Cuts the file back to `position` after a failed write, so no partial record stays. */
+  async truncateTo(position: number): Promise<void> {
+    this.position = position;
+    await ftruncate(this.fd, position);
   }
 
   async sync(): Promise<void> {
