@@ -46,8 +46,14 @@ test('ENOSPC: append fails with STORAGE_FULL, data stays readable, appends resum
     assert.equal((full as { retriable: boolean }).retriable, true);
     assert.ok(acked > 0);
     assert.equal(core.offsets(TOPIC, 0).highWatermark, acked);
-    // Still full: retries fail the same way, and nothing partial is visible.
+    // Still full: retries fail the same way (also many at once, several groups in flight), and
+    // nothing partial is visible.
     await assert.rejects(core.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] }), (error) => isStrataError(error, 'STORAGE_FULL'));
+    const concurrent = await Promise.allSettled(
+      Array.from({ length: 20 }, () => core!.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] })),
+    );
+    assert.ok(concurrent.every((result) => result.status === 'rejected' && isStrataError(result.reason, 'STORAGE_FULL')));
+    assert.equal(core.offsets(TOPIC, 0).highWatermark, acked);
     core.log.tailCache.drop(core.log.getLog(TOPIC, 0).tail);
     const readable = await core.read(TOPIC, 0, { offset: 0, maxBytes: 1 << 24 });
     assert.equal(readable.entries.length, acked);
@@ -56,9 +62,11 @@ test('ENOSPC: append fails with STORAGE_FULL, data stays readable, appends resum
     fs.rmSync(filler); // space returns
     const resumed = await core.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] });
     assert.equal(resumed.baseOffset, acked, 'no gap in offsets after the failures');
+    const more = await Promise.all(Array.from({ length: 5 }, () => core!.append(TOPIC, 0, { kind: 'messages', messages: [message('small')] })));
+    assert.deepEqual(more.map((r) => r.baseOffset).sort((a, b) => a - b), [1, 2, 3, 4, 5].map((i) => acked + i));
     await core.close();
     core = await openCoreImpl({ dataDir: dir });
-    assert.equal(core.offsets(TOPIC, 0).highWatermark, acked + 1);
+    assert.equal(core.offsets(TOPIC, 0).highWatermark, acked + 6);
   } finally {
     await core?.close().catch(() => undefined);
     try {
