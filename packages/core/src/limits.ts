@@ -66,6 +66,8 @@ export interface StorageTuning {
   readonly segmentFlushBytes: number;
   /** Most idempotent-producer batch ranges remembered per (partition, producer), KIP-98's 5. */
   readonly producerBatchesMax: number;
+  /** Idempotent producers remembered per partition (least recently appending forgotten first). */
+  readonly producersPerPartitionMax: number;
 }
 
 export const DEFAULT_STORAGE_TUNING: StorageTuning = {
@@ -79,6 +81,7 @@ export const DEFAULT_STORAGE_TUNING: StorageTuning = {
   retentionCheckIntervalMs: 30_000,
   checkpointFsyncConcurrencyMax: 4,
   producerBatchesMax: 5,
+  producersPerPartitionMax: 1000,
   checkpointSyncfsFilesMin: 64,
   // Two of libuv's four threads: the journal write and fsync must not queue behind a flush.
   segmentWritesConcurrencyMax: 2,

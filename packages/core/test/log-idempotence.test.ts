@@ -83,3 +83,18 @@ test('initProducer: ids never repeat across restarts; a transactional id bumps i
     removeDir(dir);
   }
 });
+
+test('producer state per partition is bounded: the least recently appending producer is forgotten', async () => {
+  const { ProducerStateTable } = await import('../src/log/producer-state.js');
+  const table = new ProducerStateTable(5, 2);
+  const batch = (producerId: number, baseSequence: number) => ({ producerId, producerEpoch: 0, baseSequence, lastOffsetDelta: 0 });
+  table.record(batch(1, 0), 0, 0);
+  table.record(batch(2, 0), 1, 1);
+  table.record(batch(1, 1), 2, 2); // 1 is now the most recent
+  const undo = table.record(batch(3, 0), 3, 3); // evicts 2
+  assert.equal(table.size, 2);
+  assert.equal(table.check(batch(2, 7)), null, 'producer 2 forgotten: any sequence is accepted');
+  assert.throws(() => table.check(batch(1, 7)), (error) => isStrataError(error, 'OUT_OF_ORDER_SEQUENCE'));
+  undo();
+  assert.throws(() => table.check(batch(2, 7)), (error) => isStrataError(error, 'OUT_OF_ORDER_SEQUENCE'), 'undo restores the evicted one');
+});

@@ -83,7 +83,7 @@ export class PartitionLog {
   }
 
   get producers(): ProducerStateTable {
-    if (!this.producerTable) this.producerTable = new ProducerStateTable(this.deps.tuning.producerBatchesMax);
+    if (!this.producerTable) this.producerTable = new ProducerStateTable(this.deps.tuning.producerBatchesMax, this.deps.tuning.producersPerPartitionMax);
     return this.producerTable;
   }
 

@@ -39,7 +39,11 @@ export function lastSequenceOf(batch: IdempotentBatch): number {
 export class ProducerStateTable {
   private readonly producers = new Map<number, ProducerEntry>();
 
-  constructor(private readonly producerBatchesMax: number) {}
+  constructor(
+    private readonly producerBatchesMax: number,
+    /** Producers remembered per partition, least recently appending forgotten first (Kafka expires them by time). */
+    private readonly producersMax: number,
+  ) {}
 
   get size(): number {
     return this.producers.size;
@@ -87,10 +91,19 @@ export class ProducerStateTable {
     }
     entry.batches.push({ firstSequence: batch.baseSequence, lastSequence: lastSequenceOf(batch), baseOffset, lastOffset });
     if (entry.batches.length > this.producerBatchesMax) entry.batches.shift();
+    // Re-inserted: the Map's order is least recently appending first.
+    this.producers.delete(batch.producerId);
     this.producers.set(batch.producerId, entry);
+    let evicted: [number, ProducerEntry] | null = null;
+    if (this.producers.size > this.producersMax) {
+      const [oldestId, oldest] = this.producers.entries().next().value as [number, ProducerEntry];
+      this.producers.delete(oldestId);
+      evicted = [oldestId, oldest];
+    }
     return () => {
       if (snapshot) this.producers.set(batch.producerId, { epoch: snapshot.epoch, batches: snapshot.batches });
       else this.producers.delete(batch.producerId);
+      if (evicted) this.producers.set(evicted[0], evicted[1]);
     };
   }
 

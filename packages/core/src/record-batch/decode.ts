@@ -32,6 +32,7 @@ export function decodeRecordBatch(batch: Buffer, decompressedBytesMax = DECOMPRE
   if (header.recordCount > records.length / RECORD_BYTES_MIN) throw corrupt(`record count ${header.recordCount} exceeds the data`);
 
   const reader = new ByteReader(records, 0, records.length);
+  const keys = new HeaderKeys();
   const messages: StoredMessage[] = new Array(header.recordCount);
   const logAppendTime = header.timestampType === 'logAppend';
   let previousOffsetDelta = -1;
@@ -54,8 +55,8 @@ export function decodeRecordBatch(batch: Buffer, decompressedBytesMax = DECOMPRE
     const headers: Header[] = new Array(headerCount);
     for (let h = 0; h < headerCount; h++) {
       const keyLength = record.varint();
-      const keyBytes = record.bytes(keyLength);
-      headers[h] = { key: keyBytes.toString('utf8'), value: record.nullableBytes() };
+      const keyStart = record.skip(keyLength);
+      headers[h] = { key: keys.key(records, h, keyStart, keyLength), value: record.nullableBytes() };
     }
     if (record.position !== end) throw corrupt('record length does not match its fields');
     reader.end = records.length;
@@ -69,4 +70,37 @@ export function decodeRecordBatch(batch: Buffer, decompressedBytesMax = DECOMPRE
   }
   if (reader.remaining() !== 0) throw corrupt('bytes after the last record');
   return { header, messages };
+}
+
+/** Longer header keys are decoded each time: comparing them would cost about what decoding does. */
+const REUSED_KEY_BYTES_MAX = 64;
+
+/**
+ * The records of one batch usually carry the same header keys in the same places (one producer,
+ * one protocol handler). A key whose bytes equal the previous record's key at the same index reuses
+ * that string: a byte comparison instead of a UTF-8 decode and a new string per header.
+ */
+class HeaderKeys {
+  private readonly starts: number[] = [];
+  private readonly lengths: number[] = [];
+  private readonly strings: string[] = [];
+
+  key(records: Buffer, index: number, start: number, length: number): string {
+    const previousStart = this.starts[index];
+    if (previousStart !== undefined && this.lengths[index] === length && length <= REUSED_KEY_BYTES_MAX) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (records[previousStart + i] !== records[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.strings[index]!;
+    }
+    const key = records.toString('utf8', start, start + length);
+    this.starts[index] = start;
+    this.lengths[index] = length;
+    this.strings[index] = key;
+    return key;
+  }
 }

@@ -67,11 +67,49 @@ function writeBytesField(buf: Buffer, offset: number, value: Buffer | null): num
   return offset + value.length;
 }
 
-function recordBodyBytes(message: Message, timestampDelta: number, offsetDelta: number, headerKeyBytes: number[]): number {
+/** Longer header keys are encoded each time: comparing them would cost about what encoding does. */
+const REUSED_KEY_BYTES_MAX = 64;
+
+/**
+ * The messages of one batch usually carry the same header keys in the same places (one producer,
+ * one protocol handler). A key equal to the previous message's key at the same index reuses its
+ * UTF-8 length, and its bytes are copied from where that key was written, instead of encoding the
+ * string again for every message.
+ */
+class HeaderKeys {
+  private readonly keys: string[] = [];
+  private readonly byteLengths: number[] = [];
+  private readonly writtenKeys: string[] = [];
+  private readonly writtenAt: number[] = [];
+
+  byteLength(index: number, key: string): number {
+    if (this.keys[index] === key) return this.byteLengths[index]!;
+    const length = Buffer.byteLength(key, 'utf8');
+    this.keys[index] = key;
+    this.byteLengths[index] = length;
+    return length;
+  }
+
+  /** Writes `key` (`length` UTF-8 bytes) at `position`; returns the position after it. */
+  write(records: Buffer, index: number, key: string, length: number, position: number): number {
+    const previous = this.writtenAt[index];
+    if (previous !== undefined && this.writtenKeys[index] === key && length <= REUSED_KEY_BYTES_MAX) {
+      for (let i = 0; i < length; i++) records[position + i] = records[previous + i]!;
+    } else {
+      records.write(key, position, length, 'utf8');
+      this.writtenKeys[index] = key;
+    }
+    this.writtenAt[index] = position;
+    return position + length;
+  }
+}
+
+function recordBodyBytes(message: Message, timestampDelta: number, offsetDelta: number, headerKeyBytes: number[], keys: HeaderKeys): number {
   let size = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(offsetDelta) + bytesField(message.key) + bytesField(message.value);
   size += sizeOfVarint(message.headers.length);
-  for (const header of message.headers) {
-    const keyBytes = Buffer.byteLength(header.key, 'utf8');
+  for (let h = 0; h < message.headers.length; h++) {
+    const header = message.headers[h]!;
+    const keyBytes = keys.byteLength(h, header.key);
     headerKeyBytes.push(keyBytes);
     size += sizeOfVarint(keyBytes) + keyBytes + bytesField(header.value);
   }
@@ -89,6 +127,7 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
   let maxTimestamp = messages.length > 0 ? messages[0]!.timestamp : baseTimestamp;
   const bodyBytes: number[] = new Array(messages.length);
   const headerKeyBytes: number[] = [];
+  const keys = new HeaderKeys();
   let recordsBytes = 0;
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i]!;
@@ -99,7 +138,7 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
     if (message.timestamp > maxTimestamp) maxTimestamp = message.timestamp;
     const offsetDelta = offsetDeltas ? offsetDeltas[i]! : i;
     assert(offsetDelta >= 0 && offsetDelta <= lastOffsetDelta, 'offset delta within the batch');
-    const body = recordBodyBytes(message, message.timestamp - baseTimestamp, offsetDelta, headerKeyBytes);
+    const body = recordBodyBytes(message, message.timestamp - baseTimestamp, offsetDelta, headerKeyBytes, keys);
     bodyBytes[i] = body;
     recordsBytes += sizeOfVarint(body) + body;
   }
@@ -116,10 +155,11 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
     position = writeBytesField(records, position, message.key);
     position = writeBytesField(records, position, message.value);
     position = writeVarint(records, position, message.headers.length);
-    for (const header of message.headers) {
+    for (let h = 0; h < message.headers.length; h++) {
+      const header = message.headers[h]!;
       const keyBytes = headerKeyBytes[headerIndex++]!;
       position = writeVarint(records, position, keyBytes);
-      position += records.write(header.key, position, keyBytes, 'utf8');
+      position = keys.write(records, h, header.key, keyBytes, position);
       position = writeBytesField(records, position, header.value);
     }
   }

@@ -101,6 +101,14 @@ export class ByteReader {
     return view;
   }
 
+  /** Steps over `length` bytes; returns where they start. */
+  skip(length: number): number {
+    if (length < 0 || this.position + length > this.end) throw corrupt('length past end of data');
+    const start = this.position;
+    this.position += length;
+    return start;
+  }
+
   /** Varint length then bytes; length -1 is null. */
   nullableBytes(): Buffer | null {
     const length = this.varint();
