@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import { decodeRecordBatch } from '../record-batch/decode.js';
 import { verifyBatchCrc } from '../record-batch/header.js';
 import type { FileCache, FileLease } from '../storage/file-cache.js';
-import { fsyncDirectory, isErrno, readAt } from '../storage/fs-async.js';
+import { fdatasync, fsyncDirectory, isErrno, readAt } from '../storage/fs-async.js';
 import { JOURNAL_BODY_BYTES_MAX } from '../storage/journal-format.js';
 import type { StorageTuning } from '../limits.js';
 import {
@@ -26,7 +26,8 @@ import {
   RECORD_BATCH_HEADER_BYTES,
   RECORD_BATCH_MAGIC,
 } from './batch-fields.js';
-import { isIdempotent, ProducerStateTable } from './producer-state.js';
+import { isIdempotent, ProducerStateTable, type ProducerSnapshot } from './producer-state.js';
+import { encodeSegmentSummary, indexPathOf, readSegmentSummary, writeSegmentSummary } from './segment-index-file.js';
 import type { ReadAhead } from './read-ahead.js';
 import { parseSegmentFileName, Segment } from './segment.js';
 import { TailRun } from './tail-cache.js';
@@ -122,6 +123,11 @@ export class PartitionLog {
         break;
       }
       const segment: Segment = new Segment(this.dir, base, this.deps.now());
+      if (i < bases.length - 1 && (await this.loadSummary(segment))) {
+        this.segments.push(segment);
+        expected = segment.nextOffset;
+        continue;
+      }
       const complete = await this.scanSegment(segment);
       const isLast = i === bases.length - 1 || !complete;
       if (segment.entries === 0 && !isLast) {
@@ -139,6 +145,66 @@ export class PartitionLog {
     this.nextOffset = active ? active.nextOffset : this.logStartFloor;
     if (this.nextOffset < this.logStartFloor) this.nextOffset = this.logStartFloor;
     this.highWatermark = this.nextOffset;
+  }
+
+  /**
+   * A sealed segment described by a valid index file of exactly its size: taken without reading the
+   * segment (its producer state replaces what earlier segments built). False means: scan it.
+   */
+  private async loadSummary(segment: Segment): Promise<boolean> {
+    const summary = await readSegmentSummary(segment.path);
+    if (!summary) return false;
+    const size = await fsp.stat(segment.path).then((stat) => stat.size, () => -1);
+    if (size !== summary.bytes || summary.nextOffset < segment.baseOffset) return false;
+    for (const [offset, position, maxTimestampBefore] of summary.points) segment.index.add(offset, position, maxTimestampBefore);
+    segment.bytes = summary.bytes;
+    segment.committedBytes = summary.bytes;
+    segment.writtenBytes = summary.bytes;
+    segment.nextOffset = summary.nextOffset;
+    segment.entries = summary.entries;
+    segment.maxTimestamp = summary.maxTimestamp;
+    segment.createdAtMs = summary.createdAtMs;
+    segment.lastIndexedPosition = summary.lastIndexedPosition;
+    segment.summarized = true;
+    if (summary.producers.length > 0 || this.producerTable) this.producers.restore(summary.producers);
+    return true;
+  }
+
+  /**
+   * Writes the index file of a sealed segment once it is wholly acknowledged and in its file:
+   * fsync the segment, then the summary (see segment-index-file.ts). Called by the flusher.
+   */
+  async summarizeSealed(segment: Segment): Promise<void> {
+    const position = this.segments.indexOf(segment);
+    const next = this.segments[position + 1];
+    // Sealed for good: a later segment holds acknowledged data (a roll can no longer be undone).
+    if (position < 0 || !next || next.committedBytes === 0 || segment.summarized || segment.superseded) return;
+    if (segment.writtenBytes !== segment.bytes || segment.committedBytes !== segment.bytes || segment.pending.length > 0) return;
+    segment.summarized = true;
+    const producers = this.producerTable ? this.producersAt(segment.nextOffset) : [];
+    try {
+      const lease = await this.deps.files.acquire(segment.path, false);
+      try {
+        await fdatasync(lease.fd);
+      } finally {
+        lease.release();
+      }
+      if (this.deleted || !this.segments.includes(segment)) return;
+      await writeSegmentSummary(segment.path, encodeSegmentSummary(segment, producers));
+    } catch (error) {
+      segment.summarized = false;
+      this.deps.logger.warn('could not write a segment index file; recovery will scan the segment', { file: segment.path, error });
+    }
+  }
+
+  /** Producer state as of `offset`: batches at or past it are left out. */
+  private producersAt(offset: number): ProducerSnapshot {
+    const snapshot: ProducerSnapshot = [];
+    for (const [id, epoch, batches] of this.producers.snapshot()) {
+      const before = batches.filter((batch) => batch.lastOffset < offset);
+      if (before.length > 0) snapshot.push([id, epoch, before]);
+    }
+    return snapshot;
   }
 
   /** Scans one segment file; returns false when it ended in an invalid batch (truncated away). */
@@ -228,6 +294,7 @@ export class PartitionLog {
       const segment = new Segment(this.dir, base, 0);
       this.deps.files.retire(segment.path);
       await fsp.rm(segment.path, { force: true });
+      await fsp.rm(indexPathOf(segment.path), { force: true });
     }
     if (bases.length > 0) this.deps.markDirty(null, this.dir);
   }
@@ -505,6 +572,7 @@ export class PartitionLog {
       bytes -= first.bytes;
       this.deps.files.retire(first.path);
       await fsp.rm(first.path, { force: true });
+      await fsp.rm(indexPathOf(first.path), { force: true });
       deleted++;
     }
     if (deleted > 0) this.deps.markDirty(null, this.dir);

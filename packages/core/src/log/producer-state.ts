@@ -36,6 +36,9 @@ export function lastSequenceOf(batch: IdempotentBatch): number {
   return last > SEQUENCE_MAX ? last - SEQUENCE_MAX - 1 : last;
 }
 
+/** [producerId, epoch, batches] per producer, least recently appending first. */
+export type ProducerSnapshot = [number, number, ProducerBatch[]][];
+
 export class ProducerStateTable {
   private readonly producers = new Map<number, ProducerEntry>();
 
@@ -105,6 +108,16 @@ export class ProducerStateTable {
       else this.producers.delete(batch.producerId);
       if (evicted) this.producers.set(evicted[0], evicted[1]);
     };
+  }
+
+  snapshot(): ProducerSnapshot {
+    return [...this.producers].map(([id, entry]) => [id, entry.epoch, entry.batches.slice()]);
+  }
+
+  /** Replaces the state with a snapshot (recovery from a sealed segment's index file). */
+  restore(snapshot: ProducerSnapshot): void {
+    this.producers.clear();
+    for (const [id, epoch, batches] of snapshot) this.producers.set(id, { epoch, batches: batches.slice(-this.producerBatchesMax) });
   }
 
   /** Rebuilding from the log during recovery: same as record, without undo. */

@@ -15,6 +15,8 @@ export class SegmentFlusher {
   private readonly dirty = new Map<Segment, PartitionLog>();
   /** Dirty segments holding at least segmentFlushBytes: written without waiting for the global bound. */
   private readonly ready = new Set<Segment>();
+  /** Sealed segments whose index file is to be written once they are wholly in their file. */
+  private readonly sealed = new Map<Segment, PartitionLog>();
   private pendingTotal = 0;
   private flushing: Promise<boolean> | null = null;
   private lastFlushFailed = false;
@@ -39,6 +41,11 @@ export class SegmentFlusher {
 
   /** An acknowledged batch joins its segment's pending list. */
   add(log: PartitionLog, segment: Segment, baseOffset: number, lastOffset: number, batch: Buffer): void {
+    // The first acknowledged batch of a new segment seals the one before it for good.
+    if (segment.pending.length === 0 && segment.writtenBytes === 0) {
+      const previous = log.segments[log.segments.indexOf(segment) - 1];
+      if (previous && !previous.summarized) this.sealed.set(previous, log);
+    }
     segment.pending.push({ baseOffset, lastOffset, bytes: batch });
     segment.pendingBytes += batch.length;
     this.pendingTotal += batch.length;
@@ -48,6 +55,7 @@ export class SegmentFlusher {
 
   drop(segment: Segment): void {
     this.ready.delete(segment);
+    this.sealed.delete(segment);
     if (!this.dirty.delete(segment)) return;
     this.pendingTotal -= segment.pendingBytes;
     segment.pending = [];
@@ -73,7 +81,7 @@ export class SegmentFlusher {
   /** Writes everything pending now; resolves false when some segment could not be written. */
   flush(): Promise<boolean> {
     if (this.flushing) return this.flushing.then(() => this.flush());
-    if (this.dirty.size === 0) return Promise.resolve(true);
+    if (this.dirty.size === 0 && this.sealed.size === 0) return Promise.resolve(true);
     this.flushing = this.flushOnce(false).finally(() => {
       this.flushing = null;
     });
@@ -103,6 +111,11 @@ export class SegmentFlusher {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrencyMax, work.length) }, worker));
+    for (const [segment, log] of [...this.sealed]) {
+      if (segment.pending.length > 0) continue; // not wholly written yet: next flush
+      this.sealed.delete(segment);
+      await log.summarizeSealed(segment);
+    }
     this.flushes++;
     this.lastFlushFailed = !ok;
     return ok;

@@ -41,6 +41,8 @@ export class Segment {
   entries = 0;
   /** Largest batch maxTimestamp in the segment; -1 when empty. */
   maxTimestamp = -1;
+  /** Its index file (`<base>.idx`) is written (or being written). */
+  summarized = false;
   /** When the segment was started (age-based roll): clock time of its first append. */
   createdAtMs: number;
   /** Position of the last index point, to place the next one `indexIntervalBytes` later. */

@@ -60,6 +60,13 @@ export class SparseIndex {
     return found < 0 ? 0 : this.positions[found]!;
   }
 
+  /** The points, for the segment's index file. */
+  points(): [number, number, number][] {
+    const out: [number, number, number][] = [];
+    for (let i = 0; i < this.count; i++) out.push([this.offsets[i]!, this.positions[i]!, this.maxTimestampsBefore[i]!]);
+    return out;
+  }
+
   get memoryBytes(): number {
     return this.offsets.byteLength * 3;
   }

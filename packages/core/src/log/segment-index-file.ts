@@ -1,0 +1,119 @@
+/**
+ * `<base>.idx`: the summary of a sealed segment, so recovery does not have to read and checksum
+ * every old segment. Written once the segment is sealed and wholly in its file, after the segment
+ * file is fsynced, so a valid index file always describes durable data; recovery trusts it only if
+ * its CRC holds and the segment file has exactly the recorded size (anything else — a crash while
+ * writing it, a compaction that rewrote the segment — means scanning the segment as before).
+ *
+ *   magic u32 'SIDX', version u32, then f64: bytes, nextOffset, entries, maxTimestamp, createdAtMs,
+ *   lastIndexedPosition; u32 index points, u32 producer-state bytes; the points (3 x f64 each:
+ *   offset, position, maxTimestampBefore); the producer state after the segment's last batch (JSON);
+ *   CRC-32C of everything before it.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { crc32cRange } from '../record-batch/crc32c.js';
+import { isErrno } from '../storage/fs-async.js';
+import type { ProducerSnapshot } from './producer-state.js';
+import type { Segment } from './segment.js';
+
+const MAGIC = 0x53494458;
+const VERSION = 1;
+const FIXED_BYTES = 64;
+export const INDEX_SUFFIX = '.idx';
+
+export function indexPathOf(segmentPath: string): string {
+  return segmentPath.slice(0, -'.log'.length) + INDEX_SUFFIX;
+}
+
+export interface SegmentSummary {
+  readonly bytes: number;
+  readonly nextOffset: number;
+  readonly entries: number;
+  readonly maxTimestamp: number;
+  readonly createdAtMs: number;
+  readonly lastIndexedPosition: number;
+  readonly points: readonly (readonly [number, number, number])[];
+  readonly producers: ProducerSnapshot;
+}
+
+export function encodeSegmentSummary(segment: Segment, producers: ProducerSnapshot): Buffer {
+  const points = segment.index.points();
+  const producerBytes = Buffer.from(JSON.stringify(producers));
+  const out = Buffer.alloc(FIXED_BYTES + points.length * 24 + producerBytes.length + 4);
+  out.writeUInt32BE(MAGIC, 0);
+  out.writeUInt32BE(VERSION, 4);
+  out.writeDoubleBE(segment.bytes, 8);
+  out.writeDoubleBE(segment.nextOffset, 16);
+  out.writeDoubleBE(segment.entries, 24);
+  out.writeDoubleBE(segment.maxTimestamp, 32);
+  out.writeDoubleBE(segment.createdAtMs, 40);
+  out.writeDoubleBE(Number.isFinite(segment.lastIndexedPosition) ? segment.lastIndexedPosition : -1, 48);
+  out.writeUInt32BE(points.length, 56);
+  out.writeUInt32BE(producerBytes.length, 60);
+  let at = FIXED_BYTES;
+  for (const [offset, position, maxTimestampBefore] of points) {
+    out.writeDoubleBE(offset, at);
+    out.writeDoubleBE(position, at + 8);
+    out.writeDoubleBE(maxTimestampBefore, at + 16);
+    at += 24;
+  }
+  producerBytes.copy(out, at);
+  at += producerBytes.length;
+  out.writeUInt32BE(crc32cRange(out, 0, at), at);
+  return out;
+}
+
+/** The summary, or null when the file is missing, torn or not a summary. Never throws on content. */
+export function decodeSegmentSummary(data: Buffer): SegmentSummary | null {
+  if (data.length < FIXED_BYTES + 4) return null;
+  if (data.readUInt32BE(0) !== MAGIC || data.readUInt32BE(4) !== VERSION) return null;
+  const count = data.readUInt32BE(56);
+  const producerBytes = data.readUInt32BE(60);
+  const end = FIXED_BYTES + count * 24 + producerBytes;
+  if (end + 4 !== data.length) return null;
+  if (data.readUInt32BE(end) !== crc32cRange(data, 0, end)) return null;
+  const points: [number, number, number][] = [];
+  let at = FIXED_BYTES;
+  for (let i = 0; i < count; i++, at += 24) points.push([data.readDoubleBE(at), data.readDoubleBE(at + 8), data.readDoubleBE(at + 16)]);
+  let producers: ProducerSnapshot;
+  try {
+    producers = JSON.parse(data.subarray(at, end).toString('utf8')) as ProducerSnapshot;
+  } catch {
+    return null;
+  }
+  const lastIndexedPosition = data.readDoubleBE(48);
+  return {
+    bytes: data.readDoubleBE(8),
+    nextOffset: data.readDoubleBE(16),
+    entries: data.readDoubleBE(24),
+    maxTimestamp: data.readDoubleBE(32),
+    createdAtMs: data.readDoubleBE(40),
+    lastIndexedPosition: lastIndexedPosition < 0 ? -Infinity : lastIndexedPosition,
+    points,
+    producers,
+  };
+}
+
+export async function readSegmentSummary(segmentPath: string): Promise<SegmentSummary | null> {
+  try {
+    return decodeSegmentSummary(await fsp.readFile(indexPathOf(segmentPath)));
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return null;
+    throw error;
+  }
+}
+
+/** Writes `<base>.idx` through a temporary file (fsynced, renamed). The directory is fsynced by the next checkpoint. */
+export async function writeSegmentSummary(segmentPath: string, summary: Buffer): Promise<void> {
+  const file = indexPathOf(segmentPath);
+  const temporary = `${file}.tmp`;
+  const handle = await fsp.open(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+  try {
+    await handle.writeFile(summary);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await fsp.rename(temporary, file);
+}
