@@ -13,15 +13,19 @@
  * i x that many records. Every response is checked against that prediction (first base offset
  * and byte count), so a wrong answer fails the bench instead of inflating it.
  *
+ * Mode 'produce' keeps `depth` Produce v7 requests (acks=-1) of one `recordsPerBatch` batch in
+ * flight, the request encoded once (only its header is written anew per request), checking every
+ * response's error code: the handler's produce cost without a client library or its copies.
  * Mode 'sink' reads raw bytes with no protocol: the loopback TCP ceiling for the same bytes.
  */
 import { connect, type Socket } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
+import { encodeRecordBatch } from '@strata/core';
 import { API_KEY } from '../src/protocol/messages/index.js';
 import { RawClient } from '../test/helpers/raw-client.js';
 
 export interface FetchClientJob {
-  readonly mode: 'fetch' | 'sink';
+  readonly mode: 'fetch' | 'produce' | 'sink';
   readonly port: number;
   readonly topic: string;
   readonly records: number;
@@ -29,6 +33,8 @@ export interface FetchClientJob {
   readonly batchBytes: number;
   readonly maxBytes: number;
   readonly depth: number;
+  /** produce mode: bytes per record value. */
+  readonly messageBytes: number;
   /** sink mode: bytes to expect. */
   readonly bytes: number;
 }
@@ -70,11 +76,28 @@ const READ_BUFFER_BYTES = 1024 * 1024;
 /** Bytes of a response frame kept for parsing: the fixed fields before the records and their first base offset. */
 const HEADER_KEPT_BYTES = 256;
 
+/** A Produce v7 request of one batch, split at the correlation id: [size, apiKey, apiVersion] and the rest after it. */
+function produceRequestParts(job: FetchClientJob): { head: Buffer; tail: Buffer } {
+  const value = Buffer.alloc(job.messageBytes, 0x61);
+  const batch = encodeRecordBatch(Array.from({ length: job.recordsPerBatch }, () => ({ key: null, value, headers: [], timestamp: Date.now() })));
+  const frame = RawClient.encode(API_KEY.Produce, 7, 0, {
+    transactionalId: null, acks: -1, timeoutMs: 30_000,
+    topicData: [{ name: job.topic, partitionData: [{ index: 0, records: batch }] }],
+  });
+  return { head: frame.subarray(0, 8), tail: frame.subarray(12) };
+}
+
+/** Error code of a Produce v7 response for one topic and one partition. */
+function produceErrorCode(header: Buffer, topicLength: number): number {
+  return header.readInt16BE(4 + 4 + 2 + topicLength + 4 + 4); // correlationId, count, name, count, index
+}
+
 export function runFetchClient(job: FetchClientJob): Promise<FetchClientResult> {
   return new Promise((resolve) => {
     const batchesPerFetch = Math.max(1, Math.floor(job.maxBytes / job.batchBytes));
     const recordsPerFetch = batchesPerFetch * job.recordsPerBatch;
-    const fetchesTotal = job.mode === 'sink' ? 1 : Math.ceil(job.records / recordsPerFetch);
+    const fetchesTotal = job.mode === 'sink' ? 1 : job.mode === 'produce' ? Math.ceil(job.records / job.recordsPerBatch) : Math.ceil(job.records / recordsPerFetch);
+    const produce = job.mode === 'produce' ? produceRequestParts(job) : null;
     const topicLength = Buffer.byteLength(job.topic);
     let sent = 0;
     let answered = 0;
@@ -97,12 +120,30 @@ export function runFetchClient(job: FetchClientJob): Promise<FetchClientResult> 
     };
     const sendMore = (): void => {
       while (sent < fetchesTotal && sent - answered < job.depth) {
-        socket.write(fetchRequest(job, sent, sent * recordsPerFetch));
+        if (produce) {
+          const correlationId = Buffer.allocUnsafe(4);
+          correlationId.writeInt32BE(sent, 0);
+          socket.cork();
+          socket.write(produce.head);
+          socket.write(correlationId);
+          socket.write(produce.tail);
+          socket.uncork();
+        } else {
+          socket.write(fetchRequest(job, sent, sent * recordsPerFetch));
+        }
         sent++;
       }
     };
     /** A whole response frame went by: check it against the prediction. */
     const onFrame = (): string | null => {
+      if (produce) {
+        const errorCode = produceErrorCode(header.subarray(4, headerFilled), topicLength);
+        if (errorCode !== 0) return `produce ${answered}: error ${errorCode}`;
+        records += Math.min(job.recordsPerBatch, job.records - answered * job.recordsPerBatch);
+        bytes += produce.tail.length;
+        answered++;
+        return null;
+      }
       const parsed = parseFetchV11(header.subarray(4, headerFilled), topicLength);
       const expectedBase = answered * recordsPerFetch;
       const expectedBatches = Math.min(batchesPerFetch, Math.ceil((job.records - expectedBase) / job.recordsPerBatch));

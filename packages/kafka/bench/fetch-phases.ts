@@ -32,7 +32,7 @@ export interface ConsumeNumbers {
   readonly depth: number;
 }
 
-function runWorker(job: FetchClientJob): Promise<FetchClientResult> {
+export function runWorker(job: FetchClientJob): Promise<FetchClientResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./fetch-client.js', import.meta.url), { workerData: { fetchClientJob: job } });
     const timer = setTimeout(() => void worker.terminate(), 120_000);
@@ -102,7 +102,7 @@ async function tcpCeiling(bytes: number): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const port = (server.address() as AddressInfo).port;
-    const result = await runWorker({ mode: 'sink', port, topic: '', records: 0, recordsPerBatch: 1, batchBytes: 1, maxBytes: 0, depth: 1, bytes });
+    const result = await runWorker({ mode: 'sink', port, topic: '', records: 0, recordsPerBatch: 1, batchBytes: 1, maxBytes: 0, depth: 1, bytes, messageBytes: 0 });
     return result.bytes / 1048576 / (result.ms / 1000);
   } finally {
     server.close();
@@ -110,7 +110,7 @@ async function tcpCeiling(bytes: number): Promise<number> {
 }
 
 async function fetchLoop(port: number, topic: string, records: number, recordsPerBatch: number, batchBytes: number, depth: number): Promise<number> {
-  const result = await runWorker({ mode: 'fetch', port, topic, records, recordsPerBatch, batchBytes, maxBytes: FETCH_BYTES_MAX, depth, bytes: 0 });
+  const result = await runWorker({ mode: 'fetch', port, topic, records, recordsPerBatch, batchBytes, maxBytes: FETCH_BYTES_MAX, depth, bytes: 0, messageBytes: 0 });
   if (result.records !== records) throw new Error(`fetched ${result.records} of ${records} records`);
   return result.bytes / 1048576 / (result.ms / 1000);
 }

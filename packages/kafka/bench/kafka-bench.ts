@@ -2,53 +2,40 @@
  * Kafka handler benchmark (`npm run bench:kafka`), issue 3 "Performance". In one run:
  *   1. produce throughput with librdkafka (python3-confluent-kafka: 1 KiB records, acks=all,
  *      linger.ms=5) against Strata in this process;
- *   1b. the same with a bare Produce v7 loop over one connection (no client library: the handler's
- *      own cost; batches like phase 1's, 8 requests in flight like the core phase);
- *   2. consume throughput of what was produced: with librdkafka (kcat -C, no group; includes kcat's
- *      start-up and its per-message output), and with a bare Fetch v11 loop over one connection
- *      (8 MiB per fetch, as much as the core read phase reads per call: the handler's own cost, no client library);
+ *   1b. the same with a bare Produce v7 loop over one connection from a worker thread (no client
+ *      library: the handler's own cost; batches like phase 1's, 8 requests in flight like the core
+ *      phase; bench/fetch-client.ts);
+ *   2. consume throughput (bench/fetch-phases.ts): the same N bytes read by core.read and fetched
+ *      by a bare pipelined Fetch v11 client (in a worker thread, no copies of the records), on each
+ *      of the core's read paths: tail cache (a consumer keeping up) and disk (a consumer catching
+ *      up, evicted from the tail cache), beside the loopback TCP ceiling for the same bytes; and
+ *      end to end with librdkafka (kcat -C, no group; includes kcat's start-up and its per-message
+ *      output) of what phase 1 produced;
  *   3. p99 produce latency (produce() call → delivery report) at 10,000 msgs/s (client with
  *      socket.nagle.disable=true: with Nagle on, librdkafka's partial segments wait for our delayed
  *      ACKs, tens of ms, whatever the broker does);
- *   4. the core's own append and read on the same machine, same data dir kind, same 1 KiB
- *      records batched like the producer's batches (average observed in phase 1), run before and
- *      after the Kafka phases (best of the two), printed side by side with 1 and 2.
+ *   4. the core's own append on the same machine, same data dir kind, same 1 KiB records batched
+ *      like the producer's batches (average observed in phase 1), run before and after the Kafka
+ *      phases (best of the two), printed side by side with 1.
  * Bounded: fixed message counts, every child process killed after a deadline.
  * Usage: node kafka-bench.js [messages=100000]
  */
-import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRecordBatch, openCore, type Core, type Message } from '@strata/core';
 import { findTool } from '@strata/testing';
-import { API_KEY } from '../src/protocol/messages/index.js';
 import { startKafkaServer } from '../test/helpers/kafka-server.js';
-import { RawClient } from '../test/helpers/raw-client.js';
+import { run } from './child.js';
+import { consumePhases, runWorker } from './fetch-phases.js';
+import { coreLatency, fsyncLatency, kafkaProduceLatency, type Quantiles } from './produce-latency.js';
 
 const MESSAGES = Math.max(1000, Number(process.argv[2] ?? 100_000));
 const MESSAGE_BYTES = 1024;
-const LATENCY_RATE_PER_S = 10_000;
-const LATENCY_SECONDS = 3;
-const CHILD_DEADLINE_MS = 120_000;
 const CORE_APPENDS_IN_FLIGHT = 8;
-const READ_BYTES_MAX = 8 * 1024 * 1024;
+/** Bytes read by each consume phase: less than the core's tail cache (64 MiB), so the tail phase stays in it. */
+const CONSUME_BYTES = 48 * 1024 * 1024;
+const FETCHES_IN_FLIGHT = 4;
 /** librdkafka's batches at linger 5 ms and batch.size 1,000,000 hold ~950 1 KiB records. */
 const EXPECTED_RECORDS_PER_BATCH = 950;
-
-function run(program: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_DEADLINE_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const PRODUCE_PY = String.raw`
 import sys, time, json
@@ -70,38 +57,8 @@ left = p.flush(60)
 print(json.dumps({'seconds': time.perf_counter() - t, 'left': left}))
 `;
 
-const LATENCY_PY = String.raw`
-import sys, time, json
-from confluent_kafka import Producer
-bootstrap, topic, rate, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-p = Producer({'bootstrap.servers': bootstrap, 'acks': 'all', 'linger.ms': 5, 'socket.nagle.disable': True})
-value = b'a' * 1024
-lat = []
-def cb(sent):
-    return lambda err, msg: lat.append(time.perf_counter() - sent) if err is None else None
-p.produce(topic, value); p.flush(10)
-start = time.perf_counter()
-total = int(rate * seconds)
-tick = 0.001
-per_tick = max(1, int(rate * tick))
-sent = 0
-while sent < total:
-    target = start + sent / rate
-    now = time.perf_counter()
-    if now < target:
-        p.poll(min(tick, target - now))
-        continue
-    for _ in range(per_tick):
-        p.produce(topic, value, partition=0, on_delivery=cb(time.perf_counter()))
-        sent += 1
-    p.poll(0)
-p.flush(30)
-lat.sort()
-q = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))] * 1000
-print(json.dumps({'count': len(lat), 'p50': q(0.5), 'p99': q(0.99), 'max': lat[-1] * 1000, 'rate': total / (time.perf_counter() - start)}))
-`;
 
-async function coreAppendAndRead(dataDir: string, recordsPerBatch: number): Promise<{ appendMsgsPerS: number; readMsgsPerS: number }> {
+async function coreAppend(dataDir: string, recordsPerBatch: number): Promise<number> {
   const core: Core = await openCore({ dataDir });
   try {
     const topic = 'persistent://public/default/core-bench';
@@ -120,48 +77,7 @@ async function coreAppendAndRead(dataDir: string, recordsPerBatch: number): Prom
         }
       }),
     );
-    const appendMs = performance.now() - started;
-    const total = batches * recordsPerBatch;
-    const readStarted = performance.now();
-    let offset = 0;
-    for (let rounds = 0; offset < total && rounds < 10_000_000; rounds++) {
-      const result = await core.read(topic, 0, { offset, maxBytes: READ_BYTES_MAX });
-      if (result.entries.length === 0) break;
-      offset = result.entries[result.entries.length - 1]!.lastOffset + 1;
-    }
-    const readMs = performance.now() - readStarted;
-    return { appendMsgsPerS: total / (appendMs / 1000), readMsgsPerS: offset / (readMs / 1000) };
-  } finally {
-    await core.close();
-  }
-}
-
-/**
- * The core's own append latency at the same rate, batched as librdkafka batches at linger 5 ms
- * (rate x 5 ms records per batch, one batch every 5 ms): the floor under the Kafka p99.
- */
-async function coreLatency(dataDir: string): Promise<{ p50: number; p99: number; max: number }> {
-  const core: Core = await openCore({ dataDir });
-  try {
-    const topic = 'persistent://public/default/core-latency';
-    await core.topics.create(topic, { partitions: 1 });
-    const lingerMs = 5;
-    const perBatch = Math.max(1, Math.round((LATENCY_RATE_PER_S * lingerMs) / 1000));
-    const value = Buffer.alloc(MESSAGE_BYTES, 0x61);
-    const batch = encodeRecordBatch(Array.from({ length: perBatch }, () => ({ key: null, value, headers: [], timestamp: Date.now() })));
-    const latencies: number[] = [];
-    const pending: Promise<void>[] = [];
-    const started = performance.now();
-    for (let i = 0; performance.now() - started < LATENCY_SECONDS * 1000 && i < 100_000; i++) {
-      const at = performance.now();
-      pending.push(core.append(topic, 0, { kind: 'batches', data: batch }).then(() => void latencies.push(performance.now() - at)));
-      const next = started + (i + 1) * lingerMs;
-      await sleep(Math.max(0, next - performance.now()));
-    }
-    await Promise.all(pending);
-    latencies.sort((a, b) => a - b);
-    const q = (f: number) => latencies[Math.min(latencies.length - 1, Math.floor(f * latencies.length))]!;
-    return { p50: q(0.5), p99: q(0.99), max: latencies[latencies.length - 1]! };
+    return (batches * recordsPerBatch) / ((performance.now() - started) / 1000);
   } finally {
     await core.close();
   }
@@ -189,7 +105,7 @@ async function main(): Promise<void> {
     recordsSeen += e.lastOffset - e.baseOffset + 1;
   });
   try {
-    const coreBefore = await coreAppendAndRead(`${coreDir}-before`, EXPECTED_RECORDS_PER_BATCH);
+    const coreAppendBefore = await coreAppend(`${coreDir}-before`, EXPECTED_RECORDS_PER_BATCH);
     const produced = await run(python, ['-c', PRODUCE_PY, server.bootstrap, 'bench', String(MESSAGES)]);
     if (produced.code !== 0) throw new Error(`producer failed: ${produced.stderr.slice(-2000)}`);
     const p = JSON.parse(produced.stdout.trim()) as { seconds: number; left: number };
@@ -206,87 +122,58 @@ async function main(): Promise<void> {
     const consumeMsgsPerS = lines / (consumeMs / 1000);
 
     // The handler's own produce cost: the same batches as the core phase, pipelined over one
-    // connection with as many requests in flight as the core phase has appends in flight.
-    const producerRaw = await RawClient.connect(server.port);
-    const produceBatch = encodeRecordBatch(
-      Array.from({ length: recordsPerBatch }, () => ({ key: null, value: Buffer.alloc(MESSAGE_BYTES, 0x61), headers: [], timestamp: Date.now() })),
-    );
-    const produceRequests = Math.ceil(MESSAGES / recordsPerBatch);
-    const produceLoopStarted = performance.now();
-    let inFlight = 0;
-    let answered = 0;
-    for (let i = 0; i < produceRequests; i++) {
-      producerRaw.request(API_KEY.Produce, 7, i, {
-        transactionalId: null, acks: -1, timeoutMs: 30_000,
-        topicData: [{ name: 'bench-loop', partitionData: [{ index: 0, records: produceBatch }] }],
-      });
-      if (++inFlight >= CORE_APPENDS_IN_FLIGHT) {
-        const r = await producerRaw.response(API_KEY.Produce, 7, 30_000);
-        if (r?.body.responses[0].partitionResponses[0].errorCode !== 0) throw new Error('produce loop failed');
-        inFlight--;
-        answered++;
-      }
-    }
-    for (; answered < produceRequests; answered++) await producerRaw.response(API_KEY.Produce, 7, 30_000);
-    const produceLoopMsgsPerS = (produceRequests * recordsPerBatch) / ((performance.now() - produceLoopStarted) / 1000);
-    producerRaw.close();
+    // connection from a worker thread (its socket work is not the server's), as many requests in
+    // flight as the core phase has appends in flight.
+    const produceLoop = await runWorker({
+      mode: 'produce', port: server.port, topic: 'bench-loop', records: Math.ceil(MESSAGES / recordsPerBatch) * recordsPerBatch,
+      recordsPerBatch, batchBytes: 0, maxBytes: 0, depth: CORE_APPENDS_IN_FLIGHT, bytes: 0, messageBytes: MESSAGE_BYTES,
+    });
+    const produceLoopMsgsPerS = produceLoop.records / (produceLoop.ms / 1000);
 
-    const raw = await RawClient.connect(server.port);
-    const rawStarted = performance.now();
-    let fetched = 0;
-    let fetchOffset = 0;
-    for (let i = 0; fetchOffset < MESSAGES && i < 1_000_000; i++) {
-      raw.request(API_KEY.Fetch, 11, i, {
-        replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: READ_BYTES_MAX, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-        topics: [{ topic: 'bench', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: READ_BYTES_MAX }] }],
-        forgottenTopicsData: [], rackId: '',
-      });
-      const response = await raw.response(API_KEY.Fetch, 11);
-      const records = response?.body.responses[0].partitions[0].records as Buffer | null;
-      if (!records || records.length < 61) break;
-      // Walk the batches: base offset (8) + length (4) ... lastOffsetDelta at 23.
-      for (let pos = 0; pos + 61 <= records.length; ) {
-        const base = Number(records.readBigInt64BE(pos));
-        const length = records.readInt32BE(pos + 8);
-        const last = base + records.readInt32BE(pos + 23);
-        if (last >= fetchOffset) fetched += last + 1 - Math.max(base, fetchOffset);
-        fetchOffset = Math.max(fetchOffset, last + 1);
-        pos += 12 + length;
-      }
-    }
-    const rawMs = performance.now() - rawStarted;
-    raw.close();
-    const rawFetchMsgsPerS = fetched / (rawMs / 1000);
+    const consume = await consumePhases(server.core, server.port, { bytes: CONSUME_BYTES, recordsPerBatch, messageBytes: MESSAGE_BYTES, depth: FETCHES_IN_FLIGHT });
 
     await sleep(200);
-    const latency = await run(python, ['-c', LATENCY_PY, server.bootstrap, 'latency', String(LATENCY_RATE_PER_S), String(LATENCY_SECONDS)]);
-    if (latency.code !== 0) throw new Error(`latency producer failed: ${latency.stderr.slice(-2000)}`);
-    const l = JSON.parse(latency.stdout.trim()) as { count: number; p50: number; p99: number; max: number; rate: number };
+    const l = await kafkaProduceLatency(server.core, python, server.bootstrap, 'latency');
 
-    const coreAfter = await coreAppendAndRead(`${coreDir}-after`, recordsPerBatch);
+    const coreAppendAfter = await coreAppend(`${coreDir}-after`, recordsPerBatch);
     // Best of a run before and a run after the Kafka phases: the machine is shared and its disk
     // speed drifts, so one core run alone favours whichever side ran in the quieter moment.
-    const core = {
-      appendMsgsPerS: Math.max(coreBefore.appendMsgsPerS, coreAfter.appendMsgsPerS),
-      readMsgsPerS: Math.max(coreBefore.readMsgsPerS, coreAfter.readMsgsPerS),
-    };
+    const coreAppendMsgsPerS = Math.max(coreAppendBefore, coreAppendAfter);
     const coreLat = await coreLatency(`${coreDir}-latency`);
+    const diskLat = await fsyncLatency(`${coreDir}-fsync`);
     const mb = (msgs: number) => (msgs * MESSAGE_BYTES) / (1024 * 1024);
     console.log(`Kafka handler benchmark: ${fmt(MESSAGES)} x 1 KiB records, acks=all, linger.ms=5, fsync always`);
     console.log(`  producer batches seen by the core: ${fmt(batchesSeen)} (avg ${recordsPerBatch} records)`);
     console.log('');
-    console.log('  phase                     msgs/s        MB/s    vs core');
-    console.log(`  core append (raw)    ${fmt(core.appendMsgsPerS).padStart(11)} ${fmt(mb(core.appendMsgsPerS), 1).padStart(11)}`);
-    console.log(`  kafka produce (rdk)  ${fmt(produceMsgsPerS).padStart(11)} ${fmt(mb(produceMsgsPerS), 1).padStart(11)} ${fmt((100 * produceMsgsPerS) / core.appendMsgsPerS).padStart(9)}%`);
-    console.log(`  kafka Produce loop   ${fmt(produceLoopMsgsPerS).padStart(11)} ${fmt(mb(produceLoopMsgsPerS), 1).padStart(11)} ${fmt((100 * produceLoopMsgsPerS) / core.appendMsgsPerS).padStart(9)}%`);
-    console.log(`  core read (raw)      ${fmt(core.readMsgsPerS).padStart(11)} ${fmt(mb(core.readMsgsPerS), 1).padStart(11)}`);
-    console.log(`  kafka consume (kcat) ${fmt(consumeMsgsPerS).padStart(11)} ${fmt(mb(consumeMsgsPerS), 1).padStart(11)} ${fmt((100 * consumeMsgsPerS) / core.readMsgsPerS).padStart(9)}%`);
-    console.log(`  kafka Fetch loop     ${fmt(rawFetchMsgsPerS).padStart(11)} ${fmt(mb(rawFetchMsgsPerS), 1).padStart(11)} ${fmt((100 * rawFetchMsgsPerS) / core.readMsgsPerS).padStart(9)}%`);
+    const row = (name: string, msgsPerS: number, base: number | null) =>
+      console.log(`  ${name.padEnd(28)} ${fmt(msgsPerS).padStart(11)} ${fmt(mb(msgsPerS), 1).padStart(9)} ${base === null ? '' : `${fmt((100 * msgsPerS) / base).padStart(9)}%`}`);
+    console.log('  produce                           msgs/s      MB/s   vs core append');
+    row('core append (raw)', coreAppendMsgsPerS, null);
+    row('kafka produce (librdkafka)', produceMsgsPerS, coreAppendMsgsPerS);
+    row('kafka Produce loop', produceLoopMsgsPerS, coreAppendMsgsPerS);
     console.log('');
-    console.log(`  produce latency at ${fmt(l.rate)} msgs/s (${fmt(l.count)} acked): p50 ${fmt(l.p50, 2)} ms, p99 ${fmt(l.p99, 2)} ms, max ${fmt(l.max, 2)} ms`);
-    console.log(`  core append latency, same rate and batching:  p50 ${fmt(coreLat.p50, 2)} ms, p99 ${fmt(coreLat.p99, 2)} ms, max ${fmt(coreLat.max, 2)} ms`);
+    const pct = (x: number, base: number) => `${fmt((100 * x) / base).padStart(7)}%`;
+    const mbRow = (name: string, mbPerS: number, coreBase: number | null) =>
+      console.log(`  ${name.padEnd(28)} ${fmt(mbPerS, 1).padStart(11)} ${coreBase === null ? ''.padStart(8) : pct(mbPerS, coreBase)} ${pct(mbPerS, consume.tcpCeiling)}`);
+    console.log(`  consume (${fmt(consume.bytes / 1048576, 1)} MiB each)             MB/s  vs core  vs TCP`);
+    mbRow('loopback TCP ceiling', consume.tcpCeiling, null);
+    mbRow('core read, tail cache', consume.coreTail, null);
+    mbRow('kafka Fetch, tail, 1 in flight', consume.fetchTail1, consume.coreTail);
+    mbRow(`kafka Fetch, tail, ${consume.depth} in flight`, consume.fetchTailN, consume.coreTail);
+    mbRow('core read, disk', consume.coreDisk, null);
+    mbRow('kafka Fetch, disk, 1 in flight', consume.fetchDisk1, consume.coreDisk);
+    mbRow(`kafka Fetch, disk, ${consume.depth} in flight`, consume.fetchDiskN, consume.coreDisk);
+    mbRow('kafka consume (kcat, e2e)', mb(consumeMsgsPerS), consume.coreDisk);
+    console.log('');
+    const q = (x: Quantiles) => `p50 ${fmt(x.p50, 2).padStart(6)}  p99 ${fmt(x.p99, 2).padStart(6)}  max ${fmt(x.max, 2).padStart(6)} ms`;
+    console.log(`  produce latency at ${fmt(l.rate)} msgs/s (${fmt(l.count)} acked):`);
+    console.log(`    librdkafka produce() -> delivery   ${q(l.client)}   (includes linger.ms=5)`);
+    console.log(`    core.append inside the handler     ${q(l.coreAppendInHandler)}`);
+    console.log(`    server event-loop delay            ${q(l.eventLoopDelay)}`);
+    console.log(`    core alone, same rate and batching ${q(coreLat)}`);
+    console.log(`    bare write + fdatasync every 5 ms  ${q(diskLat)}`);
     const fs = await import('node:fs/promises');
-    for (const suffix of ['-before', '-after', '-latency']) await fs.rm(`${coreDir}${suffix}`, { recursive: true, force: true });
+    for (const suffix of ['-before', '-after', '-latency', '-fsync']) await fs.rm(`${coreDir}${suffix}`, { recursive: true, force: true });
   } finally {
     await server.close();
   }

@@ -1,0 +1,27 @@
+/**
+ * The produce-latency phase of `bench:kafka` alone (bench/produce-latency.ts), repeated and
+ * alternated with its references: `node packages/kafka/dist/bench/latency-bench.js [runs=3]`.
+ */
+import fs from 'node:fs/promises';
+import { findTool } from '@strata/testing';
+import { startKafkaServer } from '../test/helpers/kafka-server.js';
+import { coreLatency, fsyncLatency, kafkaProduceLatency, LATENCY_RATE_PER_S, type Quantiles } from './produce-latency.js';
+
+const RUNS = Math.min(10, Math.max(1, Number(process.argv[2] ?? 3)));
+const python = findTool('python3:confluent_kafka');
+if (!python) throw new Error('needs python3-confluent-kafka');
+const server = await startKafkaServer({ config: { defaultPartitions: 1 } });
+const f = (x: Quantiles) => `${x.p50.toFixed(1).padStart(5)} ${x.p99.toFixed(1).padStart(6)} ${x.max.toFixed(1).padStart(6)}`;
+try {
+  console.log(`produce latency at ${LATENCY_RATE_PER_S} msgs/s, ms as p50 p99 max`);
+  console.log('  kafka client e2e    | core.append in handler | event-loop delay | core alone         | write+fdatasync');
+  for (let i = 0; i < RUNS; i++) {
+    const l = await kafkaProduceLatency(server.core, python, server.bootstrap, `latency-${i}`);
+    const core = await coreLatency(`${server.dataDir}-core-${i}`);
+    const disk = await fsyncLatency(`${server.dataDir}-fsync-${i}`);
+    for (const suffix of [`-core-${i}`, `-fsync-${i}`]) await fs.rm(`${server.dataDir}${suffix}`, { recursive: true, force: true });
+    console.log(`  ${f(l.client)} | ${f(l.coreAppendInHandler)}    | ${f(l.eventLoopDelay)} | ${f(core)} | ${f(disk)}`);
+  }
+} finally {
+  await server.close();
+}
