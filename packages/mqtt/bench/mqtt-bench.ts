@@ -6,6 +6,10 @@
  *   npm run bench:mqtt                    all scenarios
  *   npm run bench:mqtt -- --idle 2000     fewer idle connections (default 10000)
  *   npm run bench:mqtt -- --with-interval also Strata with fsync interval:5 (opt-in durability)
+ *   npm run bench:mqtt -- --only p2p      only the 1→1 scenarios
+ *   npm run bench:mqtt -- --rounds 3      repeat the scenarios, alternating which broker goes first
+ *   npm run bench:mqtt -- --generator raw 1→1 driven by raw-client.ts processes (one publisher, one
+ *                                         subscriber process) instead of mqtt.js in this process
  *
  * Scenarios: 1→1 QoS 0, 1→1 QoS 1 (window 200), 1→100 fan-out (QoS 0), 100→1 fan-in (QoS 1),
  * N idle connections (server RSS per connection). Each is bounded in count and time.
@@ -37,6 +41,9 @@ function openFilesLimit(): number {
 }
 const idleTarget = Math.min(idleRequested, openFilesLimit() - 500);
 if (idleTarget < idleRequested) process.stderr.write(`ulimit -n allows ${idleTarget} idle connections, not ${idleRequested}\n`);
+const onlyP2p = args.includes('--only') && args[args.indexOf('--only') + 1] === 'p2p';
+const rounds = Math.max(1, Math.min(10, Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : 1) || 1));
+const rawGenerator = args.includes('--generator') && args[args.indexOf('--generator') + 1] === 'raw';
 const PAYLOAD = Buffer.alloc(64, 0x61);
 const SCENARIO_MS_MAX = 30_000;
 
@@ -210,6 +217,44 @@ async function pointToPoint(port: number, qos: 0 | 1, total: number): Promise<Re
   return { received, expected: total, ms };
 }
 
+/** A child process of raw-client.js; resolves its JSON result line. */
+function rawChild(role: 'pub' | 'sub', argv: string[]): { ready: Promise<void>; go: () => void; result: Promise<Record<string, number>>; kill: () => void } {
+  const script = fileURLToPath(new URL('./raw-client.js', import.meta.url));
+  const child = spawn(process.execPath, [script, role, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let buffered = '';
+  let onReady: () => void = () => {};
+  let onResult: (r: Record<string, number>) => void = () => {};
+  const ready = new Promise<void>((r) => (onReady = r));
+  const result = new Promise<Record<string, number>>((r) => (onResult = r));
+  child.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line === 'ready') onReady();
+      else if (line.startsWith('{')) onResult(JSON.parse(line) as Record<string, number>);
+    }
+  });
+  return { ready, go: () => child.stdin!.write('go\n'), result, kill: () => child.kill('SIGKILL') };
+}
+
+/** 1→1 with raw-client.js processes: the rate is from the publisher's first write to the last message received. */
+async function rawPointToPoint(port: number, qos: 0 | 1, total: number): Promise<Result> {
+  const topic = `bench/raw${qos}`;
+  const sub = rawChild('sub', [String(port), topic, String(qos), String(total)]);
+  await sub.ready;
+  const pub = rawChild('pub', [String(port), topic, String(qos), String(total), '200']);
+  await pub.ready;
+  sub.go();
+  await new Promise((r) => setTimeout(r, 20));
+  pub.go();
+  const [s, p] = await Promise.all([sub.result, pub.result]);
+  sub.kill();
+  pub.kill();
+  return { received: s['received']!, expected: total, ms: Math.max(1, s['lastMs']! - p['startMs']!) };
+}
+
 async function fanOut(port: number, subscribers: number, total: number): Promise<Result> {
   const subs = await Promise.all(Array.from({ length: subscribers }, (_, i) => client(port, `fan-sub-${i}`)));
   let received = 0;
@@ -290,22 +335,32 @@ async function main(): Promise<void> {
   const rows: [string, ...string[]][] = [];
   const json: Record<string, Record<string, unknown>> = {};
   try {
+    const p2p = rawGenerator ? rawPointToPoint : pointToPoint;
+    const generatorNote = rawGenerator ? ', raw generator' : '';
     const scenarios: [string, (b: Broker) => Promise<Result>][] = [
-      ['1→1 QoS 0 (100k × 64 B)', (b) => pointToPoint(b.port, 0, 100_000)],
-      ['1→1 QoS 1 (30k × 64 B, window 200)', (b) => pointToPoint(b.port, 1, 30_000)],
-      ['1→100 fan-out QoS 0 (1k × 100 subs)', (b) => fanOut(b.port, 100, 1000)],
-      ['100→1 fan-in QoS 1 (100 × 300)', (b) => fanIn(b.port, 100, 300)],
+      [`1→1 QoS 0 (100k × 64 B${generatorNote})`, (b) => p2p(b.port, 0, 100_000)],
+      [`1→1 QoS 1 (30k × 64 B, window 200${generatorNote})`, (b) => p2p(b.port, 1, 30_000)],
     ];
-    for (const [name, run] of scenarios) {
-      const row: [string, ...string[]] = [name];
-      for (const b of brokers) {
-        const r = await run(b);
-        row.push(rate(r));
-        (json[name] ??= {})[b.name] = { msgPerSecond: Math.round((r.received / r.ms) * 1000), received: r.received, expected: r.expected, ms: r.ms };
-        process.stderr.write(`${name} ${b.name}: ${rate(r)}\n`);
-      }
-      rows.push(row);
+    if (!onlyP2p) {
+      scenarios.push(['1→100 fan-out QoS 0 (1k × 100 subs)', (b) => fanOut(b.port, 100, 1000)]);
+      scenarios.push(['100→1 fan-in QoS 1 (100 × 300)', (b) => fanIn(b.port, 100, 300)]);
     }
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which broker runs first, so neither always gets the quieter moment.
+      const order = round % 2 === 0 ? brokers : [...brokers].reverse();
+      for (const [name, run] of scenarios) {
+        const cells = new Map<Broker, string>();
+        for (const b of order) {
+          const r = await run(b);
+          cells.set(b, rate(r));
+          const runs = ((json[name] ??= {})[b.name] ??= []) as unknown[];
+          runs.push({ msgPerSecond: Math.round((r.received / r.ms) * 1000), received: r.received, expected: r.expected, ms: r.ms });
+          process.stderr.write(`round ${round + 1} ${name} ${b.name}: ${rate(r)}\n`);
+        }
+        rows.push([rounds > 1 ? `${name}, round ${round + 1}` : name, ...brokers.map((b) => cells.get(b)!)]);
+      }
+    }
+    if (onlyP2p) return finish(brokers, rows, json);
     const idleRow: [string, ...string[]] = [`${idleTarget} idle connections (server RSS / connection)`];
     for (const b of brokers) {
       const r = await idleConnections(b, idleTarget);
@@ -317,6 +372,10 @@ async function main(): Promise<void> {
   } finally {
     for (const b of brokers) await b.stop();
   }
+  finish(brokers, rows, json);
+}
+
+function finish(brokers: Broker[], rows: [string, ...string[]][], json: Record<string, Record<string, unknown>>): void {
   const header = ['scenario', ...brokers.map((b) => b.name)];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
   process.stdout.write(`\n${lines.join('\n')}\n\n${JSON.stringify(json)}\n`);

@@ -20,7 +20,7 @@ import { Acker } from './acker.js';
 import type { MqttConfig } from './config.js';
 import type { Connection } from './connection.js';
 import { CoreTail } from './core-tail.js';
-import { messageToView, publishToMessage, type MqttMessageView } from './message-codec.js';
+import { messageToView, publishToMessage, TextReuse, type MqttMessageView } from './message-codec.js';
 import { RetainedStore } from './retained-store.js';
 import { Session, type Lag, type SessionSubscription } from './session.js';
 import { SessionStore, type StoredSession, type StoredWill } from './session-store.js';
@@ -38,6 +38,8 @@ const TIMER_MS_MAX = 2 ** 31 - 1;
 interface IndexEntry {
   readonly session: Session;
   readonly subscription: SessionSubscription;
+  /** How a message matched only by this entry is delivered (made once, not per message; never mutated). */
+  readonly single: Readonly<Match>;
 }
 
 export interface ConnectRequest {
@@ -265,7 +267,8 @@ export class Broker {
     }
     const old = entries.get(sub.filter);
     if (old !== undefined) this.index.remove(sub.filter, old);
-    const entry: IndexEntry = { session, subscription: sub };
+    const single: Match = { qos: sub.qos, rap: sub.retainAsPublished, ids: sub.subscriptionId === undefined ? [] : [sub.subscriptionId] };
+    const entry: IndexEntry = { session, subscription: sub, single };
     entries.set(sub.filter, entry);
     this.index.add(sub.filter, entry);
   }
@@ -485,9 +488,13 @@ export class Broker {
 
   // ---- delivery ------------------------------------------------------------------------------
 
+  /** Shared by every read path: they all run on this one thread, and each call is synchronous. */
+  private readonly viewTopics = new TextReuse();
+  private readonly viewPublishers = new TextReuse();
+
   private view(coreTopic: string, message: Message): MqttMessageView {
     const rule = this.mapper.ruleForCoreTopic(coreTopic);
-    return messageToView(message, rule?.localName ?? coreTopic, this.config.foreignMessageQos);
+    return messageToView(message, rule?.localName ?? coreTopic, this.config.foreignMessageQos, this.viewTopics, this.viewPublishers);
   }
 
   private isExpired(view: MqttMessageView): boolean {
@@ -527,13 +534,11 @@ export class Broker {
       for (const [session, match] of many as Map<Session, Match>) this.deliverLive(session, key, coreTopic, partition, message.offset, view, match);
     } else {
       const entry = single! as IndexEntry;
-      const sub = entry.subscription;
-      const match: Match = { qos: sub.qos, rap: sub.retainAsPublished, ids: sub.subscriptionId === undefined ? [] : [sub.subscriptionId] };
-      this.deliverLive(entry.session, key, coreTopic, partition, message.offset, view, match);
+      this.deliverLive(entry.session, key, coreTopic, partition, message.offset, view, entry.single);
     }
   }
 
-  private deliverLive(session: Session, key: string, topic: string, partition: number, offset: number, view: MqttMessageView, match: Match): void {
+  private deliverLive(session: Session, key: string, topic: string, partition: number, offset: number, view: MqttMessageView, match: Readonly<Match>): void {
     const connection = session.connection;
     if (connection === null || session.lagging.has(key)) return; // a lagging session reads this one itself
     const accepted = connection.deliver(view, Math.min(view.qos, match.qos) as 0 | 1 | 2, match.rap && view.retain, match.ids.length > 0 ? match.ids : null, false, null);
@@ -664,8 +669,15 @@ export class Broker {
     const publisherBytes = Buffer.from(publisher);
     const groups = new Map<string, { rule: TopicRule; partition: number; indexes: number[]; messages: Message[] }>();
     const messages: Message[] = [];
+    // Publishes in one batch mostly go to one topic: encode its name once.
+    let lastTopic: string | null = null;
+    let lastTopicBytes: Buffer | undefined;
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i]!;
+      if (packet.topic !== lastTopic) {
+        lastTopic = packet.topic;
+        lastTopicBytes = Buffer.from(packet.topic);
+      }
       const rule = this.mapper.ruleForTopic(packet.topic);
       const partition = this.mapper.partitionFor(rule, packet.topic);
       const key = partitionKey(rule.coreTopic, partition);
@@ -674,7 +686,7 @@ export class Broker {
         group = { rule, partition, indexes: [], messages: [] };
         groups.set(key, group);
       }
-      const message = publishToMessage(packet, publisherBytes, now);
+      const message = publishToMessage(packet, publisherBytes, now, lastTopicBytes);
       messages.push(message);
       group.indexes.push(i);
       group.messages.push(message);

@@ -358,16 +358,15 @@ export class Connection {
     onDone: (() => void) | null,
   ): boolean {
     if (this.closed) return true;
-    const item: PendingDelivery = { view, qos, retain, subscriptionIds, dup, onDone };
     if (this.state === 'connected' && this.pending.length === this.pendingHead && this.canSend(qos)) {
-      this.sendPublish(item);
+      this.sendPublish(view, qos, retain, subscriptionIds, dup, onDone);
       return true;
     }
     if (onDone === null && this.pending.length - this.pendingHead >= this.broker.config.queuedMessagesMax) {
       // Full: the caller keeps the message in the core (a lagging session catches up from there).
       return false;
     }
-    this.pending.push(item);
+    this.pending.push({ view, qos, retain, subscriptionIds, dup, onDone });
     return true;
   }
 
@@ -400,7 +399,7 @@ export class Connection {
       const item = this.pending[this.pendingHead]!;
       if (!this.canSend(item.qos)) break;
       this.pendingHead++;
-      this.sendPublish(item);
+      this.sendPublish(item.view, item.qos, item.retain, item.subscriptionIds, item.dup, item.onDone);
     }
     if (this.pendingHead === this.pending.length) {
       this.pending.length = 0;
@@ -421,59 +420,80 @@ export class Connection {
     }
   }
 
-  private sendPublish(item: PendingDelivery): void {
-    const { view, qos } = item;
+  private sendPublish(
+    view: MqttMessageView,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+    subscriptionIds: number[] | null,
+    dup: boolean,
+    onDone: (() => void) | null,
+  ): void {
+    if (this.protocolVersion < 5) {
+      // 3.1/3.1.1: no properties, so no packet object on this path.
+      const messageId = qos > 0 ? this.allocatePacketId() : 0;
+      let bytes: Buffer;
+      try {
+        bytes = encodePublishV4(view.topic, view.payload, qos, retain, dup && qos > 0, messageId);
+      } catch (error) {
+        // e.g. a topic from another protocol's header longer than a PUBLISH can carry
+        this.logger.warn('cannot encode outgoing publish', { topic: view.topic.slice(0, 200), error });
+        onDone?.();
+        return;
+      }
+      this.writePublish(bytes, view, qos, messageId, onDone, false);
+      return;
+    }
     const packet: mqttPacket.IPublishPacket = {
       cmd: 'publish',
       topic: view.topic,
       payload: view.payload,
       qos,
-      retain: item.retain,
-      dup: item.dup && qos > 0,
+      retain,
+      dup: dup && qos > 0,
     };
-    if (this.protocolVersion === 5) {
-      const properties: NonNullable<mqttPacket.IPublishPacket['properties']> = { ...view.properties };
-      if (view.expiresAtMs !== null) {
-        properties.messageExpiryInterval = Math.max(1, Math.ceil((view.expiresAtMs - Date.now()) / 1000));
-      }
-      if (item.subscriptionIds !== null && item.subscriptionIds.length > 0) {
-        properties.subscriptionIdentifier = item.subscriptionIds.length === 1 ? item.subscriptionIds[0]! : item.subscriptionIds;
-      }
-      if (this.clientTopicAliasMax > 0) {
-        const alias = this.outboundAliases.get(view.topic);
-        if (alias !== undefined) {
-          properties.topicAlias = alias;
-          packet.topic = '';
-        } else if (this.outboundAliases.size < this.clientTopicAliasMax) {
-          const next = this.outboundAliases.size + 1;
-          this.outboundAliases.set(view.topic, next);
-          properties.topicAlias = next;
-        }
-      }
-      if (Object.keys(properties).length > 0) packet.properties = properties;
+    const properties: NonNullable<mqttPacket.IPublishPacket['properties']> = { ...view.properties };
+    if (view.expiresAtMs !== null) {
+      properties.messageExpiryInterval = Math.max(1, Math.ceil((view.expiresAtMs - Date.now()) / 1000));
     }
+    if (subscriptionIds !== null && subscriptionIds.length > 0) {
+      properties.subscriptionIdentifier = subscriptionIds.length === 1 ? subscriptionIds[0]! : subscriptionIds;
+    }
+    if (this.clientTopicAliasMax > 0) {
+      const alias = this.outboundAliases.get(view.topic);
+      if (alias !== undefined) {
+        properties.topicAlias = alias;
+        packet.topic = '';
+      } else if (this.outboundAliases.size < this.clientTopicAliasMax) {
+        const next = this.outboundAliases.size + 1;
+        this.outboundAliases.set(view.topic, next);
+        properties.topicAlias = next;
+      }
+    }
+    if (Object.keys(properties).length > 0) packet.properties = properties;
     if (qos > 0) packet.messageId = this.allocatePacketId();
     let bytes: Buffer;
     try {
-      bytes =
-        this.protocolVersion < 5
-          ? encodePublishV4(packet.topic, view.payload, qos, packet.retain, packet.dup, packet.messageId ?? 0)
-          : mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
+      bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
     } catch (error) {
       this.logger.warn('cannot encode outgoing publish', { topic: view.topic, error });
-      item.onDone?.();
+      onDone?.();
       return;
     }
+    this.writePublish(bytes, view, qos, packet.messageId ?? 0, onDone, packet.properties?.topicAlias !== undefined && packet.topic !== '');
+  }
+
+  /** `newAlias`: the packet set up a topic alias, to be forgotten if the packet is not sent. */
+  private writePublish(bytes: Buffer, view: MqttMessageView, qos: 0 | 1 | 2, messageId: number, onDone: (() => void) | null, newAlias: boolean): void {
     if (bytes.length > this.clientPacketBytesMax) {
       // [MQTT-3.1.2-25]: never send a packet larger than the client's Maximum Packet Size; discard it.
-      if (packet.properties?.topicAlias !== undefined && packet.topic !== '') this.outboundAliases.delete(view.topic);
+      if (newAlias) this.outboundAliases.delete(view.topic);
       this.broker.stats.droppedTooLarge++;
-      item.onDone?.();
+      onDone?.();
       return;
     }
-    if (qos > 0) this.inflight.set(packet.messageId!, { qos: qos as 1 | 2, released: false, onDone: item.onDone });
+    if (qos > 0) this.inflight.set(messageId, { qos: qos as 1 | 2, released: false, onDone });
     this.write(bytes);
-    if (qos === 0) item.onDone?.();
+    if (qos === 0) onDone?.();
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) or a failing PUBREC: the delivery is over. */

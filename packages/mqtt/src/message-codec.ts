@@ -12,9 +12,13 @@ const ONE = Buffer.from('1');
 
 type UserProperties = Record<string, string | string[]>;
 
-/** `publisher` is the client id as bytes (one Buffer per connection, shared by its messages). */
-export function publishToMessage(packet: IPublishPacket, publisher: Buffer, nowMs: number): Message {
-  const topic = Buffer.from(packet.topic);
+/**
+ * `publisher` is the client id as bytes (one Buffer per connection, shared by its messages).
+ * `topicBytes`, when given, is `packet.topic` already encoded (the caller reuses it across a batch
+ * of publishes to one topic); the encoder copies it, so sharing it between messages is safe.
+ */
+export function publishToMessage(packet: IPublishPacket, publisher: Buffer, nowMs: number, topicBytes?: Buffer): Message {
+  const topic = topicBytes ?? Buffer.from(packet.topic);
   const headers: Header[] = [
     { key: HEADER.mqttTopic, value: topic },
     { key: HEADER.mqttQos, value: QOS_TEXT[packet.qos] },
@@ -58,11 +62,53 @@ export interface MqttMessageView {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Header values longer than this are decoded each time: comparing them would cost about as much. */
+const REUSED_TEXT_BYTES_MAX = 256;
+
+/**
+ * Decodes header values to strings, reusing the previous string when the bytes are the same. Messages
+ * read in a row mostly share their topic and publisher, so this saves a UTF-8 decode and a string
+ * per header per message on the fan-out path. One per reader (it remembers only the last value).
+ */
+export class TextReuse {
+  /** A copy of the last value's bytes (the read buffers they came from are not ours to keep). */
+  private readonly lastBytes = Buffer.allocUnsafe(REUSED_TEXT_BYTES_MAX);
+  private lastLength = -1;
+  private lastText = '';
+
+  text(bytes: Buffer): string {
+    if (bytes.length === this.lastLength) {
+      const last = this.lastBytes;
+      let same = true;
+      for (let i = 0; i < bytes.length; i++) {
+        if (last[i] !== bytes[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.lastText;
+    }
+    const text = bytes.toString();
+    if (bytes.length <= REUSED_TEXT_BYTES_MAX) {
+      bytes.copy(this.lastBytes);
+      this.lastLength = bytes.length;
+      this.lastText = text;
+    }
+    return text;
+  }
+}
+
 /**
  * Restores the MQTT view of a core message. `fallbackTopic` is used for messages from other
  * protocols, which carry no `mqtt.topic` header (the mapping rule decides it, docs/protocols/mqtt.md).
  */
-export function messageToView(message: Message, fallbackTopic: string, foreignQos: 0 | 1 | 2): MqttMessageView {
+export function messageToView(
+  message: Message,
+  fallbackTopic: string,
+  foreignQos: 0 | 1 | 2,
+  topics?: TextReuse,
+  publishers?: TextReuse,
+): MqttMessageView {
   let topic: string | null = null;
   let qos: 0 | 1 | 2 = foreignQos;
   let retain = false;
@@ -78,7 +124,7 @@ export function messageToView(message: Message, fallbackTopic: string, foreignQo
       if (value === null) continue;
       switch (key) {
         case HEADER.mqttTopic:
-          topic = value.toString();
+          topic = topics === undefined ? value.toString() : topics.text(value);
           break;
         case HEADER.mqttQos: {
           const q = value[0]! - 0x30;
@@ -89,7 +135,7 @@ export function messageToView(message: Message, fallbackTopic: string, foreignQo
           retain = value[0] === 0x31;
           break;
         case HEADER.mqttPublisher:
-          publisher = value.toString();
+          publisher = publishers === undefined ? value.toString() : publishers.text(value);
           break;
         case HEADER.mqttContentType:
           props().contentType = value.toString();
