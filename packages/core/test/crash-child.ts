@@ -20,7 +20,9 @@ function digest(value: Buffer): string {
 async function main(): Promise<void> {
   const dataDir = process.argv[2];
   if (!dataDir) return; // run without a data directory (e.g. by `node --test dist/test/`): nothing to do
-  const core = await openCore({ dataDir });
+  // Small journal files and frequent checkpoints: kills also land during journal rotation,
+  // segment write-behind, fsyncs and index-file writes.
+  const core = await openCore({ dataDir }, { tuning: { journalFileBytesMax: 256 * 1024, checkpointIntervalMs: 100, segmentFlushBytes: 32 * 1024 } });
   if (!core.topics.exists(CRASH_TOPIC)) {
     // Small segments so that rolls happen during the run too.
     await core.topics.create(CRASH_TOPIC, { partitions: CRASH_PARTITIONS, overrides: { segmentBytesMax: 64 * 1024 } });

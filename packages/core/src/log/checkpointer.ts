@@ -21,7 +21,7 @@ export class Checkpointer {
   private dirtyDirs = new Set<string>();
   private inFlight: Promise<void> | null = null;
   private lastCheckpointMs: number;
-  private lastAttemptMs = -Infinity;
+  private lastFailedStartMs = -Infinity;
   checkpoints = 0;
 
   constructor(
@@ -51,7 +51,7 @@ export class Checkpointer {
   /** A checkpoint should start (the committer then lets its in-flight groups drain first). */
   get isDue(): boolean {
     if (this.inFlight) return false;
-    if (this.now() - this.lastAttemptMs < CHECKPOINT_RETRY_MS) return false; // a failed start backs off
+    if (this.now() - this.lastFailedStartMs < CHECKPOINT_RETRY_MS) return false; // a failed start backs off
     return (
       this.journal.position >= this.tuning.journalFileBytesMax ||
       (this.isDirty && this.now() - this.lastCheckpointMs >= this.tuning.checkpointIntervalMs)
@@ -67,9 +67,14 @@ export class Checkpointer {
   /** Rotates the journal now and runs the fsyncs in the background (await `settled()`). */
   async start(syncOldJournal: boolean): Promise<void> {
     if (this.inFlight) await this.inFlight;
-    this.lastAttemptMs = this.now();
     const old = this.journal;
-    const next = await JournalFile.create(this.journalDir, old.seq + 1);
+    let next: JournalFile;
+    try {
+      next = await JournalFile.create(this.journalDir, old.seq + 1);
+    } catch (error) {
+      this.lastFailedStartMs = this.now();
+      throw error;
+    }
     this.journal = next;
     this.lastCheckpointMs = this.now();
     let files = this.dirtyFiles;
