@@ -25,7 +25,7 @@ import { encodeRecordBatch, openCore, type Core, type Message } from '@strata/co
 import { findTool } from '@strata/testing';
 import { startKafkaServer } from '../test/helpers/kafka-server.js';
 import { run } from './child.js';
-import { consumePhases, runWorker } from './fetch-phases.js';
+import { consumePhases, runWorker, type PhaseRate } from './fetch-phases.js';
 import { coreLatency, fsyncLatency, kafkaProduceLatency, type Quantiles } from './produce-latency.js';
 
 const MESSAGES = Math.max(1000, Number(process.argv[2] ?? 100_000));
@@ -34,6 +34,8 @@ const CORE_APPENDS_IN_FLIGHT = 8;
 /** Bytes read by each consume phase: less than the core's tail cache (64 MiB), so the tail phase stays in it. */
 const CONSUME_BYTES = 48 * 1024 * 1024;
 const FETCHES_IN_FLIGHT = 4;
+/** Interleaved repetitions of each consume phase (median and best reported). */
+const CONSUME_ROUNDS = 5;
 /** librdkafka's batches at linger 5 ms and batch.size 1,000,000 hold ~950 1 KiB records. */
 const EXPECTED_RECORDS_PER_BATCH = 950;
 
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
     });
     const produceLoopMsgsPerS = produceLoop.records / (produceLoop.ms / 1000);
 
-    const consume = await consumePhases(server.core, server.port, { bytes: CONSUME_BYTES, recordsPerBatch, messageBytes: MESSAGE_BYTES, depth: FETCHES_IN_FLIGHT });
+    const consume = await consumePhases(server.core, server.port, { bytes: CONSUME_BYTES, recordsPerBatch, messageBytes: MESSAGE_BYTES, depth: FETCHES_IN_FLIGHT, rounds: CONSUME_ROUNDS });
 
     await sleep(200);
     const l = await kafkaProduceLatency(server.core, python, server.bootstrap, 'latency');
@@ -153,9 +155,9 @@ async function main(): Promise<void> {
     row('kafka Produce loop', produceLoopMsgsPerS, coreAppendMsgsPerS);
     console.log('');
     const pct = (x: number, base: number) => `${fmt((100 * x) / base).padStart(7)}%`;
-    const mbRow = (name: string, mbPerS: number, coreBase: number | null) =>
-      console.log(`  ${name.padEnd(28)} ${fmt(mbPerS, 1).padStart(11)} ${coreBase === null ? ''.padStart(8) : pct(mbPerS, coreBase)} ${pct(mbPerS, consume.tcpCeiling)}`);
-    console.log(`  consume (${fmt(consume.bytes / 1048576, 1)} MiB each)             MB/s  vs core  vs TCP`);
+    const mbRow = (name: string, r: PhaseRate, coreBase: PhaseRate | null) =>
+      console.log(`  ${name.padEnd(31)} ${fmt(r.median, 1).padStart(11)} ${fmt(r.best, 1).padStart(11)} ${coreBase === null ? ''.padStart(8) : pct(r.median, coreBase.median)} ${pct(r.median, consume.tcpCeiling.median)}${r.serverBusy === undefined ? '' : `   server busy ${fmt(100 * r.serverBusy).padStart(3)}%`}`);
+    console.log(`  consume (${fmt(consume.bytes / 1048576, 1)} MiB, ${consume.rounds} rounds)     MB/s median        best  vs core   vs TCP`);
     mbRow('loopback TCP ceiling', consume.tcpCeiling, null);
     mbRow('core read, tail cache', consume.coreTail, null);
     mbRow('kafka Fetch, tail, 1 in flight', consume.fetchTail1, consume.coreTail);
@@ -163,7 +165,8 @@ async function main(): Promise<void> {
     mbRow('core read, disk', consume.coreDisk, null);
     mbRow('kafka Fetch, disk, 1 in flight', consume.fetchDisk1, consume.coreDisk);
     mbRow(`kafka Fetch, disk, ${consume.depth} in flight`, consume.fetchDiskN, consume.coreDisk);
-    mbRow('kafka consume (kcat, e2e)', mb(consumeMsgsPerS), consume.coreDisk);
+    const kcatMbPerS = mb(consumeMsgsPerS);
+    mbRow('kafka consume (kcat, e2e)', { median: kcatMbPerS, best: kcatMbPerS }, consume.coreDisk);
     console.log('');
     const q = (x: Quantiles) => `p50 ${fmt(x.p50, 2).padStart(6)}  p99 ${fmt(x.p99, 2).padStart(6)}  max ${fmt(x.max, 2).padStart(6)} ms`;
     console.log(`  produce latency at ${fmt(l.rate)} msgs/s (${fmt(l.count)} acked):`);
