@@ -3,6 +3,7 @@
  * plus the storage engine's own tuning constants. One file, so the numbers can be read together.
  */
 import type { CoreLimits, TopicPolicies } from './core.js';
+import { StrataError } from './errors.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -92,7 +93,9 @@ export const DEFAULT_STORAGE_TUNING: StorageTuning = {
 export function resolveLimits(overrides: Partial<CoreLimits> | undefined): CoreLimits {
   const limits = { ...DEFAULT_CORE_LIMITS, ...overrides };
   for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`limit ${name} must be a positive integer, got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new StrataError('INVALID_ARGUMENT', `limit ${name} must be a positive integer, got ${String(value)}`);
+    }
   }
   return limits;
 }

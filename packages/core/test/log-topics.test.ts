@@ -79,3 +79,16 @@ test('one process per data directory', async () => {
     removeDir(dir);
   }
 });
+
+test('invalid options are refused with INVALID_ARGUMENT', async () => {
+  const dir = tempDir();
+  try {
+    await assert.rejects(openCoreImpl({ dataDir: dir, limits: { openFilesMax: 0 } }), (error) => isStrataError(error, 'INVALID_ARGUMENT'));
+    await assert.rejects(openCoreImpl({ dataDir: dir, defaultPolicies: { segmentBytesMax: -3 } }), (error) => isStrataError(error, 'INVALID_ARGUMENT'));
+    await assert.rejects(openCoreImpl({ dataDir: '' }), (error) => isStrataError(error, 'INVALID_ARGUMENT'));
+    const core = await openCoreImpl({ dataDir: dir }); // the refused attempts left no lock behind
+    await core.close();
+  } finally {
+    removeDir(dir);
+  }
+});
