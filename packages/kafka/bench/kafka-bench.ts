@@ -60,7 +60,23 @@ print(json.dumps({'seconds': time.perf_counter() - t, 'left': left}))
 `;
 
 
-async function coreAppend(dataDir: string, recordsPerBatch: number): Promise<number> {
+/** Rate and main-thread busy microseconds per message of one produce phase. */
+interface ProduceRate {
+  readonly msgsPerS: number;
+  readonly busyUsPerMsg: number;
+}
+
+/** Times `phase` (which returns the messages it stored) with the main thread's busy time (event-loop utilization). */
+async function timed(phase: () => Promise<number>): Promise<ProduceRate> {
+  const eluBefore = performance.eventLoopUtilization();
+  const started = performance.now();
+  const messages = await phase();
+  const ms = performance.now() - started;
+  const busyMs = performance.eventLoopUtilization(eluBefore).utilization * ms;
+  return { msgsPerS: messages / (ms / 1000), busyUsPerMsg: (busyMs * 1000) / messages };
+}
+
+async function coreAppend(dataDir: string, recordsPerBatch: number): Promise<ProduceRate> {
   const core: Core = await openCore({ dataDir });
   try {
     const topic = 'persistent://public/default/core-bench';
@@ -70,16 +86,17 @@ async function coreAppend(dataDir: string, recordsPerBatch: number): Promise<num
     const batch = encodeRecordBatch(messages);
     const batches = Math.ceil(MESSAGES / recordsPerBatch);
     let next = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CORE_APPENDS_IN_FLIGHT }, async () => {
-        while (next < batches) {
-          next++;
-          await core.append(topic, 0, { kind: 'batches', data: batch });
-        }
-      }),
-    );
-    return (batches * recordsPerBatch) / ((performance.now() - started) / 1000);
+    return await timed(async () => {
+      await Promise.all(
+        Array.from({ length: CORE_APPENDS_IN_FLIGHT }, async () => {
+          while (next < batches) {
+            next++;
+            await core.append(topic, 0, { kind: 'batches', data: batch });
+          }
+        }),
+      );
+      return batches * recordsPerBatch;
+    });
   } finally {
     await core.close();
   }
@@ -108,7 +125,11 @@ async function main(): Promise<void> {
   });
   try {
     const coreAppendBefore = await coreAppend(`${coreDir}-before`, EXPECTED_RECORDS_PER_BATCH);
-    const produced = await run(python, ['-c', PRODUCE_PY, server.bootstrap, 'bench', String(MESSAGES)]);
+    let produced!: Awaited<ReturnType<typeof run>>;
+    const produceBusy = await timed(async () => {
+      produced = await run(python, ['-c', PRODUCE_PY, server.bootstrap, 'bench', String(MESSAGES)]);
+      return MESSAGES;
+    });
     if (produced.code !== 0) throw new Error(`producer failed: ${produced.stderr.slice(-2000)}`);
     const p = JSON.parse(produced.stdout.trim()) as { seconds: number; left: number };
     if (p.left !== 0) throw new Error(`${p.left} messages not delivered`);
@@ -126,9 +147,13 @@ async function main(): Promise<void> {
     // The handler's own produce cost: the same batches as the core phase, pipelined over one
     // connection from a worker thread (its socket work is not the server's), as many requests in
     // flight as the core phase has appends in flight.
-    const produceLoop = await runWorker({
-      mode: 'produce', port: server.port, topic: 'bench-loop', records: Math.ceil(MESSAGES / recordsPerBatch) * recordsPerBatch,
-      recordsPerBatch, batchBytes: 0, maxBytes: 0, depth: CORE_APPENDS_IN_FLIGHT, bytes: 0, messageBytes: MESSAGE_BYTES,
+    let produceLoop!: Awaited<ReturnType<typeof runWorker>>;
+    const produceLoopBusy = await timed(async () => {
+      produceLoop = await runWorker({
+        mode: 'produce', port: server.port, topic: 'bench-loop', records: Math.ceil(MESSAGES / recordsPerBatch) * recordsPerBatch,
+        recordsPerBatch, batchBytes: 0, maxBytes: 0, depth: CORE_APPENDS_IN_FLIGHT, bytes: 0, messageBytes: MESSAGE_BYTES,
+      });
+      return produceLoop.records;
     });
     const produceLoopMsgsPerS = produceLoop.records / (produceLoop.ms / 1000);
 
@@ -140,19 +165,20 @@ async function main(): Promise<void> {
     const coreAppendAfter = await coreAppend(`${coreDir}-after`, recordsPerBatch);
     // Best of a run before and a run after the Kafka phases: the machine is shared and its disk
     // speed drifts, so one core run alone favours whichever side ran in the quieter moment.
-    const coreAppendMsgsPerS = Math.max(coreAppendBefore, coreAppendAfter);
+    const coreAppendBest = coreAppendBefore.msgsPerS >= coreAppendAfter.msgsPerS ? coreAppendBefore : coreAppendAfter;
+    const coreAppendMsgsPerS = coreAppendBest.msgsPerS;
     const coreLat = await coreLatency(`${coreDir}-latency`);
     const diskLat = await fsyncLatency(`${coreDir}-fsync`);
     const mb = (msgs: number) => (msgs * MESSAGE_BYTES) / (1024 * 1024);
     console.log(`Kafka handler benchmark: ${fmt(MESSAGES)} x 1 KiB records, acks=all, linger.ms=5, fsync always`);
     console.log(`  producer batches seen by the core: ${fmt(batchesSeen)} (avg ${recordsPerBatch} records)`);
     console.log('');
-    const row = (name: string, msgsPerS: number, base: number | null) =>
-      console.log(`  ${name.padEnd(28)} ${fmt(msgsPerS).padStart(11)} ${fmt(mb(msgsPerS), 1).padStart(9)} ${base === null ? '' : `${fmt((100 * msgsPerS) / base).padStart(9)}%`}`);
-    console.log('  produce                           msgs/s      MB/s   vs core append');
-    row('core append (raw)', coreAppendMsgsPerS, null);
-    row('kafka produce (librdkafka)', produceMsgsPerS, coreAppendMsgsPerS);
-    row('kafka Produce loop', produceLoopMsgsPerS, coreAppendMsgsPerS);
+    const row = (name: string, msgsPerS: number, base: number | null, busyUsPerMsg: number) =>
+      console.log(`  ${name.padEnd(28)} ${fmt(msgsPerS).padStart(11)} ${fmt(mb(msgsPerS), 1).padStart(9)} ${base === null ? ''.padStart(9) : `${fmt((100 * msgsPerS) / base).padStart(8)}%`} ${fmt(busyUsPerMsg, 1).padStart(10)}`);
+    console.log('  produce                           msgs/s      MB/s  vs core  server us/msg');
+    row('core append (raw)', coreAppendMsgsPerS, null, coreAppendBest.busyUsPerMsg);
+    row('kafka produce (librdkafka)', produceMsgsPerS, coreAppendMsgsPerS, produceBusy.busyUsPerMsg);
+    row('kafka Produce loop', produceLoopMsgsPerS, coreAppendMsgsPerS, produceLoopBusy.busyUsPerMsg);
     console.log('');
     const pct = (x: number, base: number) => `${fmt((100 * x) / base).padStart(7)}%`;
     const mbRow = (name: string, r: PhaseRate, coreBase: PhaseRate | null) =>
