@@ -6,34 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTempDir, requireTool, spawnServer, type SpawnedServer } from '@strata/testing';
+import { makeTempDir, requireTool, runProgram, spawnServer, type ProgramRun, type SpawnedServer } from '@strata/testing';
 
 const TOOL_TIMEOUT_MS = 15_000;
 
-interface ToolRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a tool to completion, killed after TOOL_TIMEOUT_MS; optional stdin. */
-function run(command: string, args: string[], input?: string): Promise<ToolRun> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), TOOL_TIMEOUT_MS);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
+function run(command: string, args: string[], input?: string): Promise<ProgramRun> {
+  return runProgram(command, args, { input: input ?? '', timeoutMs: TOOL_TIMEOUT_MS });
 }
 
 async function startStrata(t: { after(fn: () => unknown): void }): Promise<SpawnedServer> {

@@ -26,3 +26,4 @@ export {
   type CompactOptions,
   type CompactResult,
 } from './compaction/compact-batches.js';
+export * from './random.js';

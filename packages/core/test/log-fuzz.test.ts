@@ -1,3 +1,4 @@
+import { seededRandom } from '../src/random.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,20 +8,9 @@ import { decodeRecordBatch, encodeRecordBatch } from '../src/record-batch/index.
 import { parseJournalRecord, writeJournalRecord, JOURNAL_RECORD_HEADER_BYTES } from '../src/storage/journal-format.js';
 import { message, removeDir, tempDir, TOPIC } from './log-helpers.js';
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('journal record parser: random, truncated and bit-flipped input never throws or passes', () => {
-  const random = prng(42);
+  const random = seededRandom(42);
   const batch = encodeRecordBatch([message('fuzz', { key: 'k' })], { baseOffset: 3 });
   const record = Buffer.alloc(JOURNAL_RECORD_HEADER_BYTES + batch.length);
   writeJournalRecord(record, 0, 7, 1, batch);
@@ -49,7 +39,7 @@ test('journal record parser: random, truncated and bit-flipped input never throw
 });
 
 test('recovery from random garbage at segment and journal tails keeps a dense prefix', async () => {
-  const random = prng(7);
+  const random = seededRandom(7);
   for (let round = 0; round < 8; round++) {
     const dir = tempDir();
     try {

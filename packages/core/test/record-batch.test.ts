@@ -1,3 +1,4 @@
+import { seededRandom } from '../src/random.js';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
@@ -325,20 +326,9 @@ test('decompression bombs are CORRUPT_BATCH, bounded by the maximum', () => {
   void records;
 });
 
-/** Seeded PRNG (mulberry32) so a failing fuzz case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('fuzz: mutated, truncated and extended batches never throw anything but StrataError', () => {
-  const random = prng(20261122);
+  const random = seededRandom(20261122);
   const seeds = COMPRESSIONS.map((compression) =>
     encodeRecordBatch(
       Array.from({ length: 8 }, (_, i) => message(`key-${i}`, 'v'.repeat(i * 40), 1000 + i, { h: String(i) })),
@@ -381,7 +371,7 @@ test('fuzz: mutated, truncated and extended batches never throw anything but Str
 });
 
 test('fuzz: random records sections under every codec flag are rejected cleanly', () => {
-  const random = prng(777);
+  const random = seededRandom(777);
   const template = encodeRecordBatch([message('k', 'v', 1)]);
   const deadline = Date.now() + 15_000;
   let rejected = 0;

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createLogger, encodeRecordBatch } from '@strata/core';
+import { createLogger, encodeRecordBatch, seededRandom } from '@strata/core';
 import { API_KEY } from '../src/protocol/messages/index.js';
 import { startKafkaServer, type KafkaTestServer } from './helpers/kafka-server.js';
 import { RawClient } from './helpers/raw-client.js';
@@ -29,16 +29,6 @@ after(async () => {
   await server?.close();
 });
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function samples(): Array<[number, number, unknown]> {
   const batch = encodeRecordBatch([{ key: Buffer.from('k'), value: Buffer.from('v'), headers: [{ key: 'h', value: Buffer.from('x') }], timestamp: 1 }]);
@@ -116,7 +106,7 @@ function mutate(frame: Buffer, random: () => number): Buffer {
 }
 
 test('mutated requests of every API through live connections: the server survives, data intact', async () => {
-  const random = prng(SEED);
+  const random = seededRandom(SEED);
   const bases: Buffer[] = [];
   const valueMutated: Buffer[] = [];
   for (const [key, version, body] of samples()) {

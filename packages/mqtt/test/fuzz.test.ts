@@ -6,22 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Duplex } from 'node:stream';
+import { seededRandom } from '@strata/core';
 import * as mqttPacket from 'mqtt-packet';
 import { collect, connect, endClient, startBroker } from './harness.js';
 import { connectPacket, rawConnect } from './raw-client.js';
 import { FrameReader } from '../src/framing.js';
 
-/** Seeded PRNG (mulberry32) so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seedPackets(version: 3 | 4 | 5): Buffer[] {
   const g = (p: mqttPacket.Packet): Buffer => mqttPacket.generate(p, { protocolVersion: version });
@@ -85,7 +75,7 @@ test('fuzz: 5,000 mutated packet streams over in-memory connections; the server 
     const healthy = await connect(broker.url, { clientId: 'healthy', protocolVersion: 5 });
     const got = collect(healthy);
     await healthy.subscribeAsync('health/#', { qos: 1 });
-    const random = rng(0x5eed);
+    const random = seededRandom(0x5eed);
     const seeds = { 3: seedPackets(3), 4: seedPackets(4), 5: seedPackets(5) } as const;
     const info = { listenerId: 'mqtt', remoteAddress: 'fuzz', remotePort: 0, localAddress: '', localPort: 0, tls: false };
     const rounds = 5000;
@@ -118,7 +108,7 @@ test('fuzz over TCP: garbage and oversized frames close only their own connectio
     const healthy = await connect(broker.url, { clientId: 'healthy-tcp' });
     const got = collect(healthy);
     await healthy.subscribeAsync('ok', { qos: 1 });
-    const random = rng(42);
+    const random = seededRandom(42);
     for (let i = 0; i < 50; i++) {
       const c = await rawConnect(broker.port, 4);
       c.send(connectPacket(`bad-${i}`));

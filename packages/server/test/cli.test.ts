@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliPath, freePort, makeTempDir, spawnServer, waitFor } from '@strata/testing';
+import { cliPath, freePort, makeTempDir, runProgram, spawnServer, waitFor, type ProgramRun } from '@strata/testing';
 import { exchange } from './net-helpers.js';
 
 const echoModule = fileURLToPath(new URL('./echo-handler.js', import.meta.url));
@@ -14,16 +14,8 @@ const asyncBugModule = fileURLToPath(new URL('./async-bug-handler.js', import.me
 const slowStartModule = fileURLToPath(new URL('./slow-start-handler.js', import.meta.url));
 
 /** Runs the CLI to completion (bounded); for the cases that must fail before "ready". */
-async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [cliPath, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | null>((resolve) => child.once('close', (exitCode) => resolve(exitCode)));
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<ProgramRun> {
+  return runProgram(process.execPath, [cliPath, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, timeoutMs });
 }
 
 test('strata serve prints one line per listener and ready, serves, and exits 0 on SIGTERM', async (t) => {

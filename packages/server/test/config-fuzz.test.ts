@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { seededRandom } from '@strata/core';
 import assert from 'node:assert/strict';
 import { parseCommandLine } from '../src/config/command-line.js';
 import { ConfigError } from '../src/config/config-error.js';
@@ -11,17 +12,6 @@ const schema = {
   listeners: [{ id: 'kafka', defaultPort: 9092, description: 'Kafka' }],
 };
 
-/** Seeded so a failure replays: mulberry32. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKENS = [
   'dataDir', 'host', 'fsync', 'listeners', 'kafka', 'port', 'connectionsMax', 'limits', 'policies', 'entryBytesMax',
@@ -38,7 +28,7 @@ function randomText(next: () => number): string {
 }
 
 test('fuzz: any config text either resolves or is a one-line ConfigError, never a crash', () => {
-  const next = random(0x5eed);
+  const next = seededRandom(0x5eed);
   let accepted = 0;
   for (let iteration = 0; iteration < ITERATIONS; iteration++) {
     const text = randomText(next);
@@ -55,7 +45,7 @@ test('fuzz: any config text either resolves or is a one-line ConfigError, never 
 });
 
 test('fuzz: any argv either parses and resolves or is a ConfigError', () => {
-  const next = random(0xa11);
+  const next = seededRandom(0xa11);
   const words = ['serve', '--host', '--kafka-port', '--fsync', '--data-dir', '--x', '=', '--', '-h', '1', '0', 'a', '--kafka-port=70000', '--log-level=debug', ''];
   for (let iteration = 0; iteration < ITERATIONS; iteration++) {
     const argv = Array.from({ length: Math.floor(next() * 8) }, () => words[Math.floor(next() * words.length)] as string);

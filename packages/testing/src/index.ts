@@ -3,3 +3,4 @@ export * from './ports.js';
 export * from './wait-for.js';
 export * from './require-tool.js';
 export * from './spawn-server.js';
+export * from './run-program.js';

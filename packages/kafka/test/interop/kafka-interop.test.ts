@@ -4,9 +4,8 @@
  * (requireTool from @strata/testing).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { requireTool } from '@strata/testing';
+import { requireTool, runProgram, type ProgramRun } from '@strata/testing';
 import { startKafkaServer, type KafkaTestServer } from '../helpers/kafka-server.js';
 
 let server: KafkaTestServer;
@@ -19,31 +18,12 @@ after(async () => {
   await server?.close();
 });
 
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs a program with a hard timeout (killed after `ms`), feeding `input` on stdin. */
-function run(program: string, args: readonly string[], input = '', ms = 30_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
+function run(program: string, args: readonly string[], input = '', ms = 30_000): Promise<ProgramRun> {
+  return runProgram(program, args, { input, timeoutMs: ms });
 }
 
-function python(py: string, script: string, ms = 60_000): Promise<RunResult> {
+function python(py: string, script: string, ms = 60_000): Promise<ProgramRun> {
   return run(py, ['-c', script, server.bootstrap], '', ms);
 }
 

@@ -3,26 +3,12 @@
  * kcat balanced consumer's committed offsets survive a SIGKILL of the server.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { cliPath, makeTempDir, requireTool, spawnServer } from '@strata/testing';
+import { cliPath, makeTempDir, requireTool, runProgram, spawnServer, type ProgramRun } from '@strata/testing';
 
-function run(program: string, args: readonly string[], input = '', ms = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
+function run(program: string, args: readonly string[], input = '', ms = 30_000): Promise<ProgramRun> {
+  return runProgram(program, args, { input, timeoutMs: ms });
 }
 
 test('strata serve + kcat: acked messages and group offsets survive kill -9', async (t) => {

@@ -4,7 +4,7 @@
 // FakeBroker built from our codecs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runProgram, type ProgramRun } from '@strata/testing';
 import { existsSync } from 'node:fs';
 import { API_KEY } from '../../src/protocol/messages/index.js';
 import type { ProduceRequest } from '../../src/protocol/messages/index.js';
@@ -22,21 +22,8 @@ const ADVERTISED = new Map<number, [number, number]>([
   [API_KEY.Metadata, [0, 12]],
 ]);
 
-function run(command: string, args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLIENT_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
+function run(command: string, args: string[], input: string): Promise<ProgramRun> {
+  return runProgram(command, args, { input, timeoutMs: CLIENT_TIMEOUT_MS });
 }
 
 test('kcat (librdkafka 2.0.2): metadata and a gzip produce', { skip: !existsSync(KCAT) }, async () => {

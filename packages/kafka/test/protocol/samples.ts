@@ -2,19 +2,8 @@
 // round-trip and fuzz tests. Randomness is seeded so every failure replays.
 import type { FieldSchema } from './generated/message-schemas.js';
 
-export type Random = () => number;
-
-/** mulberry32: small, fast, seedable. */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom, type Random } from '@strata/core';
+import type { Random } from '@strata/core';
 
 export function randomInt(random: Random, min: number, max: number): number {
   return min + Math.floor(random() * (max - min + 1));

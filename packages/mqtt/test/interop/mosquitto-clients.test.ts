@@ -5,22 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { requireTool } from '@strata/testing';
+import { requireTool, runProgram, type ProgramRun } from '@strata/testing';
 import { collect, connect, endClient, startBroker } from '../harness.js';
 
-function run(command: string, args: string[], timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(command: string, args: string[], timeoutMs = 10_000): Promise<ProgramRun> {
+  return runProgram(command, args, { timeoutMs });
 }
 
 function waitForOutput(child: ChildProcess, lines: number, timeoutMs = 10_000): Promise<string[]> {
