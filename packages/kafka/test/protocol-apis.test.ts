@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { encodeRecordBatch, type Message } from '@strata/core';
+import { crc32c, decodeRecordBatch, encodeRecordBatch, type Message } from '@strata/core';
 import { API_KEY } from '../src/protocol/messages/index.js';
 import { startKafkaServer, type KafkaTestServer } from './helpers/kafka-server.js';
 import { RawClient } from './helpers/raw-client.js';
@@ -86,6 +86,30 @@ test('idempotent producer: duplicates get the original offsets, gaps are refused
   assert.equal(transactional.errorCode, 48, 'no transactions');
   const tx = await call(API_KEY.InitProducerId, 4, { transactionalId: 'tx', transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
   assert.notEqual(tx.errorCode, 0, 'transactions are not supported');
+});
+
+test('fetch from the tail cache: separate entries go out as chunks of one records field, byte exact (v11 and v12)', async () => {
+  await server.core.topics.create('persistent://public/default/tail-chunks', { partitions: 1 });
+  // Batches of ~20 KB (past the connection's 16 KiB by-reference threshold) and one small one
+  // (copied into the frame), each its own tail-cache entry in its own buffer.
+  const sent = [encodeRecordBatch(messages(20, 1000)), encodeRecordBatch(messages(3)), encodeRecordBatch(messages(20, 1000)), encodeRecordBatch(messages(20, 1000))];
+  for (const batch of sent) assert.equal((await produce('tail-chunks', 0, batch)).errorCode, 0);
+  for (const version of [11, 12]) {
+    const response = await call(API_KEY.Fetch, version, fetchBody('tail-chunks', 0));
+    const records: Buffer = response.responses[0].partitions[0].records;
+    assert.equal(records.length, sent.reduce((n, b) => n + b.length, 0), `v${version}: every batch, nothing else`);
+    const bases: number[] = [];
+    for (let at = 0; at < records.length; ) {
+      const length = 12 + records.readInt32BE(at + 8);
+      const batch = records.subarray(at, at + length);
+      assert.equal(crc32c(batch.subarray(21)), batch.readUInt32BE(17), 'CRC-32C intact'); // KIP-98 batch layout: crc at 17 covers attributes onward
+      const decoded = decodeRecordBatch(batch);
+      bases.push(Number(batch.readBigInt64BE(0)));
+      assert.deepEqual(decoded.messages.map((m) => m.value), messages(decoded.messages.length, decoded.messages[0]!.value!.length).map((m) => m.value));
+      at += length;
+    }
+    assert.deepEqual(bases, [0, 20, 23, 43], `v${version}: batches in order, base offsets assigned`);
+  }
 });
 
 test('fetch: maxBytes and partitionMaxBytes, at least one batch, out of range, long poll', async () => {
