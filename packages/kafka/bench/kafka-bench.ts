@@ -11,9 +11,9 @@
  *      up, evicted from the tail cache), beside the loopback TCP ceiling for the same bytes; and
  *      end to end with librdkafka (kcat -C, no group; includes kcat's start-up and its per-message
  *      output) of what phase 1 produced;
- *   3. p99 produce latency (produce() call → delivery report) at 10,000 msgs/s (client with
- *      socket.nagle.disable=true: with Nagle on, librdkafka's partial segments wait for our delayed
- *      ACKs, tens of ms, whatever the broker does);
+ *   3. p99 produce latency (produce() call → delivery report) at 10,000 msgs/s and where its
+ *      milliseconds go: core.append inside the handler, the server's event-loop delay, the core
+ *      alone at the same rate, a bare write+fdatasync on the same disk (bench/produce-latency.ts);
  *   4. the core's own append on the same machine, same data dir kind, same 1 KiB records batched
  *      like the producer's batches (average observed in phase 1), run before and after the Kafka
  *      phases (best of the two), printed side by side with 1.
