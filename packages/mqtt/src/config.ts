@@ -1,7 +1,12 @@
 /**
  * The `mqtt:` config section with its named defaults. Every queue, window and size has a maximum here
- * (design brief §4 "Limits"); unknown keys are ignored, wrong types throw at start.
+ * (design brief §4 "Limits"). `parseMqttConfig` validates the section the server hands us: an unknown key,
+ * a wrong type or a value out of range is StrataError('INVALID_ARGUMENT') with one line naming the key,
+ * which `strata serve` turns into exit code 2 (docs/configuration.md), as the Kafka handler does.
  */
+import { isValidNamespacePart, resolveTopicName, StrataError } from '@strata/core';
+import { isValidTopicFilter, parseSharedFilter } from './topic.js';
+
 export interface TopicRuleConfig {
   /** MQTT topic filter: publishes to matching topics go to `topic`. First matching rule wins. */
   readonly filter: string;
@@ -72,37 +77,104 @@ export const DEFAULT_MQTT_CONFIG: MqttConfig = {
 
 export const DEFAULT_TOPIC_RULE: TopicRuleConfig = { filter: '#', topic: 'mqtt', partitions: 1 };
 
-function fail(key: string, expected: string): never {
-  throw new Error(`mqtt.${key}: expected ${expected}`);
+/** Largest remaining length the MQTT fixed header can express (4 length bytes), bytes. */
+const packetBytesLimit = 268_435_455;
+/** Partitions a rule may ask for; the core refuses more (CoreLimits.partitionsMax) at topic creation anyway. */
+const rulePartitionsLimit = 100_000;
+
+/** Integer keys and their accepted range [min, max]. The wire fields bound several of them. */
+const INTEGER_RANGES: Readonly<Record<string, readonly [number, number]>> = {
+  packetBytesMax: [128, packetBytesLimit],
+  inflightMax: [1, 65_535], // Receive Maximum is two bytes and not 0 [MQTT-3.2.2.3.3]
+  queuedMessagesMax: [0, Number.MAX_SAFE_INTEGER],
+  outboundBytesMax: [0, Number.MAX_SAFE_INTEGER],
+  appendBytesInflightMax: [0, Number.MAX_SAFE_INTEGER],
+  connectionsMax: [0, Number.MAX_SAFE_INTEGER],
+  topicLevelsMax: [1, 65_535],
+  topicBytesMax: [1, 65_535], // a UTF-8 string on the wire is at most 65,535 bytes
+  clientIdBytesMax: [1, 65_535],
+  subscriptionsMax: [0, Number.MAX_SAFE_INTEGER],
+  retainedMessagesMax: [0, Number.MAX_SAFE_INTEGER],
+  topicAliasMax: [0, 65_535],
+  sessionExpirySecondsMax: [0, 0xffff_ffff], // Session Expiry Interval is four bytes
+  keepAliveSecondsMax: [0, 65_535], // Server Keep Alive is two bytes
+  connectTimeoutMs: [1, 2_147_483_647], // setTimeout's range
+  foreignMessageQos: [0, 2],
+};
+
+const RULE_KEYS: ReadonlySet<string> = new Set(['filter', 'topic', 'partitions']);
+
+/** A value as it appears in the one-line message: short, and on one line. */
+function shown(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-export function parseMqttConfig(section: Readonly<Record<string, unknown>>): MqttConfig {
-  const out: Record<string, unknown> = { ...DEFAULT_MQTT_CONFIG };
-  for (const [key, defaultValue] of Object.entries(DEFAULT_MQTT_CONFIG)) {
-    const value = section[key];
-    if (value === undefined) continue;
-    if (typeof defaultValue === 'number') {
-      const n = typeof value === 'string' ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) fail(key, 'a non-negative integer');
-      out[key] = n;
-    } else if (typeof defaultValue === 'string') {
-      if (typeof value !== 'string' || value.length === 0) fail(key, 'a non-empty string');
-      out[key] = value;
-    } else if (key === 'topicRules') {
-      if (!Array.isArray(value)) fail(key, 'a list of { filter, topic }');
-      out[key] = value.map((rule: unknown, i: number) => {
-        const r = rule as Partial<TopicRuleConfig> | null;
-        if (r === null || typeof r !== 'object' || typeof r.filter !== 'string' || typeof r.topic !== 'string') {
-          fail(`topicRules[${i}]`, '{ filter: string, topic: string }');
-        }
-        return { filter: r.filter, topic: r.topic, partitions: r.partitions ?? 1 };
-      });
-    }
+function fail(message: string): never {
+  throw new StrataError('INVALID_ARGUMENT', `mqtt config: ${message}`);
+}
+
+function integer(key: string, value: unknown, [min, max]: readonly [number, number]): number {
+  // Environment-style strings ("64") are accepted, as the Kafka section does; YAML gives numbers.
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    fail(`${key} must be an integer from ${min} to ${max}, got ${shown(value)}`);
   }
-  const config = out as unknown as MqttConfig;
-  if (config.foreignMessageQos > 2) fail('foreignMessageQos', '0, 1 or 2');
-  if (config.inflightMax < 1 || config.inflightMax > 65535) fail('inflightMax', '1..65535');
-  if (config.topicAliasMax > 65535) fail('topicAliasMax', '0..65535');
-  if (config.packetBytesMax < 128) fail('packetBytesMax', 'at least 128');
-  return config;
+  return n;
+}
+
+function coreTopicName(key: string, value: unknown, namespace: string): string {
+  if (typeof value !== 'string' || value === '') fail(`${key} must be a core topic name, got ${shown(value)}`);
+  try {
+    resolveTopicName(value, namespace);
+  } catch {
+    fail(`${key} must be a core topic name (letters, digits and ._-=:%@+), got ${shown(value)}`);
+  }
+  return value;
+}
+
+function topicRule(index: number, value: unknown, limits: Pick<MqttConfig, 'topicBytesMax' | 'topicLevelsMax' | 'namespace'>): TopicRuleConfig {
+  const key = `topicRules[${index}]`;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`${key} must be { filter, topic, partitions? }, got ${shown(value)}`);
+  const rule = value as Record<string, unknown>;
+  for (const name of Object.keys(rule)) if (!RULE_KEYS.has(name)) fail(`${key}: unknown key ${name}`);
+  const filter = rule['filter'];
+  if (typeof filter !== 'string' || !isValidTopicFilter(filter, limits) || parseSharedFilter(filter) !== null) {
+    fail(`${key}.filter must be an MQTT topic filter (not $share), got ${shown(filter)}`);
+  }
+  const topic = coreTopicName(`${key}.topic`, rule['topic'], limits.namespace);
+  const partitions = rule['partitions'] === undefined ? 1 : integer(`${key}.partitions`, rule['partitions'], [1, rulePartitionsLimit]);
+  return { filter, topic, partitions };
+}
+
+export function parseMqttConfig(section: Readonly<Record<string, unknown>> = {}): MqttConfig {
+  const out: Record<string, unknown> = { ...DEFAULT_MQTT_CONFIG };
+  for (const key of Object.keys(section)) {
+    if (!Object.hasOwn(DEFAULT_MQTT_CONFIG, key)) fail(`unknown key ${key}`);
+  }
+  for (const [key, range] of Object.entries(INTEGER_RANGES)) {
+    const value = section[key];
+    if (value !== undefined) out[key] = integer(key, value, range);
+  }
+  const namespace = section['namespace'];
+  if (namespace !== undefined) {
+    const parts = typeof namespace === 'string' ? namespace.split('/') : [];
+    if (parts.length !== 2 || !parts.every(isValidNamespacePart)) fail(`namespace must be tenant/namespace, got ${shown(namespace)}`);
+    out['namespace'] = namespace;
+  }
+  const withNamespace = out as unknown as MqttConfig;
+  if (section['retainedTopic'] !== undefined) {
+    out['retainedTopic'] = coreTopicName('retainedTopic', section['retainedTopic'], withNamespace.namespace);
+  }
+  const rules = section['topicRules'];
+  if (rules !== undefined) {
+    if (!Array.isArray(rules)) fail(`topicRules must be a list of { filter, topic, partitions? }, got ${shown(rules)}`);
+    out['topicRules'] = rules.map((rule: unknown, i: number) => topicRule(i, rule, withNamespace));
+  }
+  return out as unknown as MqttConfig;
 }
