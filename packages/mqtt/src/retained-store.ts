@@ -3,11 +3,37 @@
  * MQTT topic (a tombstone, null value, clears one), and mirrored in memory for SUBSCRIBE, which must
  * find every retained message matching a wildcard filter. The memory copy is rebuilt from the core
  * topic at start, so retained messages survive restarts.
+ *
+ * What the memory copy holds is copied, compactly: a decoded message's key, value and header values
+ * are views into the buffer they were read or received in (a read chunk of up to 1 MiB, a socket
+ * chunk), and keeping a view keeps that whole buffer alive. One retained message costs one exact-size
+ * allocation instead, so memory is proportional to the retained payloads.
  */
 import { decodeRecordBatch, HEADER, type Core, type Logger, type Message } from '@strata/core';
 import { topicMatches } from './topic.js';
 
 const READ_BYTES_MAX = 1024 * 1024;
+
+/**
+ * One allocation holding the message's key, value and header values, and a message of views into it.
+ * `allocUnsafeSlow`, not the shared 8 KiB pool: a long-lived pool slice would pin its whole slab.
+ */
+export function compactMessage(message: Message): Message {
+  let bytes = (message.key?.length ?? 0) + (message.value?.length ?? 0);
+  for (const h of message.headers) bytes += h.value?.length ?? 0;
+  const memory = Buffer.allocUnsafeSlow(bytes);
+  let at = 0;
+  const take = (source: Buffer | null): Buffer | null => {
+    if (source === null) return null;
+    source.copy(memory, at);
+    at += source.length;
+    return memory.subarray(at - source.length, at);
+  };
+  const key = take(message.key);
+  const value = take(message.value);
+  const headers = message.headers.map((h) => ({ key: h.key, value: take(h.value) }));
+  return { key, value, headers, timestamp: message.timestamp };
+}
 
 export class RetainedStore {
   /** MQTT topic → the retained message as stored. */
@@ -45,7 +71,7 @@ export class RetainedStore {
           if (m.offset < offset || m.key === null) continue;
           const topic = m.key.toString();
           if (m.value === null || m.value.length === 0) this.byTopic.delete(topic);
-          else this.byTopic.set(topic, m);
+          else this.byTopic.set(topic, compactMessage(m));
         }
       }
       offset = result.entries[result.entries.length - 1]!.lastOffset + 1;
@@ -63,7 +89,7 @@ export class RetainedStore {
     const headers = message.headers.filter((h) => h.key !== HEADER.mqttRetain);
     const stored: Message = clearing
       ? { key: Buffer.from(topic), value: null, headers: [], timestamp: message.timestamp }
-      : { key: Buffer.from(topic), value: message.value, headers, timestamp: message.timestamp };
+      : compactMessage({ key: Buffer.from(topic), value: message.value, headers, timestamp: message.timestamp });
     await this.core.append(this.coreTopic, 0, { kind: 'messages', messages: [stored] });
     if (clearing) this.byTopic.delete(topic);
     else this.byTopic.set(topic, stored);
