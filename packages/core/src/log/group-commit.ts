@@ -75,6 +75,13 @@ interface StagedGroup {
   readonly start: number;
   readonly write: Promise<void>;
   writeError: unknown;
+  /**
+   * Settles (never rejects) once the group is durable under the policy or has failed: its fsync is
+   * issued from a promise reaction the moment its write and the previous group's fsync are done,
+   * not after the previous group's acknowledgement and the next group's staging.
+   */
+  readonly durable: Promise<void>;
+  syncError: unknown;
 }
 
 /**
@@ -92,6 +99,8 @@ export class GroupCommitter {
   private closed = false;
   private unsyncedWrites = false;
   private lastSyncMs = 0;
+  /** The newest staged group's `durable`: the next group's fsync starts only after it settled. */
+  private lastDurable: Promise<void> = Promise.resolve();
   /** Statistics for the benchmark and logs. */
   groups = 0;
   groupedAppends = 0;
@@ -174,19 +183,29 @@ export class GroupCommitter {
   /** Waits for a group's journal write (and fsync under `always`); returns its error or null. */
   private async complete(group: StagedGroup): Promise<unknown> {
     if (!group.journal) return null;
-    await group.write;
+    await group.durable;
     if (group.writeError !== undefined) return group.writeError;
-    if (this.deps.fsync.kind === 'always') {
-      try {
-        await group.journal.sync();
-        this.lastSyncMs = this.deps.now();
-      } catch (error) {
-        return error;
-      }
-    } else {
-      this.unsyncedWrites = true;
-    }
+    if (group.syncError !== undefined) return group.syncError;
+    if (this.deps.fsync.kind === 'always') this.lastSyncMs = this.deps.now();
+    else this.unsyncedWrites = true;
     return null;
+  }
+
+  /**
+   * The group's fsync (policy `always`), issued once its own write and the previous group's fsync
+   * are done. Serial fsyncs keep Linux's error reporting exact: a writeback error is reported to
+   * one fsync call only, so a group's fsync must start after the previous one returned for a
+   * success to cover the previous group's pages as well as its own.
+   */
+  private async syncAfter(group: StagedGroup, journal: JournalFile, previous: Promise<void>): Promise<void> {
+    await group.write;
+    await previous;
+    if (group.writeError !== undefined || this.deps.fsync.kind !== 'always') return;
+    try {
+      await journal.sync();
+    } catch (error) {
+      group.syncError = error;
+    }
   }
 
   /**
@@ -195,7 +214,7 @@ export class GroupCommitter {
    * state is undone newest first, so the log never holds an unacknowledged gap.
    */
   private async failWindow(window: readonly StagedGroup[], cause: unknown): Promise<void> {
-    await Promise.all(window.map((group) => group.write));
+    await Promise.all(window.map((group) => group.durable));
     const first = window.find((group) => group.journal !== null);
     if (first?.journal) {
       await first.journal.truncateTo(first.start).catch((error: unknown) => {
@@ -316,7 +335,7 @@ export class GroupCommitter {
     const segmentEnds = new Map<Segment, number>();
     for (const segment of touchedSegments.keys()) segmentEnds.set(segment, segment.bytes);
     if (journalBytes === 0) {
-      return { staged, undo, segmentEnds, journal: null, start: 0, write: Promise.resolve(), writeError: undefined };
+      return { staged, undo, segmentEnds, journal: null, start: 0, write: Promise.resolve(), writeError: undefined, durable: Promise.resolve(), syncError: undefined };
     }
     // One contiguous buffer per group: one memcpy per batch beats a writev of 2 iovecs per batch.
     const journalBuffer = Buffer.allocUnsafeSlow(journalBytes);
@@ -324,10 +343,11 @@ export class GroupCommitter {
     for (const record of journalRecords) at += writeJournalRecord(journalBuffer, at, record.topicId, record.partition, record.batch);
     const journal = this.deps.journal();
     const start = journal.reserve(journalBytes);
-    const result: StagedGroup = { staged, undo, segmentEnds, journal, start, write: Promise.resolve(), writeError: undefined };
+    const result: StagedGroup = { staged, undo, segmentEnds, journal, start, write: Promise.resolve(), writeError: undefined, durable: Promise.resolve(), syncError: undefined };
     (result as { write: Promise<void> }).write = journal.writeAt([journalBuffer], start).catch((error: unknown) => {
       result.writeError = error;
     });
+    (result as { durable: Promise<void> }).durable = this.lastDurable = this.syncAfter(result, journal, this.lastDurable);
     return result;
   }
 
