@@ -20,6 +20,7 @@ import vm from 'node:vm';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import { encodeRecordBatch } from '../src/record-batch/index.js';
 import { JOURNAL_RECORD_HEADER_BYTES } from '../src/storage/journal-format.js';
+import { JOURNAL_PREALLOCATE_BYTES } from '../src/storage/journal.js';
 import type { Message } from '../src/message.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -77,9 +78,11 @@ async function appendPhase(core: CoreImpl, topic: string, producers: number, pic
  * write+fdatasync loop: each iteration writes `appendsPerSync` journal records' worth of bytes.
  * With `alsoSegment`, each iteration also writes the batches to a second file without fsync, the
  * I/O this design does (journal + segment written behind; on ext4 data=ordered the journal's
- * fdatasync also pushes out the second file's newly allocated blocks).
+ * fdatasync also pushes out the second file's newly allocated blocks). With `preallocate`, the loop
+ * extends its file as the journal does: a write that would grow the file also writes
+ * JOURNAL_PREALLOCATE_BYTES of zeros after it, which later writes overwrite.
  */
-function rawSyncLoop(dir: string, appendsPerSync: number, alsoSegment = false): { msgs: number; ms: number } {
+function rawSyncLoop(dir: string, appendsPerSync: number, alsoSegment = false, preallocate = false): { msgs: number; ms: number } {
   const file = path.join(dir, 'raw-journal');
   const fd = fs.openSync(file, 'w');
   const segmentFile = path.join(dir, 'raw-segment');
@@ -90,8 +93,15 @@ function rawSyncLoop(dir: string, appendsPerSync: number, alsoSegment = false): 
   const started = performance.now();
   let msgs = 0;
   let position = 0;
+  let fileEnd = 0;
+  const zeros = preallocate ? Buffer.alloc(JOURNAL_PREALLOCATE_BYTES) : null;
   while (performance.now() - started < PHASE_MS) {
-    fs.writeSync(fd, chunk, 0, chunk.length, position);
+    if (zeros && position + chunk.length > fileEnd) {
+      fs.writevSync(fd, [chunk, zeros], position);
+      fileEnd = position + chunk.length + zeros.length;
+    } else {
+      fs.writeSync(fd, chunk, 0, chunk.length, position);
+    }
     if (alsoSegment) {
       fs.writeSync(segmentFd, chunk, 0, chunk.length - perWrite * JOURNAL_RECORD_HEADER_BYTES, segmentPosition);
       segmentPosition += chunk.length - perWrite * JOURNAL_RECORD_HEADER_BYTES;
@@ -241,6 +251,8 @@ async function main(): Promise<void> {
       let rawMs = 0;
       let doubleMsgs = 0;
       let doubleMs = 0;
+      let preMsgs = 0;
+      let preMs = 0;
       for (let round = 0; round < ROUNDS; round++) {
         const rate = await appendPhase(core, TOPIC, producers, () => 0);
         strataMsgs += rate.msgs;
@@ -252,6 +264,9 @@ async function main(): Promise<void> {
         const double = rawSyncLoop(dataDir, rate.msgs / Math.max(1, rate.groups), true);
         doubleMsgs += double.msgs;
         doubleMs += double.ms;
+        const pre = rawSyncLoop(dataDir, rate.msgs / Math.max(1, rate.groups), false, true);
+        preMsgs += pre.msgs;
+        preMs += pre.ms;
       }
       const perGroup = strataMsgs / Math.max(1, groups);
       const strataRate = strataMsgs / (strataMs / 1000);
@@ -264,6 +279,8 @@ async function main(): Promise<void> {
       );
       const doubleRate = doubleMsgs / (doubleMs / 1000);
       report('  raw variant: same bytes also to a 2nd file', '', `${fmt(doubleRate)} msg/s`, `${fmt((strataRate / doubleRate) * 100)}%`);
+      const preRate = preMsgs / (preMs / 1000);
+      report('  raw variant: preallocating like the journal', '', `${fmt(preRate)} msg/s`, `${fmt((strataRate / preRate) * 100)}%`);
       console.log(`  (${fmt(perGroup, 1)} appends per group commit / fsync; the raw loop writes ${fmt(Math.max(1, Math.round(perGroup)) * journalRecordBytes)} B per fsync)`);
     }
 

@@ -13,6 +13,15 @@ import { parseJournalRecord, type JournalRecord } from './journal-format.js';
 const JOURNAL_SUFFIX = '.jnl';
 /** Bytes read per step while replaying. */
 const REPLAY_CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * Zeros written past the records whenever a group's write would extend the file. Later groups then
+ * overwrite allocated blocks inside the file's size, so their fdatasync only writes data and
+ * flushes the device: it needs no file-system journal commit (an extending write changes the
+ * size and allocates blocks, and on ext4 that commit is shared with every other process's metadata
+ * changes). Replay reads an all-zero remainder as the clean end of a file.
+ */
+export const JOURNAL_PREALLOCATE_BYTES = 4 * 1024 * 1024;
+const ZEROS = Buffer.alloc(JOURNAL_PREALLOCATE_BYTES);
 
 export function journalFileName(seq: number): string {
   return `${String(seq).padStart(12, '0')}${JOURNAL_SUFFIX}`;
@@ -27,6 +36,13 @@ export async function listJournalFiles(dir: string): Promise<number[]> {
 }
 
 export class JournalFile {
+  /** Bytes the file holds (records and zeros) once every issued write is done. */
+  private fileEnd = 0;
+  /** The write that extends the file with zeros, while in flight: writes into its zeros wait for it. */
+  private extending: Promise<void> | null = null;
+  /** Zeros per extension; 0 after an extension failed (no space?): plain appends from then on. */
+  private preallocateBytes = JOURNAL_PREALLOCATE_BYTES;
+
   private constructor(
     readonly dir: string,
     readonly seq: number,
@@ -53,13 +69,51 @@ export class JournalFile {
     return start;
   }
 
+  /**
+   * Writes one group's records at their reserved position. Groups are written in reservation
+   * order but may be in flight together: a write landing in the zeros of an extending write still
+   * in flight waits for it, so the zeros never overwrite its records.
+   */
   async writeAt(buffers: readonly Buffer[], position: number): Promise<void> {
-    await writeAllAt(this.fd, buffers, position);
+    let bytes = 0;
+    for (const buffer of buffers) bytes += buffer.length;
+    const end = position + bytes;
+    const extending = this.extending;
+    if (end <= this.fileEnd || this.preallocateBytes === 0) {
+      this.fileEnd = Math.max(this.fileEnd, end);
+      if (extending) await extending;
+      await writeAllAt(this.fd, buffers, position);
+      return;
+    }
+    this.fileEnd = end + this.preallocateBytes;
+    const write = (async () => {
+      if (extending) await extending;
+      try {
+        await writeAllAt(this.fd, [...buffers, ZEROS.subarray(0, this.preallocateBytes)], position);
+      } catch {
+        // Perhaps only the zeros do not fit: write the records alone, without preallocation.
+        this.preallocateBytes = 0;
+        await ftruncate(this.fd, end);
+        await writeAllAt(this.fd, buffers, position);
+      }
+    })();
+    const settled: Promise<void> = write.then(
+      () => this.settleExtending(settled),
+      () => this.settleExtending(settled),
+    );
+    this.extending = settled;
+    await write;
+  }
+
+  private settleExtending(settled: Promise<void>): void {
+    if (this.extending === settled) this.extending = null;
   }
 
   /** Cuts the file back to `position` after a failed write, so no partial record stays. */
   async truncateTo(position: number): Promise<void> {
     this.position = position;
+    this.fileEnd = position;
+    this.extending = null;
     await ftruncate(this.fd, position);
   }
 
@@ -95,10 +149,11 @@ export async function replayJournalFile(file: string, onRecord: (record: Journal
         fileOffset += parsed.bytes;
         continue;
       }
-      if (parsed.kind === 'invalid') return { complete: false, records, validBytes: fileOffset };
+      // An all-zero remainder is preallocated space (JOURNAL_PREALLOCATE_BYTES): a clean end.
+      if (parsed.kind === 'invalid') return { complete: await isZeroFrom(fd, fileOffset, size), records, validBytes: fileOffset };
       // need more bytes
       if (fileOffset + parsed.bytes > size) {
-        return { complete: fileOffset === size, records, validBytes: fileOffset };
+        return { complete: await isZeroFrom(fd, fileOffset, size), records, validBytes: fileOffset };
       }
       const length = Math.max(parsed.bytes, Math.min(REPLAY_CHUNK_BYTES, size - fileOffset));
       buffer = await readAt(fd, length, fileOffset);
@@ -107,4 +162,15 @@ export async function replayJournalFile(file: string, onRecord: (record: Journal
   } finally {
     await closeFile(fd);
   }
+}
+
+/** True when every byte of the file from `position` to `size` is zero (or there are none). */
+async function isZeroFrom(fd: number, position: number, size: number): Promise<boolean> {
+  for (let at = position; at < size; ) {
+    const chunk = await readAt(fd, Math.min(ZEROS.length, size - at), at);
+    if (chunk.length === 0) return true;
+    if (!chunk.equals(ZEROS.subarray(0, chunk.length))) return false;
+    at += chunk.length;
+  }
+  return true;
 }
