@@ -17,6 +17,7 @@ import {
 } from '@strata/core';
 import type { IPublishPacket } from 'mqtt-packet';
 import { Acker } from './acker.js';
+import { CoalescedWrite } from './coalesced-write.js';
 import type { MqttConfig } from './config.js';
 import type { Connection } from './connection.js';
 import { CoreTail } from './core-tail.js';
@@ -129,6 +130,10 @@ export class Broker {
         continue;
       }
       this.sessions.set(session.clientId, session);
+      // QoS 2 flows that were in the middle when the server stopped continue on reconnect.
+      const packetIds = await this.sessionStore.loadPacketIds(session.clientId);
+      for (const id of packetIds.inbound) session.inboundQos2.set(id, true);
+      for (const id of packetIds.outbound) session.outboundReleased.add(id);
       this.armExpiry(session, disconnectedAtMs);
       if (stored.will) {
         // The server stopped while the client was connected (no DISCONNECT seen), or while its will
@@ -343,6 +348,23 @@ export class Broker {
         if (this.core.subscriptions.list(rule.coreTopic, p).includes(name)) await this.core.subscriptions.delete(rule.coreTopic, p, name);
       }
     }
+  }
+
+  /**
+   * Makes a persistent session's QoS 2 packet ids durable (session-store.ts StoredPacketIds): resolves
+   * once a write covering every change made so far has reached the metadata store. Calls in one turn
+   * share one write. Non-persistent sessions keep them in memory only: nothing of theirs survives a restart.
+   */
+  savePacketIds(session: Session): Promise<void> {
+    if (!session.persistent || session.destroyed) return Promise.resolve();
+    session.packetIdWrite ??= new CoalescedWrite(async () => {
+      // A destroyed session's keys are being deleted (destroySession); writing them again would revive them.
+      if (session.destroyed) return;
+      const inbound: number[] = [];
+      for (const [id, stored] of session.inboundQos2) if (stored) inbound.push(id);
+      await this.sessionStore.savePacketIds(session.clientId, { inbound, outbound: [...session.outboundReleased] });
+    });
+    return session.packetIdWrite.flush();
   }
 
   private async saveSession(session: Session, disconnectedAtMs: number | null): Promise<void> {

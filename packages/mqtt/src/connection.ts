@@ -280,15 +280,40 @@ export class Connection {
       });
   }
 
-  private acknowledgePublishes(batch: mqttPacket.IPublishPacket[], results: (Error | null)[]): void {
+  /**
+   * Records stored QoS 2 ids, then sends the batch's PUBACK/PUBREC. For a persistent session the ids
+   * are made durable first ([MQTT-4.3.3-2] Method B: the id is stored before PUBREC), so a PUBLISH
+   * re-sent with DUP after a server restart is recognised and not stored twice.
+   */
+  private acknowledgePublishes(batch: mqttPacket.IPublishPacket[], results: (Error | null)[]): void | Promise<void> {
     const session = this.session;
+    let storedQos2 = false;
+    for (let i = 0; i < batch.length; i++) {
+      const packet = batch[i]!;
+      if (packet.qos !== 2 || session === null) continue;
+      if ((results[i] ?? null) === null) {
+        session.inboundQos2.set(packet.messageId!, true);
+        storedQos2 = true;
+      } else {
+        session.inboundQos2.delete(packet.messageId!);
+      }
+    }
+    if (!storedQos2 || session === null || !session.persistent) return this.sendPublishAcks(batch, results);
+    return this.broker.savePacketIds(session).then(
+      () => this.sendPublishAcks(batch, results),
+      (error: unknown) => {
+        // The messages are stored but their ids are not: no PUBREC, so the client re-sends, and the
+        // ids still known in memory keep those re-sends from being stored again.
+        this.logger.warn('QoS 2 packet ids could not be stored', { clientId: this.clientId, error });
+        this.close('session state could not be stored', RC.unspecifiedError);
+      },
+    );
+  }
+
+  private sendPublishAcks(batch: mqttPacket.IPublishPacket[], results: (Error | null)[]): void {
     for (let i = 0; i < batch.length; i++) {
       const packet = batch[i]!;
       const error = results[i] ?? null;
-      if (packet.qos === 2 && session !== null) {
-        if (error === null) session.inboundQos2.set(packet.messageId!, true);
-        else session.inboundQos2.delete(packet.messageId!);
-      }
       if (this.closed) continue;
       if (error !== null) {
         this.logger.warn('publish append failed', { topic: packet.topic, error });
@@ -305,6 +330,28 @@ export class Connection {
   }
 
   // ---- outbound ------------------------------------------------------------------------------
+
+  /**
+   * PUBREC for a re-sent QoS 2 PUBLISH whose message is already stored. It follows the
+   * acknowledgements still waiting for their appends (and, for a persistent session, for the id's
+   * write), so it is never sent before the id is durable, and acknowledgements keep arrival order.
+   */
+  acknowledgeStoredQos2(messageId: number): void {
+    this.ackChain = this.ackChain.then(() => this.sendAck('pubrec', messageId));
+  }
+
+  /** PUBCOMP once the released id is durably forgotten (persistent sessions), so the client can reuse it safely. */
+  completeInboundQos2(messageId: number): void {
+    const session = this.session;
+    if (session === null || !session.persistent) return this.sendAck('pubcomp', messageId);
+    this.broker.savePacketIds(session).then(
+      () => this.sendAck('pubcomp', messageId),
+      (error: unknown) => {
+        this.logger.warn('QoS 2 packet ids could not be stored', { clientId: this.clientId, error });
+        this.close('session state could not be stored', RC.unspecifiedError);
+      },
+    );
+  }
 
   /** Writes one packet. Writes in one tick are corked together (one writev). */
   send(packet: mqttPacket.Packet): void {
@@ -501,7 +548,7 @@ export class Connection {
     const entry = this.inflight.get(messageId);
     if (entry === undefined || entry.qos !== qos) return false;
     this.inflight.delete(messageId);
-    this.session?.outboundReleased.delete(messageId);
+    if (this.session?.outboundReleased.delete(messageId)) this.saveOutboundPacketIds();
     entry.onDone?.();
     this.drainPending();
     return true;
@@ -518,11 +565,23 @@ export class Connection {
     if (!entry.released) {
       entry.released = true;
       this.session?.outboundReleased.add(messageId);
+      this.saveOutboundPacketIds();
       const done = entry.onDone;
       this.inflight.set(messageId, { qos: 2, released: true, onDone: null });
       done?.();
     }
     return true;
+  }
+
+  /**
+   * Outbound QoS 2 ids awaiting PUBCOMP are stored too (persistent sessions), so PUBREL is re-sent after
+   * a server restart [MQTT-4.4.0-1]. Best effort: the core message is acked at PUBREC without waiting,
+   * since a delivery the client has must not come back as a new PUBLISH if this connection drops first.
+   */
+  private saveOutboundPacketIds(): void {
+    const session = this.session;
+    if (session === null || !session.persistent) return;
+    this.broker.savePacketIds(session).catch((error: unknown) => this.logger.warn('QoS 2 packet ids could not be stored', { clientId: this.clientId, error }));
   }
 
   /** After CONNACK: starts keep-alive and sends what queued up during CONNECT. */

@@ -2,10 +2,15 @@
  * Durable state of persistent sessions in the core MetadataStore (not memory), one key per client id:
  * `/mqtt/sessions/<encoded client id>` → JSON. The queued messages themselves are not here: they are the
  * backlog of the session's durable core subscriptions.
+ *
+ * A persistent session's QoS 2 packet ids in the middle of a flow live under their own key,
+ * `/mqtt/packet-ids/<encoded client id>`, because they change per message and the session record
+ * (with up to `subscriptionsMax` subscriptions) does not: see StoredPacketIds.
  */
 import type { MetadataStore } from '@strata/core';
 
 export const SESSIONS_PATH = '/mqtt/sessions';
+export const PACKET_IDS_PATH = '/mqtt/packet-ids';
 
 export interface StoredSubscription {
   readonly filter: string;
@@ -38,8 +43,29 @@ export interface StoredSession {
   readonly will?: StoredWill | null;
 }
 
+/**
+ * QoS 2 packet ids a persistent session must remember across a server restart (3.1.1 §4.3.3, MQTT 5 §4.3.3).
+ * `inbound`: PUBLISHes we stored and sent PUBREC for, awaiting the client's PUBREL; a re-sent PUBLISH
+ * with one of these ids is answered with PUBREC and not stored again [MQTT-4.3.3-2] Method B.
+ * `outbound`: deliveries the client PUBREC'd, awaiting its PUBCOMP; PUBREL is re-sent on resume [MQTT-4.4.0-1].
+ */
+export interface StoredPacketIds {
+  readonly inbound: readonly number[];
+  readonly outbound: readonly number[];
+}
+
+const NO_PACKET_IDS: StoredPacketIds = { inbound: [], outbound: [] };
+
 export function sessionKey(clientId: string): string {
   return `${SESSIONS_PATH}/${encodeURIComponent(clientId)}`;
+}
+
+export function packetIdsKey(clientId: string): string {
+  return `${PACKET_IDS_PATH}/${encodeURIComponent(clientId)}`;
+}
+
+function isPacketId(id: unknown): id is number {
+  return typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= 65535;
 }
 
 export class SessionStore {
@@ -54,12 +80,40 @@ export class SessionStore {
     await this.metadata.put(sessionKey(session.clientId), Buffer.from(JSON.stringify(session)));
   }
 
+  /** Deletes the session record and its packet ids. */
   async delete(clientId: string): Promise<void> {
+    await Promise.all([this.deleteKey(sessionKey(clientId)), this.deleteKey(packetIdsKey(clientId))]);
+  }
+
+  private async deleteKey(key: string): Promise<void> {
     try {
-      await this.metadata.delete(sessionKey(clientId));
+      await this.metadata.delete(key);
     } catch (error) {
       if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
     }
+  }
+
+  /** The stored QoS 2 packet ids of a session (none if nothing, or nothing readable, is stored). */
+  async loadPacketIds(clientId: string): Promise<StoredPacketIds> {
+    const value = await this.metadata.get(packetIdsKey(clientId));
+    if (value === null) return NO_PACKET_IDS;
+    try {
+      const parsed = JSON.parse(value.value.toString()) as Partial<StoredPacketIds>;
+      const inbound = Array.isArray(parsed.inbound) ? parsed.inbound.filter(isPacketId) : [];
+      const outbound = Array.isArray(parsed.outbound) ? parsed.outbound.filter(isPacketId) : [];
+      return { inbound, outbound };
+    } catch {
+      return NO_PACKET_IDS;
+    }
+  }
+
+  /**
+   * Replaces a session's stored packet ids; an empty set deletes the key. Durable when it resolves.
+   * The metadata store applies puts and deletes in call order, so the last call wins.
+   */
+  async savePacketIds(clientId: string, ids: StoredPacketIds): Promise<void> {
+    if (ids.inbound.length === 0 && ids.outbound.length === 0) return this.deleteKey(packetIdsKey(clientId));
+    await this.metadata.put(packetIdsKey(clientId), Buffer.from(JSON.stringify(ids)));
   }
 
   async list(): Promise<StoredSession[]> {

@@ -12,6 +12,7 @@
  * both modes, so the core dispatches each message to one member.
  */
 import type { SubscriptionConsumer } from '@strata/core';
+import type { CoalescedWrite } from './coalesced-write.js';
 import type { SharedFilter } from './topic.js';
 import type { StoredSubscription } from './session-store.js';
 import type { Connection } from './connection.js';
@@ -56,13 +57,17 @@ export class Session {
   /**
    * Inbound QoS 2 packet ids not yet released by PUBREL: true once the message is stored, false while
    * it is being appended. A re-sent PUBLISH with such an id is not stored twice (3.1.1 §4.3.3 Method B, MQTT 5 §4.3.3).
+   * A persistent session also stores the `true` ids (Broker.savePacketIds) before PUBREC and their
+   * release before PUBCOMP, so this holds across a server restart.
    */
   readonly inboundQos2 = new Map<number, boolean>();
   /** Partitions ('topic\u0000partition') this 'index' session reads itself after falling behind. */
   readonly lagging = new Map<string, Lag>();
   catchingUp = false;
-  /** Outbound QoS 2 packet ids the client PUBREC'd and has not PUBCOMP'd (PUBREL is re-sent on resume). */
+  /** Outbound QoS 2 packet ids the client PUBREC'd and has not PUBCOMP'd (PUBREL is re-sent on resume; stored for persistent sessions). */
   readonly outboundReleased = new Set<number>();
+  /** Writes the packet ids above for a persistent session, one write per turn (created on first use). */
+  packetIdWrite: CoalescedWrite | null = null;
   will: Will | null = null;
   willTimer: NodeJS.Timeout | null = null;
   expiryTimer: NodeJS.Timeout | null = null;

@@ -35,6 +35,6 @@ export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
     // Still being stored: PUBREL before PUBREC is a protocol violation by the client; let it finish.
     return;
   }
-  const known = session.inboundQos2.delete(id);
-  conn.sendAck('pubcomp', id, known ? RC.success : RC.packetIdentifierNotFound);
+  if (session.inboundQos2.delete(id)) conn.completeInboundQos2(id);
+  else conn.sendAck('pubcomp', id, RC.packetIdentifierNotFound);
 }

@@ -35,7 +35,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     const state = session.inboundQos2.get(packet.messageId!);
     if (state !== undefined) {
       // A re-sent QoS 2 PUBLISH we already have: acknowledge again, do not store twice (3.1.1 §4.3.3, MQTT 5 §4.3.3).
-      if (state) conn.sendAck('pubrec', packet.messageId!);
+      if (state) conn.acknowledgeStoredQos2(packet.messageId!);
       return;
     }
   }
