@@ -40,6 +40,11 @@ export interface KafkaConfig {
   readonly offsetsRetentionCheckMs: number;
   readonly groupsMax: number;
   readonly connectionsMax: number;
+  /**
+   * Graceful close: how long requests already read may take to be answered and their responses to
+   * be flushed before the sockets are cut (below the server's shutdownMsMax).
+   */
+  readonly shutdownDrainMsMax: number;
 }
 
 export const DEFAULT_KAFKA_CONFIG: KafkaConfig = {
@@ -63,6 +68,7 @@ export const DEFAULT_KAFKA_CONFIG: KafkaConfig = {
   offsetsRetentionCheckMs: 600_000,
   groupsMax: 100_000,
   connectionsMax: 10_000,
+  shutdownDrainMsMax: 5_000,
 };
 
 function fail(message: string): never {
@@ -97,6 +103,7 @@ const INTEGER_KEYS = [
   'offsetsRetentionCheckMs',
   'groupsMax',
   'connectionsMax',
+  'shutdownDrainMsMax',
 ] as const;
 
 export function parseKafkaConfig(raw: Readonly<Record<string, unknown>> = {}): KafkaConfig {

@@ -10,6 +10,11 @@
  * requests, `requestQueueBytesMax` bytes of them, or `responseQueueBytesMax` bytes waiting on the
  * socket, the stream is paused.
  *
+ * Graceful close (`drain`): reading stops, long-polling Fetches are woken to answer with what they
+ * have, every request already read is answered and its response flushed in order, then the socket
+ * ends. A Produce whose append is under way must get its answer: its batches are stored, and a
+ * client told nothing would see an error for a write that succeeded.
+ *
  * Bad input closes this connection only: a frame over `frameBytesMax`, an unknown API key, a body
  * that does not decode. An unsupported version of a known API gets that API's error response
  * (UNSUPPORTED_VERSION); ApiVersions too new gets the v0 format (KIP-511).
@@ -47,6 +52,8 @@ export class KafkaConnection {
   private readonly log: Logger;
   private closed = false;
   private paused = false;
+  /** Set by drain(): no more requests are read; those already read are still answered. */
+  private draining = false;
   /** Request bytes read but not yet answered (their frames are alive until then). */
   private pendingRequestBytes = 0;
   /** Resolves when the next request may start. */
@@ -72,7 +79,11 @@ export class KafkaConnection {
       this.close();
     });
     stream.on('close', () => this.close());
-    stream.on('end', () => this.close());
+    // While draining, the client's FIN is the expected end: the socket closes itself once our
+    // responses are written (destroying here would drop them).
+    stream.on('end', () => {
+      if (!this.draining) this.close();
+    });
   }
 
   get isClosed(): boolean {
@@ -88,8 +99,42 @@ export class KafkaConnection {
     this.onClose(this);
   }
 
+  /**
+   * Graceful close, bounded by `timeoutMs`: stop reading, answer what was read, flush, end the socket.
+   * Whatever is still unanswered or unflushed at the deadline is cut off with the socket.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.closed || this.draining) return;
+    this.draining = true;
+    // From here incoming bytes are read and dropped (onData): requests not yet read were never
+    // started, so nothing of them is stored and they get no answer. Reading on (rather than pausing)
+    // matters: closing a TCP socket with unread received data sends RST and discards what is still in
+    // our send buffer (RFC 2525 2.17), i.e. the very responses this drain is for.
+    this.paused = false;
+    this.stream.resume();
+    this.abort.abort(); // long-polling Fetches answer now with what they have
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.allDone, deadline]);
+      if (!this.closed) {
+        // Half-close after the last response; the client answers our FIN with its own, and the
+        // socket closes once both directions are done and everything we wrote is sent.
+        const closed = new Promise<void>((resolve) => this.stream.once('close', () => resolve()));
+        this.stream.end();
+        await Promise.race([closed, deadline]);
+      }
+    } finally {
+      clearTimeout(timer);
+      this.close();
+    }
+  }
+
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.draining) return;
     let frames: Buffer[];
     try {
       frames = this.frames.push(chunk);
@@ -239,7 +284,7 @@ export class KafkaConnection {
   }
 
   private maybeResume(): void {
-    if (!this.paused || this.closed) return;
+    if (!this.paused || this.closed || this.draining) return;
     if (this.withinLimits()) {
       this.paused = false;
       this.stream.resume();

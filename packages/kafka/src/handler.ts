@@ -131,9 +131,14 @@ export class KafkaHandler implements ProtocolHandler {
     this.closed = true;
     this.unsubscribe?.();
     if (this.retentionTimer) clearInterval(this.retentionTimer);
-    for (const connection of [...this.connections]) connection.close();
-    this.connections.clear();
+    // Stop reading everywhere first (drain's synchronous part), then answer pending JoinGroup/SyncGroup
+    // waits so no drain waits out a rebalance; then let each connection answer what it read. The
+    // server closes the core only after this resolves, so in-flight appends complete and are answered.
+    const drainMs = this.broker?.config.shutdownDrainMsMax ?? 0;
+    const drains = [...this.connections].map((connection) => connection.drain(drainMs));
     this.broker?.groups.close();
+    await Promise.all(drains);
+    this.connections.clear();
   }
 }
 
