@@ -284,6 +284,14 @@ async function fanIn(port: number, publishers: number, each: number): Promise<Re
   return { received, expected: publishers * each, ms };
 }
 
+/** CPU time (user + system) the process has used, ms, from /proc/<pid>/stat (fields 14 and 15, in clock ticks). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+}
+
 function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
@@ -360,11 +368,14 @@ async function main(): Promise<void> {
       for (const [name, run] of scenarios) {
         const cells = new Map<Broker, string>();
         for (const b of order) {
+          const cpuBefore = cpuMs(b.pid);
           const r = await run(b);
+          // Server CPU per delivered message: steadier than the rate on a shared machine, since it does not count time waiting for a core.
+          const cpuUsPerMessage = r.received > 0 ? Number((((cpuMs(b.pid) - cpuBefore) * 1000) / r.received).toFixed(2)) : null;
           cells.set(b, rate(r));
           const runs = ((json[name] ??= {})[b.name] ??= []) as unknown[];
-          runs.push({ msgPerSecond: Math.round((r.received / r.ms) * 1000), received: r.received, expected: r.expected, ms: r.ms });
-          process.stderr.write(`round ${round + 1} ${name} ${b.name}: ${rate(r)}\n`);
+          runs.push({ msgPerSecond: Math.round((r.received / r.ms) * 1000), received: r.received, expected: r.expected, ms: r.ms, cpuUsPerMessage });
+          process.stderr.write(`round ${round + 1} ${name} ${b.name}: ${rate(r)}, server CPU ${cpuUsPerMessage} µs/msg\n`);
         }
         rows.push([rounds > 1 ? `${name}, round ${round + 1}` : name, ...brokers.map((b) => cells.get(b)!)]);
       }
