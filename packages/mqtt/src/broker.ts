@@ -535,29 +535,64 @@ export class Broker {
   private onTailMessage(coreTopic: string, partition: number, message: StoredMessage): void {
     const view = this.view(coreTopic, message);
     if (this.isExpired(view)) return;
+    const entries = this.indexEntriesFor(view.topic);
+    if (entries.length === 0) return;
     let single: IndexEntry | null = null;
     let many: Map<Session, Match> | null = null;
-    this.index.match(view.topic, (entry) => {
+    for (const entry of entries) {
       const sub = entry.subscription;
-      if (sub.noLocal && view.publisher === entry.session.clientId) return; // [MQTT-3.8.3-3]
+      if (sub.noLocal && view.publisher === entry.session.clientId) continue; // [MQTT-3.8.3-3]
       if (single === null && many === null) {
         single = entry;
-        return;
+        continue;
       }
       if (many === null) {
         many = new Map();
         addMatch(many, single!);
       }
       addMatch(many, entry);
-    });
+    }
     if (many === null && single === null) return;
-    const key = partitionKey(coreTopic, partition);
+    const key = this.tailPartitionKey(coreTopic, partition);
     if (many !== null) {
       for (const [session, match] of many as Map<Session, Match>) this.deliverLive(session, key, coreTopic, partition, message.offset, view, match);
     } else {
       const entry = single! as IndexEntry;
       this.deliverLive(entry.session, key, coreTopic, partition, message.offset, view, entry.single);
     }
+  }
+
+  /**
+   * The index entries matching a topic, remembered for the last topic: messages read in a row mostly
+   * share their topic (TextReuse even hands out the same string), so the trie is walked once per run
+   * of one topic instead of once per message. Any subscribe or unsubscribe invalidates it.
+   */
+  private matchedTopic: string | null = null;
+  private matchedVersion = -1;
+  private matchedEntries: IndexEntry[] = [];
+
+  private indexEntriesFor(topic: string): readonly IndexEntry[] {
+    if (topic === this.matchedTopic && this.index.version === this.matchedVersion) return this.matchedEntries;
+    const entries: IndexEntry[] = [];
+    this.index.match(topic, (entry) => entries.push(entry));
+    this.matchedTopic = topic;
+    this.matchedVersion = this.index.version;
+    this.matchedEntries = entries;
+    return entries;
+  }
+
+  /** partitionKey of the tail's partition, built once per run of messages from one partition. */
+  private lastTailTopic: string | null = null;
+  private lastTailPartition = -1;
+  private lastTailKey = '';
+
+  private tailPartitionKey(coreTopic: string, partition: number): string {
+    if (coreTopic !== this.lastTailTopic || partition !== this.lastTailPartition) {
+      this.lastTailTopic = coreTopic;
+      this.lastTailPartition = partition;
+      this.lastTailKey = partitionKey(coreTopic, partition);
+    }
+    return this.lastTailKey;
   }
 
   private deliverLive(session: Session, key: string, topic: string, partition: number, offset: number, view: MqttMessageView, match: Readonly<Match>): void {
@@ -606,12 +641,26 @@ export class Broker {
     if (lag.nextOffset < tailPosition) {
       const result = await this.core.read(lag.topic, lag.partition, { offset: lag.nextOffset, maxBytes: CATCH_UP_BYTES_MAX, maxEntries: CATCH_UP_ENTRIES_MAX });
       if (session.connection !== connection) return true;
+      // Messages in a row mostly share topic and publisher: match the session's filters once per run
+      // (the subscriptions cannot change within this synchronous loop).
+      let matchedTopic: string | null = null;
+      let matchedPublisher: string | null = null;
+      let matched: Match | null = null;
       for (const entry of result.entries) {
         const { header, messages } = decodeRecordBatch(entry.bytes);
         for (const m of header.isControl ? [] : messages) {
           if (m.offset < lag.nextOffset || m.offset >= tailPosition) continue;
           const view = this.view(lag.topic, m);
-          const match = this.isExpired(view) ? null : this.matchSession(session, view);
+          if (this.isExpired(view)) {
+            lag.nextOffset = m.offset + 1;
+            continue;
+          }
+          if (view.topic !== matchedTopic || view.publisher !== matchedPublisher) {
+            matchedTopic = view.topic;
+            matchedPublisher = view.publisher;
+            matched = this.matchSession(session, view);
+          }
+          const match = matched;
           if (match !== null) {
             const ok = connection.deliver(view, Math.min(view.qos, match.qos) as 0 | 1 | 2, match.rap && view.retain, match.ids.length > 0 ? match.ids : null, false, null);
             if (!ok) return true;

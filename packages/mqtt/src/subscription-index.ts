@@ -18,12 +18,19 @@ function newNode<T>(): TrieNode<T> {
 export class SubscriptionIndex<T> {
   private readonly root: TrieNode<T> = newNode();
   private count = 0;
+  private changes = 0;
+
+  /** Changes with every add and remove: a cached match result is valid while it stays the same. */
+  get version(): number {
+    return this.changes;
+  }
 
   get size(): number {
     return this.count;
   }
 
   add(filter: string, subscriber: T): void {
+    this.changes++;
     const levels = filter.split('/');
     let node = this.root;
     for (const level of levels) {
@@ -44,6 +51,7 @@ export class SubscriptionIndex<T> {
   }
 
   remove(filter: string, subscriber: T): void {
+    this.changes++;
     const levels = filter.split('/');
     const path: [TrieNode<T>, string][] = [];
     let node = this.root;
