@@ -143,7 +143,9 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
     recordsBytes += sizeOfVarint(body) + body;
   }
 
-  const records = Buffer.allocUnsafe(recordsBytes);
+  // Uncompressed records are written straight into the batch (one allocation, no copy).
+  const direct = compression === 'none' ? Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + recordsBytes) : null;
+  const records = direct ? direct.subarray(RECORD_BATCH_HEADER_BYTES) : Buffer.allocUnsafe(recordsBytes);
   let position = 0;
   let headerIndex = 0;
   for (let i = 0; i < messages.length; i++) {
@@ -165,8 +167,8 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
   }
   assert(position === recordsBytes, 'record sizes computed and written agree');
 
-  const payload = compressRecords(compression, records);
-  const batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + payload.length);
+  const payload = direct ? records : compressRecords(compression, records);
+  const batch = direct ?? Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + payload.length);
   let attributes = COMPRESSION_CODES[compression];
   if (options.timestampType === 'logAppend') attributes |= ATTRIBUTE_TIMESTAMP_TYPE;
   if (options.isTransactional) attributes |= ATTRIBUTE_TRANSACTIONAL;
@@ -183,7 +185,7 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
   batch.writeInt16BE(options.producer?.producerEpoch ?? -1, OFFSET_PRODUCER_EPOCH);
   batch.writeInt32BE(options.producer?.baseSequence ?? -1, OFFSET_BASE_SEQUENCE);
   batch.writeInt32BE(messages.length, OFFSET_RECORD_COUNT);
-  payload.copy(batch, RECORD_BATCH_HEADER_BYTES);
+  if (!direct) payload.copy(batch, RECORD_BATCH_HEADER_BYTES);
   batch.writeUInt32BE(crc32cRange(batch, OFFSET_ATTRIBUTES, batch.length), OFFSET_CRC);
   return batch;
 }
