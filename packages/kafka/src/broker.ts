@@ -7,6 +7,7 @@ import type { Clock, Core, Logger } from '@strata/core';
 import type { KafkaConfig } from './config.js';
 import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { TopicNaming } from './naming.js';
+import type { FramePool } from './protocol/frame-pool.js';
 import type { CommittedOffsetStore } from './offsets/committed-offset-store.js';
 import type { TopicIdIndex } from './topic-ids.js';
 
@@ -24,6 +25,8 @@ export interface KafkaBroker {
   /** Host and port clients should connect to (Metadata brokers, FindCoordinator). */
   readonly host: string;
   readonly port: number;
+  /** Reused buffers for large Produce frames, shared by the connections (protocol/frame-pool.ts). */
+  readonly framePool: FramePool;
 }
 
 /**

@@ -30,6 +30,7 @@ import { Reader } from './protocol/reader.js';
 import { decodeRequestHeader, encodeResponseHeader } from './protocol/request-header.js';
 import { Writer } from './protocol/writer.js';
 
+const PRODUCE_KEY = 0;
 const API_VERSIONS_KEY = 18;
 /** apiKey int16 + apiVersion int16 + correlationId int32: the part of every header that never changes. */
 const HEADER_FIXED_BYTES = 8;
@@ -68,7 +69,7 @@ export class KafkaConnection {
     private readonly info: ConnectionInfo,
     private readonly onClose: (connection: KafkaConnection) => void,
   ) {
-    this.frames = new FrameDecoder(broker.config.frameBytesMax);
+    this.frames = new FrameDecoder(broker.config.frameBytesMax, broker.framePool);
     this.log = broker.logger.child({ remote: `${info.remoteAddress}:${info.remotePort}` });
     // Kafka brokers set TCP_NODELAY: small responses must not wait for the client's delayed ACK.
     (stream as Partial<Pick<import('node:net').Socket, 'setNoDelay'>>).setNoDelay?.(true);
@@ -208,6 +209,9 @@ export class KafkaConnection {
       try {
         const response = await api.handle(ctx, request);
         this.finish(slot, response === null ? null : this.encode(codecs, apiVersion, correlationId, response, headerVersion));
+        // A Produce has settled every append (the core copied its batches) and its response holds
+        // no view of the request: its frame can be reused. Other APIs may keep views (names, bytes).
+        if (apiKey === PRODUCE_KEY) this.broker.framePool.give(frame);
       } catch (error) {
         // A bug in an API's logic (core errors are mapped inside the APIs): fatal to this connection only.
         this.log.error('request failed', { api: api.name, apiVersion, error });

@@ -12,6 +12,7 @@ import { KafkaConnection } from './connection.js';
 import { GroupCoordinator } from './group/group-coordinator.js';
 import { createTopicNaming } from './naming.js';
 import { CommittedOffsetStore } from './offsets/committed-offset-store.js';
+import { FramePool } from './protocol/frame-pool.js';
 import { TopicIdIndex } from './topic-ids.js';
 
 export const KAFKA_LISTENER_ID = 'kafka';
@@ -57,6 +58,7 @@ export class KafkaHandler implements ProtocolHandler {
       clusterId: await this.clusterId(context),
       host: config.advertisedHost ?? context.advertisedHost,
       port: config.advertisedPort ?? bound?.port ?? KAFKA_DEFAULT_PORT,
+      framePool: new FramePool(),
     };
     this.unsubscribe = core.onTopicEvent((event) => {
       topicIds.invalidate();

@@ -1,64 +1,103 @@
 import { KafkaDecodeError } from './errors.js';
+import type { FramePool } from './frame-pool.js';
 
 const SIZE_PREFIX_BYTES = 4;
 
 /**
+ * A frame spread over several chunks is copied into one buffer allocated when its size is known
+ * (each received chunk copied once and then free), if it is at most this large. Larger frames (up to
+ * frameBytesMax) are kept as chunk views and joined when complete: a peer that only sends a size
+ * prefix must not make us reserve frameBytesMax for nothing.
+ */
+export const FRAME_PREALLOCATE_BYTES_MAX = 16 * 1024 * 1024;
+
+/** A frame whose body is arriving over several chunks. */
+interface PartialFrame {
+  readonly size: number;
+  /** Preallocated body (size <= FRAME_PREALLOCATE_BYTES_MAX), or null: collect views in `chunks`. */
+  readonly body: Buffer | null;
+  readonly chunks: Buffer[];
+  filled: number;
+}
+
+/**
  * Splits a byte stream into Kafka frames: int32 size, then that many bytes (docs/protocol.html
- * "Common Request and Response Structure"). Frames are returned without the size prefix, as views of
- * the received chunks when a frame lies in one chunk (the common case), else joined once when complete,
- * so a large frame arriving in many chunks costs one copy, not one per chunk.
+ * "Common Request and Response Structure"). Frames are returned without the size prefix: as views of
+ * the received chunk when a frame lies in one chunk (the common case for small requests); else in
+ * one buffer allocated when the size is known, each chunk's bytes copied straight in (one copy per
+ * byte, and the socket's chunks die young instead of living until the frame is complete).
  * A negative size or one above `frameBytesMax` throws KafkaDecodeError('frameTooLarge') before anything
  * is buffered for it; the decoder is unusable afterwards and the connection should close.
  */
 export class FrameDecoder {
   private readonly frameBytesMax: number;
-  private chunks: Buffer[] = [];
-  private bufferedBytes = 0;
-  /** Size of the frame being assembled, or -1 while its prefix is not yet known. */
-  private frameBytes = -1;
+  /** The size prefix while it arrives split over chunks. */
+  private readonly prefix = Buffer.alloc(SIZE_PREFIX_BYTES);
+  private prefixFilled = 0;
+  private partial: PartialFrame | null = null;
 
-  constructor(frameBytesMax: number) {
+  /** `pool` provides (reused) buffers for large frames; see FramePool for when they may go back. */
+  constructor(frameBytesMax: number, private readonly pool: FramePool | null = null) {
     if (!(frameBytesMax >= 0)) throw new RangeError(`frameBytesMax must be >= 0, got ${frameBytesMax}`);
     this.frameBytesMax = frameBytesMax;
   }
 
   /** Bytes received but not yet returned as a frame. */
   get pendingBytes(): number {
-    return this.bufferedBytes;
+    return this.prefixFilled + (this.partial ? SIZE_PREFIX_BYTES + this.partial.filled : 0);
   }
 
   push(chunk: Buffer): Buffer[] {
     const frames: Buffer[] = [];
-    if (chunk.length === 0) return frames;
-    let data: Buffer;
-    if (this.bufferedBytes === 0) {
-      data = chunk;
-    } else {
-      this.chunks.push(chunk);
-      this.bufferedBytes += chunk.length;
-      // Wait for the whole frame before joining (one copy per frame).
-      if (this.frameBytes < 0 && this.bufferedBytes >= SIZE_PREFIX_BYTES) this.frameBytes = this.peekSize();
-      if (this.frameBytes < 0 || this.bufferedBytes < SIZE_PREFIX_BYTES + this.frameBytes) return frames;
-      data = Buffer.concat(this.chunks, this.bufferedBytes);
-      this.chunks = [];
-      this.bufferedBytes = 0;
-      this.frameBytes = -1;
-    }
-
     let offset = 0;
-    while (data.length - offset >= SIZE_PREFIX_BYTES) {
-      const size = this.checkSize(data.readInt32BE(offset));
-      if (data.length - offset - SIZE_PREFIX_BYTES < size) break;
-      frames.push(data.subarray(offset + SIZE_PREFIX_BYTES, offset + SIZE_PREFIX_BYTES + size));
-      offset += SIZE_PREFIX_BYTES + size;
-    }
-    if (offset < data.length) {
-      const rest = data.subarray(offset);
-      this.chunks = [rest];
-      this.bufferedBytes = rest.length;
-      this.frameBytes = rest.length >= SIZE_PREFIX_BYTES ? rest.readInt32BE(0) : -1;
+    while (offset < chunk.length) {
+      if (this.partial) {
+        offset = this.fill(this.partial, chunk, offset, frames);
+        continue;
+      }
+      if (this.prefixFilled > 0 || chunk.length - offset < SIZE_PREFIX_BYTES) {
+        const take = Math.min(SIZE_PREFIX_BYTES - this.prefixFilled, chunk.length - offset);
+        chunk.copy(this.prefix, this.prefixFilled, offset, offset + take);
+        this.prefixFilled += take;
+        offset += take;
+        if (this.prefixFilled < SIZE_PREFIX_BYTES) break;
+        this.prefixFilled = 0;
+        this.begin(this.checkSize(this.prefix.readInt32BE(0)), frames);
+        continue;
+      }
+      const size = this.checkSize(chunk.readInt32BE(offset));
+      offset += SIZE_PREFIX_BYTES;
+      if (chunk.length - offset >= size) {
+        frames.push(chunk.subarray(offset, offset + size));
+        offset += size;
+      } else {
+        this.begin(size, frames);
+      }
     }
     return frames;
+  }
+
+  /** Starts a frame of `size` whose body begins in a later chunk or later in this one. */
+  private begin(size: number, frames: Buffer[]): void {
+    if (size === 0) {
+      frames.push(Buffer.alloc(0));
+      return;
+    }
+    const body = size <= FRAME_PREALLOCATE_BYTES_MAX ? (this.pool?.take(size) ?? Buffer.allocUnsafe(size)) : null;
+    this.partial = { size, body, chunks: [], filled: 0 };
+  }
+
+  /** Adds the bytes of `chunk` from `offset` that belong to `partial`; returns the new offset. */
+  private fill(partial: PartialFrame, chunk: Buffer, offset: number, frames: Buffer[]): number {
+    const take = Math.min(partial.size - partial.filled, chunk.length - offset);
+    if (partial.body) chunk.copy(partial.body, partial.filled, offset, offset + take);
+    else partial.chunks.push(chunk.subarray(offset, offset + take));
+    partial.filled += take;
+    if (partial.filled === partial.size) {
+      frames.push(partial.body ?? Buffer.concat(partial.chunks, partial.size));
+      this.partial = null;
+    }
+    return offset + take;
   }
 
   private checkSize(size: number): number {
@@ -66,19 +105,6 @@ export class FrameDecoder {
       throw new KafkaDecodeError('frameTooLarge', `frame size ${size} outside 0..${this.frameBytesMax}`);
     }
     return size;
-  }
-
-  /** Reads the size prefix spread over the first buffered chunks. */
-  private peekSize(): number {
-    const prefix = Buffer.allocUnsafe(SIZE_PREFIX_BYTES);
-    let filled = 0;
-    for (const chunk of this.chunks) {
-      const take = Math.min(chunk.length, SIZE_PREFIX_BYTES - filled);
-      chunk.copy(prefix, filled, 0, take);
-      filled += take;
-      if (filled === SIZE_PREFIX_BYTES) break;
-    }
-    return this.checkSize(prefix.readInt32BE(0));
   }
 }
 

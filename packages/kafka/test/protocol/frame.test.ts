@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameDecoder, encodeFrame } from '../../src/protocol/frame.js';
+import { FRAME_PREALLOCATE_BYTES_MAX, FrameDecoder, encodeFrame } from '../../src/protocol/frame.js';
+import { FRAME_POOL_FRAME_BYTES_MAX, FRAME_POOL_FRAME_BYTES_MIN, FramePool } from '../../src/protocol/frame-pool.js';
 import { KafkaDecodeError } from '../../src/protocol/errors.js';
 
 function frameTooLarge(error: unknown): boolean {
@@ -50,4 +51,68 @@ test('a size above the maximum or negative throws frameTooLarge without bufferin
   );
   // Exactly the maximum is fine.
   assert.equal(new FrameDecoder(3).push(encodeFrame([Buffer.alloc(3)])).length, 1);
+});
+
+test('a frame over many chunks is copied into one buffer as they arrive; views of the chunks are not kept', () => {
+  const payload = Buffer.alloc(200_000);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+  // The payload frame ends 4 bytes into a chunk that also holds the start of the next frame.
+  const stream = Buffer.concat([encodeFrame([payload]), encodeFrame([Buffer.from('tail')]).subarray(0, 6)]);
+  const decoder = new FrameDecoder(1 << 20);
+  const frames: Buffer[] = [];
+  const chunkBytes = 65_536;
+  for (let offset = 0; offset < stream.length; offset += chunkBytes) {
+    const chunk = Buffer.from(stream.subarray(offset, offset + chunkBytes)); // a fresh buffer, as a socket read is
+    frames.push(...decoder.push(chunk));
+    chunk.fill(0); // the decoder must have copied what it needs
+  }
+  frames.push(...decoder.push(Buffer.from('il')));
+  assert.equal(frames.length, 2);
+  assert.ok(frames[0]!.equals(payload));
+  assert.equal(frames[1]!.toString(), 'tail');
+  assert.equal(decoder.pendingBytes, 0);
+});
+
+test('frames above FRAME_PREALLOCATE_BYTES_MAX are assembled only from what arrives', () => {
+  const size = FRAME_PREALLOCATE_BYTES_MAX + 1;
+  const decoder = new FrameDecoder(size);
+  const prefix = Buffer.alloc(4);
+  prefix.writeInt32BE(size);
+  assert.deepEqual(decoder.push(prefix), []);
+  assert.equal(decoder.pendingBytes, 4);
+  const body = Buffer.alloc(size, 3);
+  const frames: Buffer[] = [];
+  for (let offset = 0; offset < size; offset += 4 << 20) frames.push(...decoder.push(body.subarray(offset, offset + (4 << 20))));
+  assert.equal(frames.length, 1);
+  assert.ok(frames[0]!.equals(body));
+});
+
+test('FramePool: split large frames come from the pool, go back once given, and nothing else is taken in', () => {
+  const pool = new FramePool();
+  const decoder = new FrameDecoder(1 << 22, pool);
+  const payload = Buffer.alloc(FRAME_POOL_FRAME_BYTES_MIN + 10, 5);
+  const stream = encodeFrame([payload]);
+  const first = [...decoder.push(stream.subarray(0, 1000)), ...decoder.push(stream.subarray(1000))];
+  assert.equal(first.length, 1);
+  assert.ok(first[0]!.equals(payload));
+  assert.equal(pool.idleBytes, 0);
+  pool.give(first[0]!);
+  const idle = pool.idleBytes;
+  assert.ok(idle >= payload.length, 'the frame buffer is kept for reuse');
+  pool.give(first[0]!); // twice: ignored
+  assert.equal(pool.idleBytes, idle);
+  const second = [...decoder.push(stream.subarray(0, 10)), ...decoder.push(stream.subarray(10))];
+  assert.equal(second[0]!.buffer, first[0]!.buffer, 'the next frame of a similar size reuses it');
+  assert.equal(pool.idleBytes, 0);
+  // A frame lying whole in one chunk is a view of that chunk: never pooled.
+  const view = decoder.push(Buffer.from(stream));
+  pool.give(view[0]!);
+  assert.equal(pool.idleBytes, 0);
+  // Small and oversized frames are not pooled; the free list is bounded.
+  assert.equal(pool.take(100), null);
+  assert.equal(pool.take(FRAME_POOL_FRAME_BYTES_MAX + 1), null);
+  const bounded = new FramePool(FRAME_POOL_FRAME_BYTES_MIN * 2);
+  const taken = [bounded.take(FRAME_POOL_FRAME_BYTES_MIN)!, bounded.take(FRAME_POOL_FRAME_BYTES_MIN)!, bounded.take(FRAME_POOL_FRAME_BYTES_MIN)!];
+  for (const buffer of taken) bounded.give(buffer);
+  assert.ok(bounded.idleBytes <= FRAME_POOL_FRAME_BYTES_MIN * 2);
 });
