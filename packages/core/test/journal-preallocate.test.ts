@@ -35,9 +35,20 @@ test('journal: groups written together land whole; the zero tail replays as a cl
   try {
     const journal = await JournalFile.create(dir, 1);
     // Three groups in flight at once: the first extends the file with zeros, the later two land
-    // inside those zeros and must not be overwritten by them.
+    // inside those zeros and must not be overwritten by them. The extending write is held back so
+    // that, without the wait, the later writes would reach the file first.
     const groups = [groupBuffer(0, 3), groupBuffer(3, 2), groupBuffer(5, 4)];
-    await Promise.all(groups.map((group) => journal.writeAt([group], journal.reserve(group.length))));
+    const writev = fs.writev;
+    (fs as { writev: unknown }).writev = (fd: number, buffers: Buffer[], position: number, callback: (...args: unknown[]) => void): void => {
+      const bytes = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+      if (bytes > JOURNAL_PREALLOCATE_BYTES) setTimeout(() => writev(fd, buffers, position, callback), 30);
+      else writev(fd, buffers, position, callback);
+    };
+    try {
+      await Promise.all(groups.map((group) => journal.writeAt([group], journal.reserve(group.length))));
+    } finally {
+      (fs as { writev: unknown }).writev = writev;
+    }
     const recordBytes = journal.position;
     await journal.sync();
     await journal.close();
