@@ -27,3 +27,5 @@ export {
   type CompactResult,
 } from './compaction/compact-batches.js';
 export * from './random.js';
+export type { SegmentFile, SegmentFileStat, SegmentRewrite, SegmentStorage } from './storage/segment-storage.js';
+export { LocalSegmentStorage } from './storage/local-segment-storage.js';

@@ -30,6 +30,7 @@ import { DEFAULT_STORAGE_TUNING, DEFAULT_TOPIC_POLICIES, resolveLimits, type Sto
 import { silentLogger, type Logger } from './logger.js';
 import { LogManager } from './log/log-manager.js';
 import type { PartitionLog } from './log/partition-log.js';
+import type { SegmentStorage } from './storage/segment-storage.js';
 import { openEmbeddedMetadataStore } from './metadata/embedded-metadata-store.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
 import { createSubscriptions, type SubscriptionsService } from './subscription/subscriptions.js';
@@ -43,6 +44,11 @@ const LOCK_FILE = 'LOCK';
 /** Internal knobs for tests and the benchmark; not part of CoreOptions. */
 export interface CoreInternals {
   readonly tuning?: Partial<StorageTuning>;
+  /**
+   * Where segment files live (storage/segment-storage.ts); default LocalSegmentStorage under
+   * <dataDir>/log. The core takes ownership: closing the core closes it. The journal stays local.
+   */
+  readonly segmentStorage?: SegmentStorage;
 }
 
 function validateFsync(policy: FsyncPolicy | undefined): FsyncPolicy {
@@ -76,7 +82,11 @@ export async function openCoreImpl(options: CoreOptions, internals: CoreInternal
   try {
     metadata = await openEmbeddedMetadataStore({ dir: path.join(dataDir, 'metadata'), logger });
     const registry = await TopicRegistry.load(metadata, basePolicies, logger, () => clock.now());
-    log = await LogManager.open({ dataDir, limits, tuning, fsync, logger, now: () => clock.now() }, registry.layouts());
+    const segmentStorage = internals.segmentStorage;
+    log = await LogManager.open(
+      { dataDir, limits, tuning, fsync, logger, now: () => clock.now(), ...(segmentStorage ? { segmentStorage } : {}) },
+      registry.layouts(),
+    );
     const logManager = log;
     registry.attach({
       addPartitions: (topic, from) => logManager.addPartitions(topic, from),

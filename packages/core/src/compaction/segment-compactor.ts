@@ -15,16 +15,13 @@
  * Oldest first and stop at the first failure: a tombstone is never dropped while an older
  * segment still holds a value it deleted. Memory: one read chunk plus the key index (keysMax).
  */
-import { renameSync } from 'node:fs';
-import fsp from 'node:fs/promises';
 import type { Entry } from '../core.js';
 import type { Logger } from '../logger.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { Segment } from '../log/segment.js';
 import { LOG_OVERHEAD_BYTES, readBatchHeader, RECORD_BATCH_HEADER_BYTES } from '../record-batch/index.js';
 import type { TailCache } from '../log/tail-cache.js';
-import type { FileCache } from '../storage/file-cache.js';
-import { fsyncDirectory, readAt } from '../storage/fs-async.js';
+import type { SegmentStorage } from '../storage/segment-storage.js';
 import { CompactionKeyIndex, compactBatches, COMPACTION_KEYS_MAX_DEFAULT, TOMBSTONE_RETENTION_MS_DEFAULT } from './compact-batches.js';
 
 /** Bytes of a segment read (and compacted) per step. */
@@ -32,7 +29,7 @@ const COMPACTION_READ_CHUNK_BYTES = 4 * 1024 * 1024;
 const COMPACTING_SUFFIX = '.compacting';
 
 export interface SegmentCompactorOptions {
-  readonly files: FileCache;
+  readonly storage: SegmentStorage;
   /** Recent entries served from memory: the compacted range is dropped from it at the swap. */
   readonly tailCache: TailCache;
   readonly indexIntervalBytes: number;
@@ -82,19 +79,19 @@ function isSettled(segment: Segment, highWatermark: number): boolean {
 }
 
 /** Reads a segment's acknowledged batches in chunks (file, then pending); yields arrays of whole batches. */
-async function* segmentChunks(files: FileCache, segment: Segment, highWatermark: number): AsyncGenerator<Buffer[]> {
+async function* segmentChunks(storage: SegmentStorage, segment: Segment, highWatermark: number): AsyncGenerator<Buffer[]> {
   // Snapshot both parts together: a flush moves entries from pending into the file.
   const end = fileBytes(segment);
   const pending = pendingEntries(segment).slice();
   if (end > 0) {
-    const lease = await files.acquire(segment.path, false);
+    const lease = await storage.open(segment.path, false);
     try {
       let position = 0;
       while (position < end) {
-        let chunk = await readAt(lease.fd, Math.min(COMPACTION_READ_CHUNK_BYTES, end - position), position);
+        let chunk = await lease.read(Math.min(COMPACTION_READ_CHUNK_BYTES, end - position), position);
         if (chunk.length < RECORD_BATCH_HEADER_BYTES) break;
         const firstTotal = LOG_OVERHEAD_BYTES + chunk.readInt32BE(8);
-        if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
+        if (firstTotal > chunk.length) chunk = await lease.read(firstTotal, position);
         const batches: Buffer[] = [];
         let at = 0;
         let reachedHighWatermark = false;
@@ -149,16 +146,16 @@ export class SegmentCompactor {
   }
 
   async compact(log: PartitionLog): Promise<CompactionStats> {
-    const { files, logger } = this.options;
+    const { storage, logger } = this.options;
     const stats = { segmentsRewritten: 0, messagesRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
     if (this.running.has(log)) return stats;
     this.running.add(log);
     try {
-      await removeLeftovers(log.dir);
+      await removeLeftovers(storage, log.dir);
       const highWatermark = log.highWatermark;
       const index = new CompactionKeyIndex(this.options.keysMax ?? COMPACTION_KEYS_MAX_DEFAULT);
       for (const segment of log.segments.slice()) {
-        for await (const batches of segmentChunks(files, segment, highWatermark)) for (const batch of batches) index.addBatch(batch);
+        for await (const batches of segmentChunks(storage, segment, highWatermark)) for (const batch of batches) index.addBatch(batch);
       }
       if (index.full) logger.warn('compaction key index full; this pass removes less', { topic: log.topic, partition: log.partition, keys: index.size });
       for (const segment of this.sealedSegments(log)) {
@@ -171,7 +168,7 @@ export class SegmentCompactor {
         stats.bytesAfter += rewritten.bytesAfter;
       }
       if (stats.segmentsRewritten > 0) {
-        await fsyncDirectory(log.dir);
+        await storage.syncDirectory(log.dir);
         logger.info('compacted partition', { topic: log.topic, partition: log.partition, ...stats });
       }
       return stats;
@@ -186,15 +183,15 @@ export class SegmentCompactor {
     segment: Segment,
     index: CompactionKeyIndex,
   ): Promise<{ removed: number; bytesBefore: number; bytesAfter: number } | null> {
-    const { files, now } = this.options;
+    const { storage, now } = this.options;
     const temporary = segment.path + COMPACTING_SUFFIX;
     const bytesAtStart = segment.bytes;
     const written: WrittenBatch[] = [];
     let removed = 0;
     let bytesAfter = 0;
-    const handle = await fsp.open(temporary, 'w');
+    const rewrite = await storage.rewrite(segment.path, temporary);
     try {
-      for await (const batches of segmentChunks(files, segment, log.highWatermark)) {
+      for await (const batches of segmentChunks(storage, segment, log.highWatermark)) {
         const result = compactBatches(batches, index, { nowMs: now(), ...this.tombstoneOption() });
         removed += result.removedMessages;
         for (const batch of result.batches) {
@@ -202,18 +199,18 @@ export class SegmentCompactor {
           written.push({ baseOffset: header.baseOffset, lastOffset: header.baseOffset + header.lastOffsetDelta, maxTimestamp: header.maxTimestamp, bytes: batch.length });
           bytesAfter += batch.length;
         }
-        if (result.batches.length > 0) await handle.writev(result.batches);
+        if (result.batches.length > 0) await rewrite.write(result.batches);
       }
-      if (removed > 0) await handle.sync();
+      if (removed > 0) await rewrite.sync();
     } finally {
-      await handle.close();
+      await rewrite.close();
     }
     const lastWritten = written[written.length - 1];
     const covers = written.length > 0 && written[0]!.baseOffset === segment.baseOffset && lastWritten!.lastOffset + 1 === segment.nextOffset;
     const position = log.segments.indexOf(segment);
     const unchanged = segment.bytes === bytesAtStart && isSettled(segment, log.highWatermark);
     if (removed === 0 || !covers || !unchanged || position < 0 || position === log.segments.length - 1 || log.deleted) {
-      await fsp.rm(temporary, { force: true });
+      await rewrite.discard();
       return null;
     }
     // The swap: synchronous from here to the end, so no append, read or retention step interleaves.
@@ -222,10 +219,9 @@ export class SegmentCompactor {
     for (const batch of written) replacement.noteBatch(batch.baseOffset, batch.lastOffset, batch.maxTimestamp, batch.bytes, this.options.indexIntervalBytes);
     replacement.committedBytes = replacement.bytes;
     if ((segment as SegmentFileState).writtenBytes !== undefined) (replacement as SegmentFileState).writtenBytes = replacement.bytes;
-    renameSync(temporary, segment.path);
+    rewrite.replace();
     log.segments[position] = replacement;
     segment.superseded = true;
-    files.retire(segment.path);
     this.options.tailCache.trimBelow(log.tail, segment.nextOffset);
     return { removed, bytesBefore, bytesAfter };
   }
@@ -236,8 +232,8 @@ export class SegmentCompactor {
 }
 
 /** `.compacting` files left by a crash mid-compaction: the segment itself is intact. */
-async function removeLeftovers(dir: string): Promise<void> {
-  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-    if (name.endsWith(COMPACTING_SUFFIX)) await fsp.rm(`${dir}/${name}`, { force: true });
+async function removeLeftovers(storage: SegmentStorage, dir: string): Promise<void> {
+  for (const name of await storage.list(dir).catch(() => [] as string[])) {
+    if (name.endsWith(COMPACTING_SUFFIX)) await storage.remove(`${dir}/${name}`);
   }
 }

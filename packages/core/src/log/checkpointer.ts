@@ -9,8 +9,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
 import type { StorageTuning } from '../limits.js';
-import type { FileCache } from '../storage/file-cache.js';
-import { fdatasync, fsyncDirectory, isErrno } from '../storage/fs-async.js';
+import { fsyncDirectory, isErrno } from '../storage/fs-async.js';
+import type { SegmentStorage } from '../storage/segment-storage.js';
 import { JournalFile, journalFileName, listJournalFiles } from '../storage/journal.js';
 
 /** After a checkpoint failed to start (no space for a journal file), wait this long before again. */
@@ -25,10 +25,9 @@ export class Checkpointer {
   checkpoints = 0;
 
   constructor(
-    private readonly dataDir: string,
     private readonly journalDir: string,
     public journal: JournalFile,
-    private readonly files: FileCache,
+    private readonly storage: SegmentStorage,
     private readonly tuning: StorageTuning,
     private readonly logger: Logger,
     private readonly now: () => number,
@@ -126,13 +125,14 @@ export class Checkpointer {
   }
 
   /**
-   * syncfs(2) of the data directory's file system, through coreutils `sync -f` (Node has no
+   * syncfs(2) of the segment storage's file system, through coreutils `sync -f` (Node has no
    * binding). False when unavailable, and the caller falls back to one fsync per file.
    */
   private syncFileSystem(): Promise<boolean> {
-    if (this.syncfsUnavailable) return Promise.resolve(false);
+    const fileSystemPath = this.storage.syncFileSystemPath;
+    if (this.syncfsUnavailable || fileSystemPath === null) return Promise.resolve(false);
     return new Promise((resolve) => {
-      execFile('sync', ['-f', this.dataDir], { timeout: 120_000 }, (error) => {
+      execFile('sync', ['-f', fileSystemPath], { timeout: 120_000 }, (error) => {
         if (error) {
           const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
           if (missing) this.syncfsUnavailable = true;
@@ -152,13 +152,13 @@ export class Checkpointer {
   private async syncFile(file: string): Promise<void> {
     let lease;
     try {
-      lease = await this.files.acquire(file, false);
+      lease = await this.storage.open(file, false);
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return; // deleted since (retention, topic deletion)
       throw error;
     }
     try {
-      await fdatasync(lease.fd);
+      await lease.sync();
     } finally {
       lease.release();
     }
@@ -166,7 +166,7 @@ export class Checkpointer {
 
   private async syncDir(dir: string): Promise<void> {
     try {
-      await fsyncDirectory(dir);
+      await this.storage.syncDirectory(dir);
     } catch (error) {
       if (!isErrno(error, 'ENOENT')) throw error;
     }

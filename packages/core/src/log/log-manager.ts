@@ -27,7 +27,8 @@ import type { Logger } from '../logger.js';
 import type { StorageTuning } from '../limits.js';
 import { encodeRecordBatch } from '../record-batch/encode.js';
 import { splitBatches, verifyBatchCrc } from '../record-batch/header.js';
-import { FileCache } from '../storage/file-cache.js';
+import { LocalSegmentStorage } from '../storage/local-segment-storage.js';
+import type { SegmentStorage } from '../storage/segment-storage.js';
 import { isErrno } from '../storage/fs-async.js';
 import { JournalFile, journalFileName, listJournalFiles, replayJournalFile } from '../storage/journal.js';
 import type { JournalRecord } from '../storage/journal-format.js';
@@ -48,6 +49,8 @@ export interface LogManagerOptions {
   readonly fsync: FsyncPolicy;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Where segment files live; default: LocalSegmentStorage under <dataDir>/log. Closed by close(). */
+  readonly segmentStorage?: SegmentStorage;
 }
 
 export interface TopicLayout {
@@ -63,7 +66,7 @@ const RECOVERY_CONCURRENCY = 32;
 export class LogManager {
   private readonly logsByName = new Map<string, PartitionLog[]>();
   private readonly logsById = new Map<number, PartitionLog[]>();
-  readonly files: FileCache;
+  readonly storage: SegmentStorage;
   readonly tailCache: TailCache;
   readonly compactor: SegmentCompactor;
   private committer!: GroupCommitter;
@@ -81,16 +84,16 @@ export class LogManager {
   private readonly recoveryDirty: [string | null, string][] = [];
 
   private constructor(private readonly options: LogManagerOptions) {
-    this.files = new FileCache(options.limits.openFilesMax);
+    this.storage = options.segmentStorage ?? new LocalSegmentStorage(path.join(options.dataDir, 'log'), options.limits.openFilesMax);
     this.tailCache = new TailCache(options.limits.tailCacheBytesMax);
     this.compactor = new SegmentCompactor({
-      files: this.files,
+      storage: this.storage,
       tailCache: this.tailCache,
       indexIntervalBytes: options.tuning.indexIntervalBytes,
       logger: options.logger,
       now: options.now,
     });
-    this.logDir = path.join(options.dataDir, 'log');
+    this.logDir = this.storage.root;
     this.journalDir = path.join(options.dataDir, 'journal');
     this.readAhead = new ReadAhead(options.tuning.readAheadBytes, options.tuning.readAheadChunksMax);
     this.flusher = new SegmentFlusher(
@@ -111,7 +114,7 @@ export class LogManager {
 
   private async recover(topics: readonly TopicLayout[]): Promise<void> {
     const { logger, now } = this.options;
-    await fsp.mkdir(this.logDir, { recursive: true });
+    await this.storage.makeDirectory(this.logDir);
     await fsp.mkdir(this.journalDir, { recursive: true });
     const pending: PartitionLog[] = [];
     for (const topic of topics) pending.push(...this.registerPartitions(topic, 0, topic.partitions));
@@ -136,10 +139,9 @@ export class LogManager {
     const seq = journals.length > 0 ? journals[journals.length - 1]! + 1 : 1;
     const journal = await JournalFile.create(this.journalDir, seq);
     this.checkpointer = new Checkpointer(
-      this.options.dataDir,
       this.journalDir,
       journal,
-      this.files,
+      this.storage,
       this.options.tuning,
       logger,
       now,
@@ -190,7 +192,7 @@ export class LogManager {
     for (let partition = from; partition < to; partition++) {
       const dir = path.join(this.logDir, String(topic.topicId), String(partition));
       const log = new PartitionLog(topic.topicId, topic.name, partition, dir, {
-        files: this.files,
+        storage: this.storage,
         tuning: this.options.tuning,
         logger: this.options.logger,
         now: this.options.now,
@@ -209,10 +211,10 @@ export class LogManager {
   }
 
   private async removeUnknownTopicDirs(): Promise<void> {
-    for (const name of await fsp.readdir(this.logDir)) {
+    for (const name of await this.storage.list(this.logDir)) {
       if (/^\d+$/.test(name) && this.logsById.has(Number(name))) continue;
       this.options.logger.info('removing the data of a deleted topic', { dir: name });
-      await fsp.rm(path.join(this.logDir, name), { recursive: true, force: true });
+      await this.storage.removeDirectory(path.join(this.logDir, name));
     }
   }
 
@@ -256,7 +258,7 @@ export class LogManager {
       this.tailCache.drop(log.tail);
       await log.destroy();
     }
-    if (topicId !== undefined) await fsp.rm(path.join(this.logDir, String(topicId)), { recursive: true, force: true });
+    if (topicId !== undefined) await this.storage.removeDirectory(path.join(this.logDir, String(topicId)));
     this.checkpointer.markDirty(null, this.logDir);
   }
 
@@ -547,7 +549,7 @@ export class LogManager {
       groups: this.committer.groups,
       groupedAppends: this.committer.groupedAppends,
       checkpoints: this.checkpointer.checkpoints,
-      openFiles: this.files.openCount,
+      openFiles: this.storage.openCount,
       tailCacheBytes: this.tailCache.bytes,
     };
   }
@@ -561,7 +563,7 @@ export class LogManager {
       await this.checkpointer.start(false);
       await this.checkpointer.settled();
       await this.checkpointer.journal.close();
-      await this.files.closeAll();
+      await this.storage.close();
     })();
     return this.closing;
   }

@@ -3,16 +3,14 @@
  * long-poll waiters. Appends are staged here by the group commit (offsets assigned, segment chosen,
  * undo recorded) and acknowledged after the journal write; reads serve acknowledged entries only.
  */
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry, TopicPolicies } from '../core.js';
 import { StrataError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { decodeRecordBatch } from '../record-batch/decode.js';
 import { verifyBatchCrc } from '../record-batch/header.js';
-import type { FileCache, FileLease } from '../storage/file-cache.js';
-import { fdatasync, fsyncDirectory, isErrno, readAt } from '../storage/fs-async.js';
+import { isErrno } from '../storage/fs-async.js';
+import type { SegmentFile, SegmentStorage } from '../storage/segment-storage.js';
 import { JOURNAL_BODY_BYTES_MAX } from '../storage/journal-format.js';
 import type { StorageTuning } from '../limits.js';
 import {
@@ -37,7 +35,7 @@ const LOG_START_FILE = 'log-start';
 const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export interface PartitionDeps {
-  readonly files: FileCache;
+  readonly storage: SegmentStorage;
   readonly tuning: StorageTuning;
   readonly logger: Logger;
   readonly now: () => number;
@@ -102,14 +100,9 @@ export class PartitionLog {
 
   /** Loads the partition from disk: scans every segment, truncates a torn tail, rebuilds indexes. */
   async load(): Promise<void> {
-    this.logStartFloor = await readLogStart(this.dir);
-    let names: string[];
-    try {
-      names = await fsp.readdir(this.dir);
-    } catch (error) {
-      if (!isErrno(error, 'ENOENT')) throw error;
-      names = []; // never written: partitions get a directory on their first append
-    }
+    this.logStartFloor = await readLogStart(this.deps.storage, this.dir);
+    // [] when never written: partitions get a directory on their first append
+    const names = await this.deps.storage.list(this.dir);
     const bases = names
       .map(parseSegmentFileName)
       .filter((base): base is number => base !== null)
@@ -152,9 +145,9 @@ export class PartitionLog {
    * segment (its producer state replaces what earlier segments built). False means: scan it.
    */
   private async loadSummary(segment: Segment): Promise<boolean> {
-    const summary = await readSegmentSummary(segment.path);
+    const summary = await readSegmentSummary(this.deps.storage, segment.path);
     if (!summary) return false;
-    const size = await fsp.stat(segment.path).then((stat) => stat.size, () => -1);
+    const size = await this.deps.storage.stat(segment.path).then((stat) => stat?.bytes ?? -1, () => -1);
     if (size !== summary.bytes || summary.nextOffset < segment.baseOffset) return false;
     for (const [offset, position, maxTimestampBefore] of summary.points) segment.index.add(offset, position, maxTimestampBefore);
     segment.bytes = summary.bytes;
@@ -183,14 +176,14 @@ export class PartitionLog {
     segment.summarized = true;
     const producers = this.producerTable ? this.producersAt(segment.nextOffset) : [];
     try {
-      const lease = await this.deps.files.acquire(segment.path, false);
+      const file = await this.deps.storage.open(segment.path, false);
       try {
-        await fdatasync(lease.fd);
+        await file.sync();
       } finally {
-        lease.release();
+        file.release();
       }
       if (this.deleted || !this.segments.includes(segment)) return;
-      await writeSegmentSummary(segment.path, encodeSegmentSummary(segment, producers));
+      await writeSegmentSummary(this.deps.storage, segment.path, encodeSegmentSummary(segment, producers));
     } catch (error) {
       segment.summarized = false;
       this.deps.logger.warn('could not write a segment index file; recovery will scan the segment', { file: segment.path, error });
@@ -209,10 +202,11 @@ export class PartitionLog {
 
   /** Scans one segment file; returns false when it ended in an invalid batch (truncated away). */
   private async scanSegment(segment: Segment): Promise<boolean> {
-    const lease = await this.deps.files.acquire(segment.path, false);
+    const lease = await this.deps.storage.open(segment.path, false);
     try {
-      const stat = await fsp.stat(segment.path);
-      const size = stat.size;
+      const stat = await this.deps.storage.stat(segment.path);
+      if (!stat) throw Object.assign(new Error(`segment file vanished: ${segment.path}`), { code: 'ENOENT' });
+      const size = stat.bytes;
       let position = 0;
       let valid = true;
       while (position < size) {
@@ -221,7 +215,7 @@ export class PartitionLog {
           valid = false;
           break;
         }
-        const chunk = await readAt(lease.fd, Math.min(SCAN_CHUNK_BYTES, remaining), position);
+        const chunk = await lease.read(Math.min(SCAN_CHUNK_BYTES, remaining), position);
         let at = 0;
         let progressed = false;
         while (at + RECORD_BATCH_HEADER_BYTES <= chunk.length) {
@@ -259,7 +253,7 @@ export class PartitionLog {
             valid = false;
             break;
           }
-          const whole = await readAt(lease.fd, total, position);
+          const whole = await lease.read(total, position);
           if (invalidBatchReason(whole, 0, segment.nextOffset) !== null || !verifyBatchCrc(whole)) {
             valid = false;
             break;
@@ -275,14 +269,13 @@ export class PartitionLog {
       }
       if (!valid || position !== size) {
         this.deps.logger.warn('truncating torn segment tail', { file: segment.path, validBytes: segment.bytes, fileBytes: size });
-        await fsp.truncate(segment.path, segment.bytes);
+        await this.deps.storage.truncate(segment.path, segment.bytes);
         this.deps.markDirty(segment.path, this.dir);
       }
       segment.committedBytes = segment.bytes;
       segment.writtenBytes = segment.bytes;
       // Age-based rolling counts from the file's creation (birth time where the filesystem keeps it).
-      const bornMs = stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.mtimeMs;
-      segment.createdAtMs = Math.min(bornMs, this.deps.now());
+      segment.createdAtMs = Math.min(stat.createdAtMs, this.deps.now());
       return valid;
     } finally {
       lease.release();
@@ -292,9 +285,8 @@ export class PartitionLog {
   private async removeSegmentFiles(bases: readonly number[]): Promise<void> {
     for (const base of bases) {
       const segment = new Segment(this.dir, base, 0);
-      this.deps.files.retire(segment.path);
-      await fsp.rm(segment.path, { force: true });
-      await fsp.rm(indexPathOf(segment.path), { force: true });
+      await this.deps.storage.remove(segment.path);
+      await this.deps.storage.remove(indexPathOf(segment.path));
     }
     if (bases.length > 0) this.deps.markDirty(null, this.dir);
   }
@@ -305,15 +297,15 @@ export class PartitionLog {
    * Opens a segment for writing, creating it (and, on a partition's first write, its directory:
    * idle partitions cost no inode) when missing.
    */
-  async openForWrite(segment: Segment): Promise<FileLease> {
+  async openForWrite(segment: Segment): Promise<SegmentFile> {
     try {
-      return await this.deps.files.acquire(segment.path, true);
+      return await this.deps.storage.open(segment.path, true);
     } catch (error) {
       if (!isErrno(error, 'ENOENT')) throw error;
-      await fsp.mkdir(this.dir, { recursive: true });
+      await this.deps.storage.makeDirectory(this.dir);
       this.deps.markDirty(null, path.dirname(this.dir));
       this.deps.markDirty(null, path.dirname(path.dirname(this.dir)));
-      return this.deps.files.acquire(segment.path, true);
+      return this.deps.storage.open(segment.path, true);
     }
   }
 
@@ -338,8 +330,7 @@ export class PartitionLog {
       undo.push(() => {
         const index = this.segments.indexOf(segment);
         if (index >= 0) this.segments.splice(index, 1);
-        this.deps.files.retire(segment.path);
-        void fsp.rm(segment.path, { force: true }).catch(() => undefined);
+        void this.deps.storage.remove(segment.path).catch(() => undefined);
       });
       active = segment;
     }
@@ -425,7 +416,7 @@ export class PartitionLog {
       if (position < end) {
         let lease;
         try {
-          lease = await this.deps.files.acquire(segment.path, false);
+          lease = await this.deps.storage.open(segment.path, false);
         } catch (error) {
           if (isErrno(error, 'ENOENT')) throw outOfRange(this, offset); // deleted by retention meanwhile
           throw error;
@@ -444,13 +435,13 @@ export class PartitionLog {
             if (chunk && chunk.length < wanted && (chunk.length < LOG_OVERHEAD_BYTES || batchTotalBytes(chunk, 0) > chunk.length)) chunk = null;
             if (!chunk) {
               const ahead = Math.min(end - position, Math.max(wanted, this.deps.readAhead.chunkBytes));
-              const read = await readAt(lease.fd, ahead, position);
+              const read = await lease.read(ahead, position);
               if (ahead > wanted) this.deps.readAhead.put(segment, position, read);
               chunk = read.subarray(0, Math.min(read.length, wanted));
             }
             if (chunk.length < LOG_OVERHEAD_BYTES) return entries;
             const firstTotal = batchTotalBytes(chunk, 0);
-            if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
+            if (firstTotal > chunk.length) chunk = await lease.read(firstTotal, position);
             let at = 0;
             while (at + LOG_OVERHEAD_BYTES <= chunk.length) {
               const total = batchTotalBytes(chunk, at);
@@ -494,7 +485,7 @@ export class PartitionLog {
       let position = Math.min(segment.index.positionForTimestamp(timestampMs), end);
       const lease =
         position < end
-          ? await this.deps.files.acquire(segment.path, false).catch((error: unknown) => {
+          ? await this.deps.storage.open(segment.path, false).catch((error: unknown) => {
               if (isErrno(error, 'ENOENT')) return null;
               throw error;
             })
@@ -506,10 +497,10 @@ export class PartitionLog {
       if (lease) {
         try {
           while (position < end) {
-            let chunk = await readAt(lease.fd, Math.min(end - position, this.deps.tuning.readChunkBytesMin), position);
+            let chunk = await lease.read(Math.min(end - position, this.deps.tuning.readChunkBytesMin), position);
             if (chunk.length < LOG_OVERHEAD_BYTES) break;
             const firstTotal = batchTotalBytes(chunk, 0);
-            if (firstTotal > chunk.length) chunk = await readAt(lease.fd, firstTotal, position);
+            if (firstTotal > chunk.length) chunk = await lease.read(firstTotal, position);
             let at = 0;
             while (at + LOG_OVERHEAD_BYTES <= chunk.length) {
               const total = batchTotalBytes(chunk, at);
@@ -541,7 +532,7 @@ export class PartitionLog {
   async setLogStart(offset: number): Promise<void> {
     if (offset <= this.logStartFloor) return;
     this.logStartFloor = offset;
-    await writeLogStart(this.dir, offset);
+    await writeLogStart(this.deps.storage, this.dir, offset);
   }
 
   /**
@@ -570,9 +561,8 @@ export class PartitionLog {
       this.deps.dropPending(first);
       this.deps.readAhead.forget(first);
       bytes -= first.bytes;
-      this.deps.files.retire(first.path);
-      await fsp.rm(first.path, { force: true });
-      await fsp.rm(indexPathOf(first.path), { force: true });
+      await this.deps.storage.remove(first.path);
+      await this.deps.storage.remove(indexPathOf(first.path));
       deleted++;
     }
     if (deleted > 0) this.deps.markDirty(null, this.dir);
@@ -591,10 +581,10 @@ export class PartitionLog {
     for (const segment of this.segments) {
       this.deps.dropPending(segment);
       this.deps.readAhead.forget(segment);
-      this.deps.files.retire(segment.path);
+      this.deps.storage.forget(segment.path);
     }
     this.segments.length = 0;
-    await fsp.rm(this.dir, { recursive: true, force: true });
+    await this.deps.storage.removeDirectory(this.dir);
     this.wake();
   }
 }
@@ -626,31 +616,18 @@ export function outOfRange(log: PartitionLog, offset: number): StrataError {
   );
 }
 
-async function readLogStart(dir: string): Promise<number> {
-  try {
-    const text = await fsp.readFile(path.join(dir, LOG_START_FILE), 'utf8');
-    const value = Number(text.trim());
-    return Number.isSafeInteger(value) && value >= 0 ? value : 0;
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return 0;
-    throw error;
-  }
+async function readLogStart(storage: SegmentStorage, dir: string): Promise<number> {
+  const data = await storage.readWhole(path.join(dir, LOG_START_FILE));
+  if (data === null) return 0;
+  const value = Number(data.toString('utf8').trim());
+  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
 }
 
 /** Durable before it returns: write a temporary file, fsync, rename, fsync the directory. */
-async function writeLogStart(dir: string, offset: number): Promise<void> {
-  await fsp.mkdir(dir, { recursive: true });
-  const file = path.join(dir, LOG_START_FILE);
-  const temporary = `${file}.tmp`;
-  const handle = await fsp.open(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
-  try {
-    await handle.writeFile(`${offset}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fsp.rename(temporary, file);
-  await fsyncDirectory(dir);
+async function writeLogStart(storage: SegmentStorage, dir: string, offset: number): Promise<void> {
+  await storage.makeDirectory(dir);
+  await storage.writeWhole(path.join(dir, LOG_START_FILE), `${offset}\n`, { syncMetadata: true });
+  await storage.syncDirectory(dir);
 }
 
 export type { SegmentSnapshot };

@@ -7,7 +7,6 @@
  * A checkpoint flushes everything before it fsyncs.
  */
 import type { Logger } from '../logger.js';
-import { writeAllAt } from '../storage/fs-async.js';
 import type { PartitionLog } from './partition-log.js';
 import type { Segment } from './segment.js';
 
@@ -132,7 +131,7 @@ export class SegmentFlusher {
     try {
       const lease = await log.openForWrite(segment);
       try {
-        await writeAllAt(lease.fd, buffers, segment.writtenBytes);
+        await lease.write(buffers, segment.writtenBytes);
       } finally {
         lease.release();
       }

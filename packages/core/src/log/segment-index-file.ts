@@ -10,10 +10,8 @@
  *   offset, position, maxTimestampBefore); the producer state after the segment's last batch (JSON);
  *   CRC-32C of everything before it.
  */
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import { crc32cRange } from '../record-batch/crc32c.js';
-import { isErrno } from '../storage/fs-async.js';
+import type { SegmentStorage } from '../storage/segment-storage.js';
 import type { ProducerSnapshot } from './producer-state.js';
 import type { Segment } from './segment.js';
 
@@ -95,25 +93,12 @@ export function decodeSegmentSummary(data: Buffer): SegmentSummary | null {
   };
 }
 
-export async function readSegmentSummary(segmentPath: string): Promise<SegmentSummary | null> {
-  try {
-    return decodeSegmentSummary(await fsp.readFile(indexPathOf(segmentPath)));
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return null;
-    throw error;
-  }
+export async function readSegmentSummary(storage: SegmentStorage, segmentPath: string): Promise<SegmentSummary | null> {
+  const data = await storage.readWhole(indexPathOf(segmentPath));
+  return data === null ? null : decodeSegmentSummary(data);
 }
 
 /** Writes `<base>.idx` through a temporary file (fsynced, renamed). The directory is fsynced by the next checkpoint. */
-export async function writeSegmentSummary(segmentPath: string, summary: Buffer): Promise<void> {
-  const file = indexPathOf(segmentPath);
-  const temporary = `${file}.tmp`;
-  const handle = await fsp.open(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
-  try {
-    await handle.writeFile(summary);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await fsp.rename(temporary, file);
+export async function writeSegmentSummary(storage: SegmentStorage, segmentPath: string, summary: Buffer): Promise<void> {
+  await storage.writeWhole(indexPathOf(segmentPath), summary);
 }

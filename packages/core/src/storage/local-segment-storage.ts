@@ -1,0 +1,124 @@
+/**
+ * SegmentStorage on the local file system: the descriptor cache (FileCache, bounded by
+ * openFilesMax) and the raw-descriptor calls in fs-async — the engine's own syscalls, unchanged.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { FileCache } from './file-cache.js';
+import { fdatasync, fsyncDirectory, isErrno, readAt, writeAllAt } from './fs-async.js';
+import type { SegmentFile, SegmentFileStat, SegmentRewrite, SegmentStorage } from './segment-storage.js';
+
+export class LocalSegmentStorage implements SegmentStorage {
+  private readonly files: FileCache;
+
+  constructor(
+    readonly root: string,
+    openFilesMax: number,
+  ) {
+    this.files = new FileCache(openFilesMax);
+  }
+
+  get syncFileSystemPath(): string {
+    return this.root;
+  }
+
+  get openCount(): number {
+    return this.files.openCount;
+  }
+
+  async makeDirectory(dir: string): Promise<void> {
+    await fsp.mkdir(dir, { recursive: true });
+  }
+
+  async list(dir: string): Promise<string[]> {
+    try {
+      return await fsp.readdir(dir);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return [];
+      throw error;
+    }
+  }
+
+  async removeDirectory(dir: string): Promise<void> {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+
+  syncDirectory(dir: string): Promise<void> {
+    return fsyncDirectory(dir);
+  }
+
+  async open(path: string, create: boolean): Promise<SegmentFile> {
+    const lease = await this.files.acquire(path, create);
+    const fd = lease.fd;
+    return {
+      read: (length, position) => readAt(fd, length, position),
+      write: (buffers, position) => writeAllAt(fd, buffers, position),
+      sync: () => fdatasync(fd),
+      release: () => lease.release(),
+    };
+  }
+
+  async stat(path: string): Promise<SegmentFileStat | null> {
+    try {
+      const stat = await fsp.stat(path);
+      return { bytes: stat.size, createdAtMs: stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.mtimeMs };
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw error;
+    }
+  }
+
+  async truncate(path: string, bytes: number): Promise<void> {
+    await fsp.truncate(path, bytes);
+  }
+
+  async remove(path: string): Promise<void> {
+    this.files.retire(path);
+    await fsp.rm(path, { force: true });
+  }
+
+  forget(path: string): void {
+    this.files.retire(path);
+  }
+
+  async rewrite(path: string, temporaryPath: string): Promise<SegmentRewrite> {
+    const handle = await fsp.open(temporaryPath, 'w');
+    return {
+      write: async (buffers) => {
+        await handle.writev(buffers as Buffer[]);
+      },
+      sync: () => handle.sync(),
+      close: () => handle.close(),
+      discard: () => fsp.rm(temporaryPath, { force: true }),
+      replace: () => {
+        fs.renameSync(temporaryPath, path);
+        this.files.retire(path);
+      },
+    };
+  }
+
+  async readWhole(path: string): Promise<Buffer | null> {
+    try {
+      return await fsp.readFile(path);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw error;
+    }
+  }
+
+  async writeWhole(path: string, data: Buffer | string, options: { syncMetadata?: boolean } = {}): Promise<void> {
+    const temporary = `${path}.tmp`;
+    const handle = await fsp.open(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+    try {
+      await handle.writeFile(data);
+      await (options.syncMetadata ? handle.sync() : handle.datasync());
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(temporary, path);
+  }
+
+  close(): Promise<void> {
+    return this.files.closeAll();
+  }
+}
