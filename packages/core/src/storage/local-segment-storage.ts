@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { FileCache } from './file-cache.js';
+import { FileCache, type FileLease } from './file-cache.js';
 import { fdatasync, fsyncDirectory, isErrno, readAt, writeAllAt } from './fs-async.js';
 import type { SegmentFile, SegmentFileStat, SegmentRewrite, SegmentStorage } from './segment-storage.js';
 
@@ -48,14 +48,7 @@ export class LocalSegmentStorage implements SegmentStorage {
   }
 
   async open(path: string, create: boolean): Promise<SegmentFile> {
-    const lease = await this.files.acquire(path, create);
-    const fd = lease.fd;
-    return {
-      read: (length, position) => readAt(fd, length, position),
-      write: (buffers, position) => writeAllAt(fd, buffers, position),
-      sync: () => fdatasync(fd),
-      release: () => lease.release(),
-    };
+    return new LocalSegmentFile(await this.files.acquire(path, create));
   }
 
   async stat(path: string): Promise<SegmentFileStat | null> {
@@ -120,5 +113,26 @@ export class LocalSegmentStorage implements SegmentStorage {
 
   close(): Promise<void> {
     return this.files.closeAll();
+  }
+}
+
+/** A descriptor lease from the cache; methods on the prototype (one small object per use, as before). */
+class LocalSegmentFile implements SegmentFile {
+  constructor(private readonly lease: FileLease) {}
+
+  read(length: number, position: number): Promise<Buffer> {
+    return readAt(this.lease.fd, length, position);
+  }
+
+  write(buffers: readonly Buffer[], position: number): Promise<void> {
+    return writeAllAt(this.lease.fd, buffers, position);
+  }
+
+  sync(): Promise<void> {
+    return fdatasync(this.lease.fd);
+  }
+
+  release(): void {
+    this.lease.release();
   }
 }
