@@ -772,7 +772,8 @@ function defaultFunctions(code, message, v, side) {
   }
 }
 
-function versionFile(api, request, response, v) {
+/** `label` names the versions in the unsupported-field message (v9, or v9-10 when v10 re-exports v9). */
+function versionFile(api, request, response, v, label = `v${v}`) {
   const code = new Code();
   code.line(GENERATED_BY(`${api}Request/${api}Response`));
   code.line('//');
@@ -814,13 +815,46 @@ function versionFile(api, request, response, v) {
       checksAt,
       0,
       'function unsupportedField(name: string): never {',
-      `  throw new KafkaEncodeError('unsupportedField', \`${api} v${v} cannot carry \${name} (set to a non-default value)\`);`,
+      `  throw new KafkaEncodeError('unsupportedField', \`${api} ${label} cannot carry \${name} (set to a non-default value)\`);`,
       '}',
       '',
     );
     code.lines.splice(checksAt - 6, 0, "import { KafkaEncodeError } from '../../errors.js';");
   }
   return code.toString().replace(/\n+$/, '\n');
+}
+
+/**
+ * Splits a version file into its header comment, its `version` and `flexible` lines, and the rest (the
+ * code compared between versions, with the `version` line taken out); null if the layout is unexpected.
+ */
+function splitVersionFile(text, v) {
+  const lines = text.split('\n');
+  const headerEnd = lines.findIndex((line) => !line.startsWith('//'));
+  const versionLine = `export const version = ${v};`;
+  const versionAt = lines.indexOf(versionLine);
+  const flexibleAt = versionAt + 1;
+  if (headerEnd < 0 || versionAt < 0 || !/^export const flexible = (true|false);$/.test(lines[flexibleAt])) return null;
+  const rest = [...lines.slice(headerEnd, versionAt), ...lines.slice(versionAt + 1)];
+  return { header: lines.slice(0, headerEnd), versionLine, flexibleLine: lines[flexibleAt], body: rest.join('\n') };
+}
+
+const LABEL_PLACEHOLDER = 'v<versions>';
+
+/** [9, 10, 11] -> v9-11; [4, 6] -> v4/v6. */
+function versionsLabel(members) {
+  if (members.length === 1) return `v${members[0]}`;
+  const consecutive = members.every((v, i) => i === 0 || v === members[i - 1] + 1);
+  return consecutive ? `v${members[0]}-${members[members.length - 1]}` : members.map((v) => `v${v}`).join('/');
+}
+
+function reexportFile(split, earliest) {
+  const out = [...split.header, ''];
+  out.push(`export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v${earliest}.js';`);
+  out.push('');
+  out.push(split.versionLine);
+  out.push(split.flexibleLine);
+  return out.join('\n') + '\n';
 }
 
 function apiIndexFile(api, request, response, folder) {
@@ -976,7 +1010,24 @@ function main() {
     const dir = join(messagesDir, folder);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'types.ts'), typesFile(api, request, response));
-    for (let v = min; v <= max; v++) writeFileSync(join(dir, `v${v}.ts`), versionFile(api, request, response, v));
+    // A version whose code is byte-for-byte that of an earlier version (the wire format did not change)
+    // keeps its own file with its header and constants but re-exports the codecs of the earliest one.
+    // The message of an unsupported field names its versions, so the bodies are compared with a
+    // placeholder there and the earliest file of a group is then written with the group's label.
+    const groups = new Map();
+    const splits = new Map();
+    for (let v = min; v <= max; v++) {
+      const split = splitVersionFile(versionFile(api, request, response, v, LABEL_PLACEHOLDER), v);
+      splits.set(v, split);
+      const key = split ? split.body : `unique ${v}`;
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(v);
+    }
+    for (const members of groups.values()) {
+      const [earliest, ...later] = members;
+      writeFileSync(join(dir, `v${earliest}.ts`), versionFile(api, request, response, earliest, versionsLabel(members)));
+      for (const v of later) writeFileSync(join(dir, `v${v}.ts`), reexportFile(splits.get(v), earliest));
+    }
     writeFileSync(join(dir, 'index.ts'), apiIndexFile(api, request, response, folder));
     apis.push({ api, folder, apiKey: requestSpec.apiKey });
     schemaEntries.push({

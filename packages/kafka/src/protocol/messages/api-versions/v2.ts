@@ -10,46 +10,7 @@
 //     max_version => INT16
 //   throttle_time_ms => INT32
 
-import { Reader } from '../../reader.js';
-import { Writer } from '../../writer.js';
-import type { ApiVersionsRequest, ApiVersionsResponse, ApiVersionsResponseApiVersion, ApiVersionsResponseSupportedFeatureKey, ApiVersionsResponseFinalizedFeatureKey } from './types.js';
+export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v1.js';
 
 export const version = 2;
 export const flexible = false;
-
-export function decodeRequest(r: Reader): ApiVersionsRequest {
-  return { clientSoftwareName: '', clientSoftwareVersion: '' };
-}
-
-export function encodeRequest(w: Writer, m: ApiVersionsRequest): void {
-}
-
-export function decodeResponse(r: Reader): ApiVersionsResponse {
-  const errorCode = r.int16();
-  const count0 = r.arrayLength(6);
-  const apiKeys: ApiVersionsResponseApiVersion[] = [];
-  for (let i = 0; i < count0; i++) apiKeys.push(readApiVersionsResponseApiVersion(r));
-  const throttleTimeMs = r.int32();
-  return { errorCode, apiKeys, throttleTimeMs, supportedFeatures: [], finalizedFeaturesEpoch: -1, finalizedFeatures: [], zkMigrationReady: false };
-}
-
-export function encodeResponse(w: Writer, m: ApiVersionsResponse): void {
-  w.int16(m.errorCode ?? 0);
-  const array1 = m.apiKeys ?? [];
-  w.arrayLength(array1.length);
-  for (const element of array1) writeApiVersionsResponseApiVersion(w, element);
-  w.int32(m.throttleTimeMs ?? 0);
-}
-
-function readApiVersionsResponseApiVersion(r: Reader): ApiVersionsResponseApiVersion {
-  const apiKey = r.int16();
-  const minVersion = r.int16();
-  const maxVersion = r.int16();
-  return { apiKey, minVersion, maxVersion };
-}
-
-function writeApiVersionsResponseApiVersion(w: Writer, m: ApiVersionsResponseApiVersion): void {
-  w.int16(m.apiKey ?? 0);
-  w.int16(m.minVersion ?? 0);
-  w.int16(m.maxVersion ?? 0);
-}

@@ -9,48 +9,7 @@
 //     group_id => STRING
 //     error_code => INT16
 
-import { Reader } from '../../reader.js';
-import { Writer } from '../../writer.js';
-import type { DeleteGroupsRequest, DeleteGroupsResponse, DeleteGroupsResponseDeletableGroupResult } from './types.js';
+export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v0.js';
 
 export const version = 1;
 export const flexible = false;
-
-export function decodeRequest(r: Reader): DeleteGroupsRequest {
-  const count0 = r.arrayLength(2);
-  const groupsNames: string[] = [];
-  for (let i = 0; i < count0; i++) groupsNames.push(r.string());
-  return { groupsNames };
-}
-
-export function encodeRequest(w: Writer, m: DeleteGroupsRequest): void {
-  const array1 = m.groupsNames ?? [];
-  w.arrayLength(array1.length);
-  for (const element of array1) w.string(element);
-}
-
-export function decodeResponse(r: Reader): DeleteGroupsResponse {
-  const throttleTimeMs = r.int32();
-  const count2 = r.arrayLength(4);
-  const results: DeleteGroupsResponseDeletableGroupResult[] = [];
-  for (let i = 0; i < count2; i++) results.push(readDeleteGroupsResponseDeletableGroupResult(r));
-  return { throttleTimeMs, results };
-}
-
-export function encodeResponse(w: Writer, m: DeleteGroupsResponse): void {
-  w.int32(m.throttleTimeMs ?? 0);
-  const array3 = m.results ?? [];
-  w.arrayLength(array3.length);
-  for (const element of array3) writeDeleteGroupsResponseDeletableGroupResult(w, element);
-}
-
-function readDeleteGroupsResponseDeletableGroupResult(r: Reader): DeleteGroupsResponseDeletableGroupResult {
-  const groupId = r.string();
-  const errorCode = r.int16();
-  return { groupId, errorCode };
-}
-
-function writeDeleteGroupsResponseDeletableGroupResult(w: Writer, m: DeleteGroupsResponseDeletableGroupResult): void {
-  w.string(m.groupId ?? '');
-  w.int16(m.errorCode ?? 0);
-}

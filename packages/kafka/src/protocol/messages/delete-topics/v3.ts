@@ -10,56 +10,7 @@
 //     name => STRING
 //     error_code => INT16
 
-import { Reader } from '../../reader.js';
-import { KafkaEncodeError } from '../../errors.js';
-import { Writer } from '../../writer.js';
-import type { DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopicsRequestDeleteTopicState, DeleteTopicsResponseDeletableTopicResult } from './types.js';
+export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v1.js';
 
 export const version = 3;
 export const flexible = false;
-
-function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `DeleteTopics v3 cannot carry ${name} (set to a non-default value)`);
-}
-
-export function decodeRequest(r: Reader): DeleteTopicsRequest {
-  const count0 = r.arrayLength(2);
-  const topicNames: string[] = [];
-  for (let i = 0; i < count0; i++) topicNames.push(r.string());
-  const timeoutMs = r.int32();
-  return { topics: [], topicNames, timeoutMs };
-}
-
-export function encodeRequest(w: Writer, m: DeleteTopicsRequest): void {
-  if ((m.topics ?? []).length > 0) unsupportedField('topics');
-  const array1 = m.topicNames ?? [];
-  w.arrayLength(array1.length);
-  for (const element of array1) w.string(element);
-  w.int32(m.timeoutMs ?? 0);
-}
-
-export function decodeResponse(r: Reader): DeleteTopicsResponse {
-  const throttleTimeMs = r.int32();
-  const count2 = r.arrayLength(4);
-  const responses: DeleteTopicsResponseDeletableTopicResult[] = [];
-  for (let i = 0; i < count2; i++) responses.push(readDeleteTopicsResponseDeletableTopicResult(r));
-  return { throttleTimeMs, responses };
-}
-
-export function encodeResponse(w: Writer, m: DeleteTopicsResponse): void {
-  w.int32(m.throttleTimeMs ?? 0);
-  const array3 = m.responses ?? [];
-  w.arrayLength(array3.length);
-  for (const element of array3) writeDeleteTopicsResponseDeletableTopicResult(w, element);
-}
-
-function readDeleteTopicsResponseDeletableTopicResult(r: Reader): DeleteTopicsResponseDeletableTopicResult {
-  const name = r.string();
-  const errorCode = r.int16();
-  return { name, topicId: Buffer.alloc(16), errorCode, errorMessage: null };
-}
-
-function writeDeleteTopicsResponseDeletableTopicResult(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
-  w.string(m.name ?? '');
-  w.int16(m.errorCode ?? 0);
-}

@@ -45,7 +45,7 @@ export const version = 7;
 export const flexible = false;
 
 function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `Fetch v7 cannot carry ${name} (set to a non-default value)`);
+  throw new KafkaEncodeError('unsupportedField', `Fetch v7-8 cannot carry ${name} (set to a non-default value)`);
 }
 
 export function decodeRequest(r: Reader): FetchRequest {

@@ -46,7 +46,7 @@ export const version = 9;
 export const flexible = false;
 
 function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `Fetch v9 cannot carry ${name} (set to a non-default value)`);
+  throw new KafkaEncodeError('unsupportedField', `Fetch v9-10 cannot carry ${name} (set to a non-default value)`);
 }
 
 export function decodeRequest(r: Reader): FetchRequest {

@@ -12,45 +12,7 @@
 //   host => STRING
 //   port => INT32
 
-import { Reader } from '../../reader.js';
-import { KafkaEncodeError } from '../../errors.js';
-import { Writer } from '../../writer.js';
-import type { FindCoordinatorRequest, FindCoordinatorResponse, FindCoordinatorResponseCoordinator } from './types.js';
+export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v1.js';
 
 export const version = 2;
 export const flexible = false;
-
-function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `FindCoordinator v2 cannot carry ${name} (set to a non-default value)`);
-}
-
-export function decodeRequest(r: Reader): FindCoordinatorRequest {
-  const key = r.string();
-  const keyType = r.int8();
-  return { key, keyType, coordinatorKeys: [] };
-}
-
-export function encodeRequest(w: Writer, m: FindCoordinatorRequest): void {
-  if ((m.coordinatorKeys ?? []).length > 0) unsupportedField('coordinatorKeys');
-  w.string(m.key ?? '');
-  w.int8(m.keyType ?? 0);
-}
-
-export function decodeResponse(r: Reader): FindCoordinatorResponse {
-  const throttleTimeMs = r.int32();
-  const errorCode = r.int16();
-  const errorMessage = r.nullableString();
-  const nodeId = r.int32();
-  const host = r.string();
-  const port = r.int32();
-  return { throttleTimeMs, errorCode, errorMessage, nodeId, host, port, coordinators: [] };
-}
-
-export function encodeResponse(w: Writer, m: FindCoordinatorResponse): void {
-  w.int32(m.throttleTimeMs ?? 0);
-  w.int16(m.errorCode ?? 0);
-  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
-  w.int32(m.nodeId ?? 0);
-  w.string(m.host ?? '');
-  w.int32(m.port ?? 0);
-}

@@ -9,39 +9,7 @@
 //   throttle_time_ms => INT32
 //   error_code => INT16
 
-import { Reader } from '../../reader.js';
-import { KafkaEncodeError } from '../../errors.js';
-import { Writer } from '../../writer.js';
-import type { HeartbeatRequest, HeartbeatResponse } from './types.js';
+export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v1.js';
 
 export const version = 2;
 export const flexible = false;
-
-function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `Heartbeat v2 cannot carry ${name} (set to a non-default value)`);
-}
-
-export function decodeRequest(r: Reader): HeartbeatRequest {
-  const groupId = r.string();
-  const generationId = r.int32();
-  const memberId = r.string();
-  return { groupId, generationId, memberId, groupInstanceId: null };
-}
-
-export function encodeRequest(w: Writer, m: HeartbeatRequest): void {
-  if ((m.groupInstanceId ?? null) !== null) unsupportedField('groupInstanceId');
-  w.string(m.groupId ?? '');
-  w.int32(m.generationId ?? 0);
-  w.string(m.memberId ?? '');
-}
-
-export function decodeResponse(r: Reader): HeartbeatResponse {
-  const throttleTimeMs = r.int32();
-  const errorCode = r.int16();
-  return { throttleTimeMs, errorCode };
-}
-
-export function encodeResponse(w: Writer, m: HeartbeatResponse): void {
-  w.int32(m.throttleTimeMs ?? 0);
-  w.int16(m.errorCode ?? 0);
-}

@@ -19,7 +19,7 @@ export const version = 0;
 export const flexible = false;
 
 function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `InitProducerId v0 cannot carry ${name} (set to a non-default value)`);
+  throw new KafkaEncodeError('unsupportedField', `InitProducerId v0-1 cannot carry ${name} (set to a non-default value)`);
 }
 
 export function decodeRequest(r: Reader): InitProducerIdRequest {

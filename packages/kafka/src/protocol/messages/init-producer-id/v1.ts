@@ -10,42 +10,7 @@
 //   producer_id => INT64
 //   producer_epoch => INT16
 
-import { Reader } from '../../reader.js';
-import { KafkaEncodeError } from '../../errors.js';
-import { Writer } from '../../writer.js';
-import type { InitProducerIdRequest, InitProducerIdResponse } from './types.js';
+export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v0.js';
 
 export const version = 1;
 export const flexible = false;
-
-function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `InitProducerId v1 cannot carry ${name} (set to a non-default value)`);
-}
-
-export function decodeRequest(r: Reader): InitProducerIdRequest {
-  const transactionalId = r.nullableString();
-  const transactionTimeoutMs = r.int32();
-  return { transactionalId, transactionTimeoutMs, producerId: -1, producerEpoch: -1 };
-}
-
-export function encodeRequest(w: Writer, m: InitProducerIdRequest): void {
-  if ((m.producerId ?? -1) !== -1) unsupportedField('producerId');
-  if ((m.producerEpoch ?? -1) !== -1) unsupportedField('producerEpoch');
-  w.nullableString(m.transactionalId === undefined ? '' : m.transactionalId);
-  w.int32(m.transactionTimeoutMs ?? 0);
-}
-
-export function decodeResponse(r: Reader): InitProducerIdResponse {
-  const throttleTimeMs = r.int32();
-  const errorCode = r.int16();
-  const producerId = r.int64();
-  const producerEpoch = r.int16();
-  return { throttleTimeMs, errorCode, producerId, producerEpoch };
-}
-
-export function encodeResponse(w: Writer, m: InitProducerIdResponse): void {
-  w.int32(m.throttleTimeMs ?? 0);
-  w.int16(m.errorCode ?? 0);
-  w.int64(m.producerId ?? -1);
-  w.int16(m.producerEpoch ?? 0);
-}

@@ -12,43 +12,7 @@
 //   producer_id => INT64
 //   producer_epoch => INT16
 
-import { Reader } from '../../reader.js';
-import { Writer } from '../../writer.js';
-import type { InitProducerIdRequest, InitProducerIdResponse } from './types.js';
+export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v3.js';
 
 export const version = 4;
 export const flexible = true;
-
-export function decodeRequest(r: Reader): InitProducerIdRequest {
-  const transactionalId = r.compactNullableString();
-  const transactionTimeoutMs = r.int32();
-  const producerId = r.int64();
-  const producerEpoch = r.int16();
-  r.skipTaggedFields();
-  return { transactionalId, transactionTimeoutMs, producerId, producerEpoch };
-}
-
-export function encodeRequest(w: Writer, m: InitProducerIdRequest): void {
-  w.compactNullableString(m.transactionalId === undefined ? '' : m.transactionalId);
-  w.int32(m.transactionTimeoutMs ?? 0);
-  w.int64(m.producerId ?? -1);
-  w.int16(m.producerEpoch ?? -1);
-  w.emptyTaggedFields();
-}
-
-export function decodeResponse(r: Reader): InitProducerIdResponse {
-  const throttleTimeMs = r.int32();
-  const errorCode = r.int16();
-  const producerId = r.int64();
-  const producerEpoch = r.int16();
-  r.skipTaggedFields();
-  return { throttleTimeMs, errorCode, producerId, producerEpoch };
-}
-
-export function encodeResponse(w: Writer, m: InitProducerIdResponse): void {
-  w.int32(m.throttleTimeMs ?? 0);
-  w.int16(m.errorCode ?? 0);
-  w.int64(m.producerId ?? -1);
-  w.int16(m.producerEpoch ?? 0);
-  w.emptyTaggedFields();
-}

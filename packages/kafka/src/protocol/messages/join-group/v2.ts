@@ -30,7 +30,7 @@ export const version = 2;
 export const flexible = false;
 
 function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `JoinGroup v2 cannot carry ${name} (set to a non-default value)`);
+  throw new KafkaEncodeError('unsupportedField', `JoinGroup v2-4 cannot carry ${name} (set to a non-default value)`);
 }
 
 export function decodeRequest(r: Reader): JoinGroupRequest {

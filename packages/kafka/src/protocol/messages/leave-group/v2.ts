@@ -8,37 +8,7 @@
 //   throttle_time_ms => INT32
 //   error_code => INT16
 
-import { Reader } from '../../reader.js';
-import { KafkaEncodeError } from '../../errors.js';
-import { Writer } from '../../writer.js';
-import type { LeaveGroupRequest, LeaveGroupResponse, LeaveGroupRequestMemberIdentity, LeaveGroupResponseMemberResponse } from './types.js';
+export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v1.js';
 
 export const version = 2;
 export const flexible = false;
-
-function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `LeaveGroup v2 cannot carry ${name} (set to a non-default value)`);
-}
-
-export function decodeRequest(r: Reader): LeaveGroupRequest {
-  const groupId = r.string();
-  const memberId = r.string();
-  return { groupId, memberId, members: [] };
-}
-
-export function encodeRequest(w: Writer, m: LeaveGroupRequest): void {
-  if ((m.members ?? []).length > 0) unsupportedField('members');
-  w.string(m.groupId ?? '');
-  w.string(m.memberId ?? '');
-}
-
-export function decodeResponse(r: Reader): LeaveGroupResponse {
-  const throttleTimeMs = r.int32();
-  const errorCode = r.int16();
-  return { throttleTimeMs, errorCode, members: [] };
-}
-
-export function encodeResponse(w: Writer, m: LeaveGroupResponse): void {
-  w.int32(m.throttleTimeMs ?? 0);
-  w.int16(m.errorCode ?? 0);
-}

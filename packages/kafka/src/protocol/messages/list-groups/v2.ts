@@ -9,50 +9,7 @@
 //     group_id => STRING
 //     protocol_type => STRING
 
-import { Reader } from '../../reader.js';
-import { KafkaEncodeError } from '../../errors.js';
-import { Writer } from '../../writer.js';
-import type { ListGroupsRequest, ListGroupsResponse, ListGroupsResponseListedGroup } from './types.js';
+export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v1.js';
 
 export const version = 2;
 export const flexible = false;
-
-function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `ListGroups v2 cannot carry ${name} (set to a non-default value)`);
-}
-
-export function decodeRequest(r: Reader): ListGroupsRequest {
-  return { statesFilter: [] };
-}
-
-export function encodeRequest(w: Writer, m: ListGroupsRequest): void {
-  if ((m.statesFilter ?? []).length > 0) unsupportedField('statesFilter');
-}
-
-export function decodeResponse(r: Reader): ListGroupsResponse {
-  const throttleTimeMs = r.int32();
-  const errorCode = r.int16();
-  const count0 = r.arrayLength(4);
-  const groups: ListGroupsResponseListedGroup[] = [];
-  for (let i = 0; i < count0; i++) groups.push(readListGroupsResponseListedGroup(r));
-  return { throttleTimeMs, errorCode, groups };
-}
-
-export function encodeResponse(w: Writer, m: ListGroupsResponse): void {
-  w.int32(m.throttleTimeMs ?? 0);
-  w.int16(m.errorCode ?? 0);
-  const array1 = m.groups ?? [];
-  w.arrayLength(array1.length);
-  for (const element of array1) writeListGroupsResponseListedGroup(w, element);
-}
-
-function readListGroupsResponseListedGroup(r: Reader): ListGroupsResponseListedGroup {
-  const groupId = r.string();
-  const protocolType = r.string();
-  return { groupId, protocolType, groupState: '' };
-}
-
-function writeListGroupsResponseListedGroup(w: Writer, m: ListGroupsResponseListedGroup): void {
-  w.string(m.groupId ?? '');
-  w.string(m.protocolType ?? '');
-}

@@ -28,7 +28,7 @@ export const version = 2;
 export const flexible = false;
 
 function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `ListOffsets v2 cannot carry ${name} (set to a non-default value)`);
+  throw new KafkaEncodeError('unsupportedField', `ListOffsets v2-3 cannot carry ${name} (set to a non-default value)`);
 }
 
 export function decodeRequest(r: Reader): ListOffsetsRequest {

@@ -30,7 +30,7 @@ export const version = 4;
 export const flexible = false;
 
 function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `ListOffsets v4 cannot carry ${name} (set to a non-default value)`);
+  throw new KafkaEncodeError('unsupportedField', `ListOffsets v4-5 cannot carry ${name} (set to a non-default value)`);
 }
 
 export function decodeRequest(r: Reader): ListOffsetsRequest {

@@ -30,7 +30,7 @@ export const version = 6;
 export const flexible = true;
 
 function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `ListOffsets v6 cannot carry ${name} (set to a non-default value)`);
+  throw new KafkaEncodeError('unsupportedField', `ListOffsets v6-7 cannot carry ${name} (set to a non-default value)`);
 }
 
 export function decodeRequest(r: Reader): ListOffsetsRequest {

@@ -35,7 +35,7 @@ export const version = 5;
 export const flexible = false;
 
 function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `Metadata v5 cannot carry ${name} (set to a non-default value)`);
+  throw new KafkaEncodeError('unsupportedField', `Metadata v5-6 cannot carry ${name} (set to a non-default value)`);
 }
 
 export function decodeRequest(r: Reader): MetadataRequest {

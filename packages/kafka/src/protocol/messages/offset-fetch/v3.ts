@@ -26,7 +26,7 @@ export const version = 3;
 export const flexible = false;
 
 function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `OffsetFetch v3 cannot carry ${name} (set to a non-default value)`);
+  throw new KafkaEncodeError('unsupportedField', `OffsetFetch v3-4 cannot carry ${name} (set to a non-default value)`);
 }
 
 export function decodeRequest(r: Reader): OffsetFetchRequest {

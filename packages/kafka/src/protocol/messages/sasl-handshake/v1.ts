@@ -7,33 +7,7 @@
 //   error_code => INT16
 //   mechanisms => ARRAY(STRING)
 
-import { Reader } from '../../reader.js';
-import { Writer } from '../../writer.js';
-import type { SaslHandshakeRequest, SaslHandshakeResponse } from './types.js';
+export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v0.js';
 
 export const version = 1;
 export const flexible = false;
-
-export function decodeRequest(r: Reader): SaslHandshakeRequest {
-  const mechanism = r.string();
-  return { mechanism };
-}
-
-export function encodeRequest(w: Writer, m: SaslHandshakeRequest): void {
-  w.string(m.mechanism ?? '');
-}
-
-export function decodeResponse(r: Reader): SaslHandshakeResponse {
-  const errorCode = r.int16();
-  const count0 = r.arrayLength(2);
-  const mechanisms: string[] = [];
-  for (let i = 0; i < count0; i++) mechanisms.push(r.string());
-  return { errorCode, mechanisms };
-}
-
-export function encodeResponse(w: Writer, m: SaslHandshakeResponse): void {
-  w.int16(m.errorCode ?? 0);
-  const array1 = m.mechanisms ?? [];
-  w.arrayLength(array1.length);
-  for (const element of array1) w.string(element);
-}

@@ -22,7 +22,7 @@ export const version = 1;
 export const flexible = false;
 
 function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `SyncGroup v1 cannot carry ${name} (set to a non-default value)`);
+  throw new KafkaEncodeError('unsupportedField', `SyncGroup v1-2 cannot carry ${name} (set to a non-default value)`);
 }
 
 export function decodeRequest(r: Reader): SyncGroupRequest {

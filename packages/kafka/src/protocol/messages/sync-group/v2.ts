@@ -13,58 +13,7 @@
 //   error_code => INT16
 //   assignment => BYTES
 
-import { Reader } from '../../reader.js';
-import { KafkaEncodeError } from '../../errors.js';
-import { Writer } from '../../writer.js';
-import type { SyncGroupRequest, SyncGroupResponse, SyncGroupRequestAssignment } from './types.js';
+export { decodeRequest, encodeResponse, encodeRequest, decodeResponse } from './v1.js';
 
 export const version = 2;
 export const flexible = false;
-
-function unsupportedField(name: string): never {
-  throw new KafkaEncodeError('unsupportedField', `SyncGroup v2 cannot carry ${name} (set to a non-default value)`);
-}
-
-export function decodeRequest(r: Reader): SyncGroupRequest {
-  const groupId = r.string();
-  const generationId = r.int32();
-  const memberId = r.string();
-  const count0 = r.arrayLength(6);
-  const assignments: SyncGroupRequestAssignment[] = [];
-  for (let i = 0; i < count0; i++) assignments.push(readSyncGroupRequestAssignment(r));
-  return { groupId, generationId, memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments };
-}
-
-export function encodeRequest(w: Writer, m: SyncGroupRequest): void {
-  if ((m.groupInstanceId ?? null) !== null) unsupportedField('groupInstanceId');
-  w.string(m.groupId ?? '');
-  w.int32(m.generationId ?? 0);
-  w.string(m.memberId ?? '');
-  const array1 = m.assignments ?? [];
-  w.arrayLength(array1.length);
-  for (const element of array1) writeSyncGroupRequestAssignment(w, element);
-}
-
-function readSyncGroupRequestAssignment(r: Reader): SyncGroupRequestAssignment {
-  const memberId = r.string();
-  const assignment = r.bytes();
-  return { memberId, assignment };
-}
-
-function writeSyncGroupRequestAssignment(w: Writer, m: SyncGroupRequestAssignment): void {
-  w.string(m.memberId ?? '');
-  w.bytes(m.assignment ?? Buffer.alloc(0));
-}
-
-export function decodeResponse(r: Reader): SyncGroupResponse {
-  const throttleTimeMs = r.int32();
-  const errorCode = r.int16();
-  const assignment = r.bytes();
-  return { throttleTimeMs, errorCode, protocolType: null, protocolName: null, assignment };
-}
-
-export function encodeResponse(w: Writer, m: SyncGroupResponse): void {
-  w.int32(m.throttleTimeMs ?? 0);
-  w.int16(m.errorCode ?? 0);
-  w.bytes(m.assignment ?? Buffer.alloc(0));
-}
