@@ -26,8 +26,16 @@ function journalFiles(dataDir: string): string[] {
 }
 
 /** Simulates kill -9 of this in-process core: nothing is closed, the lock is left behind. */
-function abandon(core: CoreImpl, dataDir: string): void {
-  void core; // deliberately not closed
+/**
+ * Simulates the death of the process behind `core`: its timers stop and a checkpoint already under
+ * way settles, so the abandoned instance no longer touches the files the next instance recovers (a
+ * dead process cannot; left running, its 20 ms checkpoints deleted journals during the next replay).
+ * Nothing is flushed or closed.
+ */
+async function abandon(core: CoreImpl, dataDir: string): Promise<void> {
+  const log = core.log as unknown as { timers: NodeJS.Timeout[]; checkpointer: { settled(): Promise<void> } };
+  for (const timer of log.timers) clearInterval(timer);
+  await log.checkpointer.settled();
   fs.rmSync(path.join(dataDir, 'LOCK'));
 }
 
@@ -52,7 +60,7 @@ test('a torn segment tail is truncated and refilled from the journal', async () 
     await core.topics.create(TOPIC, { partitions: 2 });
     for (let i = 0; i < 10; i++) await core.append(TOPIC, i % 2, { kind: 'messages', messages: [message(`v${i}`)] });
     await core.log.flushSegments(); // written (not fsynced): then torn below
-    abandon(core, dir);
+    await abandon(core, dir);
     // The last batch of partition 0 is torn and followed by garbage.
     const segment = activeSegment(dir, 0);
     const size = fs.statSync(segment).size;
@@ -84,7 +92,7 @@ test('a torn journal tail is ignored and unacknowledged garbage is never served'
     await core.close(); // checkpoint: segments fsynced, journal emptied
     core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
     for (let i = 5; i < 8; i++) await core.append(TOPIC, 0, { kind: 'messages', messages: [message(`a${i}`)] });
-    abandon(core, dir); // a5..a7 are only in the journal: their segment writes never happened
+    await abandon(core, dir); // a5..a7 are only in the journal: their segment writes never happened
     const journals = journalFiles(dir);
     const journal = journals[journals.length - 1]!;
     const journalBytes = fs.statSync(journal).size;
@@ -124,7 +132,7 @@ test('a journal record of a deleted topic is skipped; checkpoints drop old journ
     await core.append('persistent://public/default/gone', 0, { kind: 'messages', messages: [message('x')] });
     await core.topics.delete('persistent://public/default/gone');
     await core.append(TOPIC, 0, { kind: 'messages', messages: [message('kept')] });
-    abandon(core, dir);
+    await abandon(core, dir);
     core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
     assert.equal(core.topics.exists('persistent://public/default/gone'), false);
     assert.deepEqual(await readValues(core, 0), ['kept']);
@@ -154,7 +162,7 @@ test('checkpoints under concurrent appends rotate and drop journals without losi
     const stats = core.log.stats();
     assert.ok(stats.checkpoints >= 3, `checkpoints ran during the appends (${stats.checkpoints})`);
     assert.ok(journalFiles(dir).length <= 3, `old journals were deleted (${journalFiles(dir).length} left)`);
-    abandon(core, dir);
+    await abandon(core, dir);
     core = await openCoreImpl({ dataDir: dir }, { tuning });
     const seen = new Set<string>();
     for (let partition = 0; partition < 3; partition++) {
