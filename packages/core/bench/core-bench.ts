@@ -242,6 +242,9 @@ async function main(): Promise<void> {
   try {
     const core = await openCoreImpl({ dataDir, limits: { openFilesMax: 512 } });
     await core.topics.create(TOPIC);
+    // The other journal I/O mode (CoreOptions.journalIo), alternated in the same rounds.
+    const poolCore = await openCoreImpl({ dataDir: path.join(dataDir, 'thread-pool'), journalIo: 'thread-pool', limits: { openFilesMax: 512 } });
+    await poolCore.topics.create(TOPIC);
 
     for (const producers of [1, 100]) {
       let strataMsgs = 0;
@@ -253,7 +256,12 @@ async function main(): Promise<void> {
       let doubleMs = 0;
       let preMsgs = 0;
       let preMs = 0;
+      let poolMsgs = 0;
+      let poolMs = 0;
       for (let round = 0; round < ROUNDS; round++) {
+        const pool = await appendPhase(poolCore, TOPIC, producers, () => 0);
+        poolMsgs += pool.msgs;
+        poolMs += pool.ms;
         const rate = await appendPhase(core, TOPIC, producers, () => 0);
         strataMsgs += rate.msgs;
         strataMs += rate.ms;
@@ -281,6 +289,8 @@ async function main(): Promise<void> {
       report('  raw variant: same bytes also to a 2nd file', '', `${fmt(doubleRate)} msg/s`, `${fmt((strataRate / doubleRate) * 100)}%`);
       const preRate = preMsgs / (preMs / 1000);
       report('  raw variant: preallocating like the journal', '', `${fmt(preRate)} msg/s`, `${fmt((strataRate / preRate) * 100)}%`);
+      const poolRate = poolMsgs / (poolMs / 1000);
+      report('  strata variant: journal I/O in the thread pool', `${fmt(poolRate)} msg/s`, `${fmt(rawRate)} msg/s`, `${fmt((poolRate / rawRate) * 100)}%`);
       console.log(`  (${fmt(perGroup, 1)} appends per group commit / fsync; the raw loop writes ${fmt(Math.max(1, Math.round(perGroup)) * journalRecordBytes)} B per fsync)`);
     }
 
@@ -329,6 +339,7 @@ async function main(): Promise<void> {
     const latency = await latencyPhase(core);
     report(`produce-to-read latency at ${LATENCY_RATE_PER_S} msg/s`, `p50 ${fmt(latency.p50, 2)} ms p99 ${fmt(latency.p99, 2)} ms`, `${latency.count} msgs`, '');
     await core.close();
+    await poolCore.close();
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

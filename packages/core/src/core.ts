@@ -12,6 +12,14 @@ export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 export type FsyncPolicy = { kind: 'always' } | { kind: 'interval'; intervalMs: number };
 
+/**
+ * Which thread does the journal's write and fdatasync (docs/storage.md, "Journal I/O").
+ * `event-loop`: synchronous calls on the event loop, as Redis does under `appendfsync always`: no
+ * thread hand-offs, the loop waits out each group's fsync. `thread-pool`: libuv's pool, the loop
+ * stays free during the fsync but every group pays two hand-offs to and from a pool thread.
+ */
+export type JournalIo = 'event-loop' | 'thread-pool';
+
 /** Retention and segment policy. On a namespace these are defaults; on a topic, overrides. */
 export interface TopicPolicies {
   /** Delete whole segments older than this; -1 keeps forever. */
@@ -198,6 +206,8 @@ export interface CoreOptions {
   readonly nodeId?: number;
   /** Default { kind: 'always' }: an append resolves only after fsync. */
   readonly fsync?: FsyncPolicy;
+  /** Default 'event-loop'. */
+  readonly journalIo?: JournalIo;
   readonly logger?: import('./logger.js').Logger;
   readonly clock?: import('./handler.js').Clock;
   readonly limits?: Partial<CoreLimits>;

@@ -14,6 +14,7 @@ import type {
   Core,
   CoreOptions,
   FsyncPolicy,
+  JournalIo,
   NamespaceAdmin,
   PartitionOffsets,
   PartitionPosition,
@@ -58,6 +59,12 @@ function validateFsync(policy: FsyncPolicy | undefined): FsyncPolicy {
   throw new StrataError('INVALID_ARGUMENT', `invalid fsync policy ${JSON.stringify(policy)}`);
 }
 
+function validateJournalIo(io: JournalIo | undefined): JournalIo {
+  if (io === undefined) return 'event-loop';
+  if (io === 'event-loop' || io === 'thread-pool') return io;
+  throw new StrataError('INVALID_ARGUMENT', `invalid journalIo ${JSON.stringify(io)} (event-loop or thread-pool)`);
+}
+
 export async function openCore(options: CoreOptions, internals: CoreInternals = {}): Promise<Core> {
   return openCoreImpl(options, internals);
 }
@@ -73,6 +80,7 @@ export async function openCoreImpl(options: CoreOptions, internals: CoreInternal
   const limits = resolveLimits(options.limits);
   const fsync = validateFsync(options.fsync);
   const tuning = { ...DEFAULT_STORAGE_TUNING, ...internals.tuning };
+  const journalIo = validateJournalIo(options.journalIo);
   const basePolicies = mergePolicies(DEFAULT_TOPIC_POLICIES, validatePolicies(options.defaultPolicies ?? {}) as Partial<TopicPolicies>);
 
   await fsp.mkdir(dataDir, { recursive: true });
@@ -84,7 +92,7 @@ export async function openCoreImpl(options: CoreOptions, internals: CoreInternal
     const registry = await TopicRegistry.load(metadata, basePolicies, logger, () => clock.now());
     const segmentStorage = internals.segmentStorage;
     log = await LogManager.open(
-      { dataDir, limits, tuning, fsync, logger, now: () => clock.now(), ...(segmentStorage ? { segmentStorage } : {}) },
+      { dataDir, limits, tuning, fsync, journalIo, logger, now: () => clock.now(), ...(segmentStorage ? { segmentStorage } : {}) },
       registry.layouts(),
     );
     const logManager = log;

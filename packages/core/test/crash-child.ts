@@ -1,5 +1,5 @@
 /**
- * Child process of crash.test.ts: opens the core on argv[2] and appends forever from several
+ * Child process of crash.test.ts: opens the core on argv[2] (journal I/O mode argv[3]) and appends forever from several
  * concurrent producers to several partitions, printing one line per acknowledged message:
  * `<partition> <offset> <sha256 of value, 16 hex>`. The parent SIGKILLs it at a random moment.
  * Writes to a pipe are synchronous on Linux, so every printed line reaches the parent.
@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   if (!dataDir) return; // run without a data directory (e.g. by `node --test dist/test/`): nothing to do
   // Small journal files and frequent checkpoints: kills also land during journal rotation,
   // segment write-behind, fsyncs and index-file writes.
-  const core = await openCore({ dataDir }, { tuning: { journalFileBytesMax: 256 * 1024, checkpointIntervalMs: 100, segmentFlushBytes: 32 * 1024 } });
+  const journalIo = process.argv[3] === 'thread-pool' ? 'thread-pool' : 'event-loop';
+  const core = await openCore({ dataDir, journalIo }, { tuning: { journalFileBytesMax: 256 * 1024, checkpointIntervalMs: 100, segmentFlushBytes: 32 * 1024 } });
   if (!core.topics.exists(CRASH_TOPIC)) {
     // Small segments so that rolls happen during the run too.
     await core.topics.create(CRASH_TOPIC, { partitions: CRASH_PARTITIONS, overrides: { segmentBytesMax: 64 * 1024 } });

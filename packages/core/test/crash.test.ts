@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import type { JournalIo } from '../src/core.js';
 import { openCoreImpl } from '../src/open-core.js';
 import { decodeRecordBatch } from '../src/record-batch/index.js';
 import { removeDir, tempDir } from './log-helpers.js';
@@ -24,9 +25,9 @@ function digest(value: Buffer): string {
 }
 
 /** Runs the child until `killAfterMs` after it is ready, SIGKILLs it, returns its complete lines. */
-function runChild(dataDir: string, killAfterMs: number): Promise<string[]> {
+function runChild(dataDir: string, killAfterMs: number, journalIo: JournalIo): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CHILD, dataDir, journalIo], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let killTimer: NodeJS.Timeout | null = null;
@@ -56,7 +57,8 @@ test('kill -9 at random moments loses no acknowledged message and leaves no gap'
   let rounds = 0;
   try {
     for (let round = 0; round < ROUNDS && Date.now() - started < TOTAL_MS_MAX - 5_000; round++) {
-      const lines = await runChild(dir, 30 + Math.floor(Math.random() * 400));
+      // Both journal I/O modes, alternating on the same data directory.
+      const lines = await runChild(dir, 30 + Math.floor(Math.random() * 400), round % 2 === 0 ? 'event-loop' : 'thread-pool');
       for (const line of lines) {
         const [partition, offset, hash] = line.split(' ');
         const key = `${partition} ${offset}`;

@@ -30,10 +30,10 @@ async function replayOffsets(file: string): Promise<{ complete: boolean; offsets
   return { complete: result.complete, offsets };
 }
 
-test('journal: groups written together land whole; the zero tail replays as a clean end', async () => {
+test('journal (thread-pool I/O): groups written together land whole; the zero tail replays as a clean end', async () => {
   const dir = tempDir('strata-journal-');
   try {
-    const journal = await JournalFile.create(dir, 1);
+    const journal = await JournalFile.create(dir, 1, 'thread-pool');
     // Three groups in flight at once: the first extends the file with zeros, the later two land
     // inside those zeros and must not be overwritten by them. The extending write is held back so
     // that, without the wait, the later writes would reach the file first.
@@ -73,10 +73,11 @@ test('journal: groups written together land whole; the zero tail replays as a cl
   }
 });
 
-test('journal: a file cut back after a failed write preallocates again from the cut', async () => {
+for (const io of ['event-loop', 'thread-pool'] as const) {
+test(`journal (${io} I/O): a file cut back after a failed write preallocates again from the cut`, async () => {
   const dir = tempDir('strata-journal-');
   try {
-    const journal = await JournalFile.create(dir, 1);
+    const journal = await JournalFile.create(dir, 1, io);
     const first = groupBuffer(0, 2);
     await journal.writeAt([first], journal.reserve(first.length));
     const failedStart = journal.reserve(100);
@@ -87,6 +88,39 @@ test('journal: a file cut back after a failed write preallocates again from the 
     const file = path.join(dir, journalFileName(1));
     assert.equal(fs.statSync(file).size, first.length + second.length + JOURNAL_PREALLOCATE_BYTES);
     assert.deepEqual(await replayOffsets(file), { complete: true, offsets: [0, 1, 2, 3] });
+  } finally {
+    removeDir(dir);
+  }
+});
+}
+
+test('journal (event-loop I/O): each write is in the file when writeAt returns; extensions preallocate zeros', async () => {
+  const dir = tempDir('strata-journal-');
+  try {
+    const journal = await JournalFile.create(dir, 1, 'event-loop');
+    const file = path.join(dir, journalFileName(1));
+    const first = groupBuffer(0, 3);
+    const written = journal.writeAt([first], journal.reserve(first.length));
+    // Synchronous: the bytes are in the file before the promise is even awaited.
+    assert.equal(fs.statSync(file).size, first.length + JOURNAL_PREALLOCATE_BYTES);
+    assert.ok(fs.readFileSync(file).subarray(0, first.length).equals(first));
+    await written;
+    const second = groupBuffer(3, 4);
+    await journal.writeAt([second], journal.reserve(second.length));
+    assert.equal(fs.statSync(file).size, first.length + JOURNAL_PREALLOCATE_BYTES, 'overwrites the zeros, no growth');
+    // A group that runs past the zeros extends the file again, with zeros after itself.
+    let count = 0;
+    while (count * 100 < JOURNAL_PREALLOCATE_BYTES) count += 5000;
+    const big = groupBuffer(7, count);
+    assert.ok(journal.position + big.length > first.length + JOURNAL_PREALLOCATE_BYTES);
+    const bigStart = journal.reserve(big.length);
+    await journal.writeAt([big], bigStart);
+    assert.equal(fs.statSync(file).size, bigStart + big.length + JOURNAL_PREALLOCATE_BYTES);
+    await journal.sync();
+    await journal.close();
+    const replayed = await replayOffsets(file);
+    assert.equal(replayed.complete, true);
+    assert.deepEqual(replayed.offsets, Array.from({ length: 7 + count }, (_, i) => i));
   } finally {
     removeDir(dir);
   }

@@ -118,6 +118,7 @@ export async function launchServer(
       dataDir: config.dataDir,
       nodeId: config.nodeId,
       fsync: config.fsync,
+      journalIo: config.journalIo,
       logger: logger.child({ component: 'core' }),
       clock,
       limits: config.limits,

@@ -69,7 +69,7 @@ export class Checkpointer {
     const old = this.journal;
     let next: JournalFile;
     try {
-      next = await JournalFile.create(this.journalDir, old.seq + 1);
+      next = await JournalFile.create(this.journalDir, old.seq + 1, old.io);
     } catch (error) {
       this.lastFailedStartMs = this.now();
       throw error;

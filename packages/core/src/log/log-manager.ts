@@ -16,6 +16,7 @@ import type {
   CoreLimits,
   Entry,
   FsyncPolicy,
+  JournalIo,
   PartitionOffsets,
   PartitionPosition,
   ReadOptions,
@@ -47,6 +48,8 @@ export interface LogManagerOptions {
   readonly limits: CoreLimits;
   readonly tuning: StorageTuning;
   readonly fsync: FsyncPolicy;
+  /** Default 'event-loop' (CoreOptions.journalIo). */
+  readonly journalIo?: JournalIo;
   readonly logger: Logger;
   readonly now: () => number;
   /** Where segment files live; default: LocalSegmentStorage under <dataDir>/log. Closed by close(). */
@@ -137,7 +140,7 @@ export class LogManager {
       }
     }
     const seq = journals.length > 0 ? journals[journals.length - 1]! + 1 : 1;
-    const journal = await JournalFile.create(this.journalDir, seq);
+    const journal = await JournalFile.create(this.journalDir, seq, this.options.journalIo ?? 'event-loop');
     this.checkpointer = new Checkpointer(
       this.journalDir,
       journal,

@@ -9,6 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { closeFile, fdatasync, fsyncDirectory, ftruncate, openFile, readAt, writeAllAt } from './fs-async.js';
 import { parseJournalRecord, type JournalRecord } from './journal-format.js';
+import type { JournalIo } from '../core.js';
 
 const JOURNAL_SUFFIX = '.jnl';
 /** Bytes read per step while replaying. */
@@ -46,17 +47,18 @@ export class JournalFile {
   private constructor(
     readonly dir: string,
     readonly seq: number,
+    readonly io: JournalIo,
     private fd: number,
     public position: number,
   ) {}
 
   // Plain write + fdatasync per group. (O_DSYNC was tried: one thread-pool trip instead of two, but
   // no faster for group-sized writes on this ext4, and slower for large ones.)
-  static async create(dir: string, seq: number): Promise<JournalFile> {
+  static async create(dir: string, seq: number, io: JournalIo): Promise<JournalFile> {
     const flags = fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC;
     const fd = await openFile(path.join(dir, journalFileName(seq)), flags, 0o644);
     await fsyncDirectory(dir); // the new file's name must survive a crash before the first record does
-    return new JournalFile(dir, seq, fd, 0);
+    return new JournalFile(dir, seq, io, fd, 0);
   }
 
   /**
@@ -75,6 +77,10 @@ export class JournalFile {
    * in flight waits for it, so the zeros never overwrite its records.
    */
   async writeAt(buffers: readonly Buffer[], position: number): Promise<void> {
+    if (this.io === 'event-loop') {
+      this.writeNow(buffers, position);
+      return;
+    }
     let bytes = 0;
     for (const buffer of buffers) bytes += buffer.length;
     const end = position + bytes;
@@ -105,6 +111,31 @@ export class JournalFile {
     await write;
   }
 
+  /**
+   * `event-loop` I/O: the write is done when this returns (a copy into the page cache; the zeros of
+   * an extension included), so no later write can land in zeros still on their way.
+   */
+  private writeNow(buffers: readonly Buffer[], position: number): void {
+    let bytes = 0;
+    for (const buffer of buffers) bytes += buffer.length;
+    const end = position + bytes;
+    if (end <= this.fileEnd || this.preallocateBytes === 0) {
+      this.fileEnd = Math.max(this.fileEnd, end);
+      writeAllAtSync(this.fd, buffers, position);
+      return;
+    }
+    try {
+      writeAllAtSync(this.fd, [...buffers, ZEROS.subarray(0, this.preallocateBytes)], position);
+      this.fileEnd = end + this.preallocateBytes;
+    } catch {
+      // Perhaps only the zeros do not fit: write the records alone, without preallocation.
+      this.preallocateBytes = 0;
+      fs.ftruncateSync(this.fd, end);
+      writeAllAtSync(this.fd, buffers, position);
+      this.fileEnd = end;
+    }
+  }
+
   private settleExtending(settled: Promise<void>): void {
     if (this.extending === settled) this.extending = null;
   }
@@ -118,7 +149,8 @@ export class JournalFile {
   }
 
   async sync(): Promise<void> {
-    await fdatasync(this.fd);
+    if (this.io === 'event-loop') fs.fdatasyncSync(this.fd);
+    else await fdatasync(this.fd);
   }
 
   async close(): Promise<void> {
@@ -126,6 +158,27 @@ export class JournalFile {
     const fd = this.fd;
     this.fd = -1;
     await closeFile(fd);
+  }
+}
+
+/** Synchronous writev of every buffer at `position`, looping over short writes. */
+function writeAllAtSync(fd: number, buffers: readonly Buffer[], position: number): void {
+  let pending = buffers.filter((buffer) => buffer.length > 0);
+  let at = position;
+  while (pending.length > 0) {
+    const written = pending.length === 1 ? fs.writeSync(fd, pending[0]!, 0, pending[0]!.length, at) : fs.writevSync(fd, pending, at);
+    at += written;
+    let skip = written;
+    const rest: Buffer[] = [];
+    for (const buffer of pending) {
+      if (skip >= buffer.length) {
+        skip -= buffer.length;
+        continue;
+      }
+      rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+      skip = 0;
+    }
+    pending = rest;
   }
 }
 

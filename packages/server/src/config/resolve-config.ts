@@ -12,6 +12,7 @@ import {
   cleanupPolicy,
   fsync,
   integer,
+  journalIo,
   isPlainMapping,
   logLevel,
   nonEmptyString,
@@ -65,6 +66,7 @@ const SETTINGS = {
   host: setting('host', 'host', nonEmptyString),
   advertisedHost: setting('advertisedHost', 'advertised-host', nonEmptyString),
   fsync: setting('fsync', 'fsync', fsync),
+  journalIo: setting('journalIo', 'journal-io', journalIo),
   logLevel: setting('logLevel', 'log-level', logLevel),
   nodeId: setting('nodeId', 'node-id', integer(0, 2 ** 31 - 1)),
   connectionsMax: setting('connectionsMax', 'connections-max', positiveInteger),
@@ -184,6 +186,7 @@ export function resolveConfig(sources: ConfigSources, schema: ConfigSchema): Ser
   const host = reader.read(SETTINGS.host, content['host']) ?? configDefaults.host;
   const advertisedHost = reader.read(SETTINGS.advertisedHost, content['advertisedHost']) ?? configDefaults.advertisedHost;
   const fsyncPolicy = reader.read(SETTINGS.fsync, content['fsync']) ?? configDefaults.fsync;
+  const journalIoMode = reader.read(SETTINGS.journalIo, content['journalIo']) ?? configDefaults.journalIo;
   const level = reader.read(SETTINGS.logLevel, content['logLevel']) ?? configDefaults.logLevel;
   const nodeId = reader.read(SETTINGS.nodeId, content['nodeId']) ?? configDefaults.nodeId;
   const connectionsMax = reader.read(SETTINGS.connectionsMax, content['connectionsMax']) ?? configDefaults.connectionsMax;
@@ -231,6 +234,7 @@ export function resolveConfig(sources: ConfigSources, schema: ConfigSchema): Ser
     host,
     advertisedHost,
     fsync: fsyncPolicy,
+    journalIo: journalIoMode,
     logLevel: level,
     nodeId,
     shutdownMsMax,

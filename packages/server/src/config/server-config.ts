@@ -3,7 +3,7 @@
  * YAML file and defaults are merged (in that precedence) and validated. docs/configuration.md is the
  * same table in prose.
  */
-import type { CoreLimits, FsyncPolicy, LogLevel, TopicPolicies } from '@strata/core';
+import type { CoreLimits, FsyncPolicy, JournalIo, LogLevel, TopicPolicies } from '@strata/core';
 
 export interface ListenerConfig {
   /** 0 binds any free port. */
@@ -19,6 +19,8 @@ export interface ServerConfig {
   /** What clients are told to connect to (Kafka Metadata, proxy); null means the bind host. */
   readonly advertisedHost: string | null;
   readonly fsync: FsyncPolicy;
+  /** Which thread does the journal's write and fdatasync (CoreOptions.journalIo). */
+  readonly journalIo: JournalIo;
   readonly logLevel: LogLevel;
   readonly nodeId: number;
   /** Time allowed for a graceful shutdown before the process exits anyway. */
@@ -39,6 +41,7 @@ export const configDefaults = {
   host: '127.0.0.1',
   advertisedHost: null,
   fsync: { kind: 'always' } as FsyncPolicy,
+  journalIo: 'event-loop' as JournalIo,
   logLevel: 'info' as LogLevel,
   nodeId: 0,
   shutdownMsMax: 30_000,

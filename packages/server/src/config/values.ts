@@ -3,7 +3,7 @@
  * environment, any YAML value from the file) and returns the typed value or throws a
  * `ValueProblem` whose text completes "must be ...". The caller adds the key and the source.
  */
-import type { CleanupPolicy, FsyncPolicy, LogLevel } from '@strata/core';
+import type { CleanupPolicy, FsyncPolicy, JournalIo, LogLevel } from '@strata/core';
 
 export class ValueProblem extends Error {}
 
@@ -52,6 +52,8 @@ export function oneOf<T extends string>(choices: readonly T[]): ValueParser<T> {
     throw new ValueProblem(`must be one of ${choices.join(', ')}, got ${describe(raw)}`);
   };
 }
+
+export const journalIo: ValueParser<JournalIo> = oneOf<JournalIo>(['event-loop', 'thread-pool']);
 
 export const logLevel: ValueParser<LogLevel> = oneOf<LogLevel>(['debug', 'info', 'warn', 'error', 'silent']);
 
