@@ -148,6 +148,7 @@ async function catchUpPhase(core: CoreImpl, dataDir: string): Promise<{ coreMbS:
       const result = await core.read(READ_TOPIC, 0, { offset, maxBytes: 1024 * 1024 });
       for (const entry of result.entries) bytes += entry.bytes.length;
       offset = result.entries[result.entries.length - 1]!.lastOffset + 1;
+      result.release(); // done with the bytes: the read-ahead buffer may be reused
     }
     coreMs += performance.now() - started;
     if (log.tail.length > 0) throw new Error('catch-up read filled the tail cache');

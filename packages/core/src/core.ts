@@ -134,7 +134,16 @@ export interface PartitionOffsets {
 }
 
 export interface ReadResult extends PartitionOffsets {
+  /** Entries' bytes may be zero-copy views of a shared read buffer: see `release`. */
   readonly entries: readonly Entry[];
+  /**
+   * The caller is done with every entry's bytes: after this the bytes may be overwritten (the
+   * core reuses catch-up read buffers). Never call it while any `entry.bytes` view is still in use
+   * (e.g. before a socket write that references them completed). Not calling it is always safe:
+   * the memory is then garbage-collected instead of reused. Always present (a no-op when nothing
+   * is pooled); a second call does nothing. An own property, so `{ ...result }` keeps it.
+   */
+  readonly release: () => void;
 }
 
 export interface PartitionPosition {

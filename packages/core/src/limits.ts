@@ -46,6 +46,12 @@ export interface StorageTuning {
   readonly readAheadBytes: number;
   /** Read-ahead chunks kept (memory: readAheadBytes x this, apart from the tail cache). */
   readonly readAheadChunksMax: number;
+  /**
+   * Idle read-ahead buffers (readAheadBytes each) kept for reuse once every reader released them
+   * (ReadResult.release): reading into a reused buffer skips the page faults a fresh one costs.
+   * Memory: readAheadBytes x this, on top of the cached chunks; 0 disables pooling.
+   */
+  readonly readAheadPoolChunksMax: number;
   /** How often retention runs. */
   readonly retentionCheckIntervalMs: number;
   /** Concurrent fsyncs of segment files during a checkpoint. */
@@ -79,6 +85,7 @@ export const DEFAULT_STORAGE_TUNING: StorageTuning = {
   readChunkBytesMin: 64 * KiB,
   readAheadBytes: 4 * MiB,
   readAheadChunksMax: 16,
+  readAheadPoolChunksMax: 8,
   retentionCheckIntervalMs: 30_000,
   checkpointFsyncConcurrencyMax: 4,
   producerBatchesMax: 5,

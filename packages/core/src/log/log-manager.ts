@@ -35,7 +35,7 @@ import { JournalFile, journalFileName, listJournalFiles, replayJournalFile } fro
 import type { JournalRecord } from '../storage/journal-format.js';
 import { batchBaseOffset, readBatchFields, type BatchFields } from './batch-fields.js';
 import { Checkpointer } from './checkpointer.js';
-import { ReadAhead } from './read-ahead.js';
+import { ReadAhead, type ReadAheadStats, type ReadChunk } from './read-ahead.js';
 import { SegmentFlusher } from './segment-flusher.js';
 import { GroupCommitter, storageError, type AppendRequest } from './group-commit.js';
 import { outOfRange, PartitionLog } from './partition-log.js';
@@ -62,6 +62,9 @@ export interface TopicLayout {
   readonly partitions: number;
   readonly policies: TopicPolicies;
 }
+
+/** ReadResult.release of a result that holds no pooled buffer. */
+function releaseNothing(): void {}
 
 /** Partitions loaded concurrently during recovery. */
 const RECOVERY_CONCURRENCY = 32;
@@ -98,7 +101,7 @@ export class LogManager {
     });
     this.logDir = this.storage.root;
     this.journalDir = path.join(options.dataDir, 'journal');
-    this.readAhead = new ReadAhead(options.tuning.readAheadBytes, options.tuning.readAheadChunksMax);
+    this.readAhead = new ReadAhead(options.tuning.readAheadBytes, options.tuning.readAheadChunksMax, options.tuning.readAheadPoolChunksMax);
     this.flusher = new SegmentFlusher(
       options.tuning.segmentPendingBytesMax,
       options.tuning.segmentFlushBytes,
@@ -406,16 +409,42 @@ export class LogManager {
       if (log.deleted) throw new StrataError('UNKNOWN_TOPIC', `topic ${log.topic} was deleted`);
       if (offset < log.logStartOffset || offset > log.highWatermark) throw outOfRange(log, offset);
       if (offset < log.highWatermark) {
-        const entries: Entry[] = await log.readEntries(offset, maxBytes, maxEntries, true, () => this.tailCache.touch(log.tail));
-        if (entries.length > 0 || offset < log.logStartOffset) {
-          if (offset < log.logStartOffset) throw outOfRange(log, offset);
-          return { ...this.offsets(log), entries };
+        const held: ReadChunk[] = [];
+        let entries: Entry[];
+        try {
+          entries = await log.readEntries(offset, maxBytes, maxEntries, true, () => this.tailCache.touch(log.tail), held);
+        } catch (error) {
+          this.dropChunks(held);
+          throw error;
         }
+        if (entries.length > 0 || offset < log.logStartOffset) {
+          if (offset < log.logStartOffset) {
+            this.dropChunks(held);
+            throw outOfRange(log, offset);
+          }
+          return { ...this.offsets(log), entries, release: held.length === 0 ? releaseNothing : this.releaserOf(held) };
+        }
+        this.dropChunks(held);
       }
       const remaining = deadline - this.options.now();
-      if (remaining <= 0 || options.signal?.aborted || this.closing) return { ...this.offsets(log), entries: [] };
+      if (remaining <= 0 || options.signal?.aborted || this.closing) return { ...this.offsets(log), entries: [], release: releaseNothing };
       await this.waitOn([log], remaining, options.signal, () => log.highWatermark > offset || log.deleted);
     }
+  }
+
+  private dropChunks(chunks: readonly ReadChunk[]): void {
+    for (const chunk of chunks) this.readAhead.drop(chunk);
+  }
+
+  /** ReadResult.release: drops the result's chunk references once; later calls do nothing. */
+  private releaserOf(held: ReadChunk[]): () => void {
+    let chunks: ReadChunk[] | null = held;
+    return () => {
+      if (!chunks) return;
+      const dropping = chunks;
+      chunks = null;
+      this.dropChunks(dropping);
+    };
   }
 
   /** Waits until `ready()` or the timeout/abort; woken by appends to `logs`, never by polling. */
@@ -555,6 +584,11 @@ export class LogManager {
       openFiles: this.storage.openCount,
       tailCacheBytes: this.tailCache.bytes,
     };
+  }
+
+  /** Read-ahead cache and buffer pool counters (tests, benchmark). */
+  readAheadStats(): ReadAheadStats {
+    return this.readAhead.stats();
   }
 
   async close(): Promise<void> {

@@ -26,7 +26,7 @@ import {
 } from './batch-fields.js';
 import { isIdempotent, ProducerStateTable, type ProducerSnapshot } from './producer-state.js';
 import { encodeSegmentSummary, indexPathOf, readSegmentSummary, writeSegmentSummary } from './segment-index-file.js';
-import type { ReadAhead } from './read-ahead.js';
+import type { ReadAhead, ReadChunk } from './read-ahead.js';
 import { parseSegmentFileName, Segment } from './segment.js';
 import { TailRun } from './tail-cache.js';
 
@@ -351,14 +351,25 @@ export class PartitionLog {
 
   // ---------------------------------------------------------------- reads
 
-  /** Acknowledged entries from `offset`; the caller checked the range. */
-  async readEntries(offset: number, maxBytes: number, maxEntries: number, useTail: boolean, touchTail: () => void): Promise<Entry[]> {
+  /**
+   * Acknowledged entries from `offset`; the caller checked the range. Every pooled read-ahead chunk
+   * the entries view is pushed to `held` with one reference taken for the caller, who drops them
+   * (ReadResult.release) once nothing views the entries' bytes.
+   */
+  async readEntries(
+    offset: number,
+    maxBytes: number,
+    maxEntries: number,
+    useTail: boolean,
+    touchTail: () => void,
+    held: ReadChunk[],
+  ): Promise<Entry[]> {
     const first = this.tail.first();
     if (useTail && first && offset >= first.baseOffset) {
       touchTail();
       return this.readFromTail(offset, maxBytes, maxEntries);
     }
-    return this.readFromDisk(offset, maxBytes, maxEntries);
+    return this.readFromDisk(offset, maxBytes, maxEntries, held);
   }
 
   private readFromTail(offset: number, maxBytes: number, maxEntries: number): Entry[] {
@@ -390,7 +401,7 @@ export class PartitionLog {
     return found;
   }
 
-  private async readFromDisk(offset: number, maxBytes: number, maxEntries: number): Promise<Entry[]> {
+  private async readFromDisk(offset: number, maxBytes: number, maxEntries: number, held: ReadChunk[]): Promise<Entry[]> {
     const entries: Entry[] = [];
     let bytes = 0;
     const highWatermark = this.highWatermark;
@@ -424,38 +435,62 @@ export class PartitionLog {
         if (segment.superseded) {
           // Compaction swapped the file under us: positions from the old index do not fit the new file.
           lease.release();
-          return entries.length > 0 ? entries : this.readFromDisk(offset, maxBytes, maxEntries);
+          return entries.length > 0 ? entries : this.readFromDisk(offset, maxBytes, maxEntries, held);
         }
+        const readAhead = this.deps.readAhead;
+        /** The pooled chunk being parsed, retained by this reader until it moves on. */
+        let parsing: ReadChunk | null = null;
         try {
           while (position < end) {
             const budget = Math.max(this.deps.tuning.readChunkBytesMin, maxBytes - bytes + this.deps.tuning.indexIntervalBytes);
             const wanted = Math.min(end - position, budget);
-            let chunk = this.deps.readAhead.get(segment, position, wanted);
+            let source = readAhead.find(segment, position);
             // A cached tail too short for one whole batch is no use: read afresh.
-            if (chunk && chunk.length < wanted && (chunk.length < LOG_OVERHEAD_BYTES || batchTotalBytes(chunk, 0) > chunk.length)) chunk = null;
-            if (!chunk) {
-              const ahead = Math.min(end - position, Math.max(wanted, this.deps.readAhead.chunkBytes));
-              const read = await lease.read(ahead, position);
-              if (ahead > wanted) this.deps.readAhead.put(segment, position, read);
-              chunk = read.subarray(0, Math.min(read.length, wanted));
+            if (source && source.end - position < wanted) {
+              const from = position - source.position;
+              if (source.bytes.length - from < LOG_OVERHEAD_BYTES || batchTotalBytes(source.bytes, from) > source.bytes.length - from) source = null;
             }
+            if (!source) {
+              const ahead = Math.min(end - position, Math.max(wanted, readAhead.chunkBytes));
+              source = await readAhead.read(lease, position, ahead);
+              if (ahead > wanted) readAhead.put(segment, source);
+            }
+            readAhead.retain(source);
+            parsing = source;
+            const from = position - source.position;
+            let chunk = source.bytes.subarray(from, Math.min(source.bytes.length, from + wanted));
             if (chunk.length < LOG_OVERHEAD_BYTES) return entries;
             const firstTotal = batchTotalBytes(chunk, 0);
-            if (firstTotal > chunk.length) chunk = await lease.read(firstTotal, position);
+            let pooled: ReadChunk | null = source.pooled ? source : null;
+            if (firstTotal > chunk.length) {
+              chunk = await lease.read(firstTotal, position); // one batch larger than the chunk: its own buffer, not pooled
+              pooled = null;
+            }
+            let heldHere = false;
             let at = 0;
             while (at + LOG_OVERHEAD_BYTES <= chunk.length) {
               const total = batchTotalBytes(chunk, at);
               if (at + total > chunk.length) break;
               const baseOffset = batchBaseOffset(chunk, at);
               const entry = { baseOffset, lastOffset: baseOffset + batchLastOffsetDelta(chunk, at), bytes: chunk.subarray(at, at + total) };
+              const count = entries.length;
               if (!take(entry)) return entries;
+              if (pooled && !heldHere && entries.length > count) {
+                // The caller's reference: this chunk may not be reused while the result is in use.
+                readAhead.retain(pooled);
+                held.push(pooled);
+                heldHere = true;
+              }
               at += total;
             }
             if (at === 0) return entries; // cannot happen for a well-formed segment; never loop forever
             position += at;
+            readAhead.drop(source);
+            parsing = null;
             if (full()) return entries;
           }
         } finally {
+          if (parsing) readAhead.drop(parsing);
           lease.release();
         }
       }

@@ -34,9 +34,13 @@ export async function writeAllAt(fd: number, buffers: readonly Buffer[], positio
   }
 }
 
-/** Reads up to `length` bytes at `position`; returns the bytes actually there (shorter at end of file). */
-export async function readAt(fd: number, length: number, position: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
+/**
+ * Reads up to `length` bytes at `position` (into `into` when given, else a fresh buffer); returns the
+ * bytes actually there (shorter at end of file).
+ */
+export async function readAt(fd: number, length: number, position: number, into?: Buffer): Promise<Buffer> {
+  if (into && into.length < length) throw new RangeError(`read of ${length} bytes into a buffer of ${into.length}`);
+  const buffer = into ?? Buffer.allocUnsafe(length);
   let filled = 0;
   while (filled < length) {
     const bytes = await new Promise<number>((resolve, reject) =>
@@ -45,7 +49,7 @@ export async function readAt(fd: number, length: number, position: number): Prom
     if (bytes === 0) break;
     filled += bytes;
   }
-  return filled === length ? buffer : buffer.subarray(0, filled);
+  return filled === buffer.length ? buffer : buffer.subarray(0, filled);
 }
 
 /** fsync of a directory, so that file creations, renames and deletions in it are durable. */

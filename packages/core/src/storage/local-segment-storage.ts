@@ -120,8 +120,8 @@ export class LocalSegmentStorage implements SegmentStorage {
 class LocalSegmentFile implements SegmentFile {
   constructor(private readonly lease: FileLease) {}
 
-  read(length: number, position: number): Promise<Buffer> {
-    return readAt(this.lease.fd, length, position);
+  read(length: number, position: number, into?: Buffer): Promise<Buffer> {
+    return readAt(this.lease.fd, length, position, into);
   }
 
   write(buffers: readonly Buffer[], position: number): Promise<void> {

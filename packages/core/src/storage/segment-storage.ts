@@ -17,8 +17,13 @@
 
 /** A use of one open segment file; `release` when done (the storage may keep it open for others). */
 export interface SegmentFile {
-  /** Up to `length` bytes at `position`; shorter at the end of the file. */
-  read(length: number, position: number): Promise<Buffer>;
+  /**
+   * Up to `length` bytes at `position`; shorter at the end of the file. With `into` (at least
+   * `length` bytes), the bytes are read into it and the result is a view of it, so a caller can
+   * reuse one buffer for many reads (the read-ahead pool); an implementation may ignore `into` and
+   * return a buffer of its own (callers check `result.buffer === into.buffer`).
+   */
+  read(length: number, position: number, into?: Buffer): Promise<Buffer>;
   /** Writes every buffer, in order, starting at `position` (active segment only). */
   write(buffers: readonly Buffer[], position: number): Promise<void>;
   /** Makes what was written durable (fdatasync locally). */

@@ -113,7 +113,8 @@ export class FakeCore implements Omit<Core, 'subscriptions'> {
       entries.push(entry);
       bytes += entry.bytes.length;
     }
-    return { entries, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, lastStableOffset: log.highWatermark };
+    // Nothing pooled here: release has nothing to give back.
+    return { entries, logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, lastStableOffset: log.highWatermark, release: () => {} };
   }
 
   offsets(topic: string, partition: number) {
