@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   const producer = async (id: number): Promise<void> => {
     for (let n = 0; ; n++) {
       const partition = (id + n) % CRASH_PARTITIONS;
-      const count = 1 + (n % 3);
+      // Every 16th append of producer 0 is a batch of ~100 KB: the journal writes such batches from
+      // their own buffers (writev) instead of copying them into the group's buffer.
+      const count = id === 0 && n % 16 === 15 ? 40 : 1 + (n % 3);
       const messages: Message[] = [];
       for (let i = 0; i < count; i++) {
         messages.push({ key: Buffer.from(`p${id}`), value: randomBytes(Math.floor(Math.random() * 3000)), headers: [], timestamp: Date.now() });

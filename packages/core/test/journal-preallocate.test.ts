@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { encodeRecordBatch } from '../src/record-batch/index.js';
 import { setBaseOffset } from '../src/record-batch/header.js';
-import { JOURNAL_RECORD_HEADER_BYTES, writeJournalRecord } from '../src/storage/journal-format.js';
+import { JOURNAL_RECORD_HEADER_BYTES, parseJournalRecord, writeJournalRecord, writeJournalRecordHeader } from '../src/storage/journal-format.js';
 import { JOURNAL_PREALLOCATE_BYTES, JournalFile, journalFileName, replayJournalFile } from '../src/storage/journal.js';
 import { message, removeDir, tempDir } from './log-helpers.js';
 
@@ -123,5 +123,25 @@ test('journal (event-loop I/O): each write is in the file when writeAt returns; 
     assert.deepEqual(replayed.offsets, Array.from({ length: 7 + count }, (_, i) => i));
   } finally {
     removeDir(dir);
+  }
+});
+
+test('journal record header written apart from its batch equals the whole record, and parses', () => {
+  for (const size of [10, 1024, 70 * 1024, 1024 * 1024]) {
+    const batch = encodeRecordBatch([{ key: null, value: Buffer.alloc(size, 0x5a), headers: [], timestamp: 1 }]);
+    setBaseOffset(batch, 12345);
+    const whole = Buffer.alloc(JOURNAL_RECORD_HEADER_BYTES + batch.length);
+    writeJournalRecord(whole, 0, 9, 3, batch);
+    const header = Buffer.alloc(JOURNAL_RECORD_HEADER_BYTES + 7);
+    writeJournalRecordHeader(header, 7, 9, 3, batch);
+    const apart = Buffer.concat([header.subarray(7), batch]);
+    assert.ok(apart.equals(whole), `${size}: same bytes`);
+    const parsed = parseJournalRecord(apart, 0);
+    assert.equal(parsed.kind, 'record');
+    if (parsed.kind === 'record') {
+      assert.equal(parsed.record.topicId, 9);
+      assert.equal(parsed.record.partition, 3);
+      assert.ok(parsed.record.batch.equals(batch));
+    }
   }
 });

@@ -3,13 +3,14 @@
  * without the producers: `node packages/kafka/dist/bench/consume-bench.js [MiB=48] [depth=4] [rounds=5]`.
  */
 import { startKafkaServer } from '../test/helpers/kafka-server.js';
+import { JOURNAL_IO } from './journal-io.js';
 import { consumePhases, type PhaseRate } from './fetch-phases.js';
 
 const MIB = Math.max(1, Number(process.argv[2] ?? 48));
 const DEPTH = Math.max(1, Number(process.argv[3] ?? 4));
 const ROUNDS = Math.min(20, Math.max(1, Number(process.argv[4] ?? 5)));
 
-const server = await startKafkaServer({ config: { defaultPartitions: 1 } });
+const server = await startKafkaServer({ config: { defaultPartitions: 1 }, journalIo: JOURNAL_IO });
 try {
   console.log(`consume: ${MIB} MiB of 1 KiB records, batches of 950, 8 MiB fetches, ${ROUNDS} rounds; MB/s (MiB/s) median (best)`);
   const n = await consumePhases(server.core, server.port, { bytes: MIB * 1048576, recordsPerBatch: 950, messageBytes: 1024, depth: DEPTH, rounds: ROUNDS });

@@ -25,6 +25,7 @@ import { encodeRecordBatch, openCore, type Core, type Message } from '@strata/co
 import { findTool } from '@strata/testing';
 import { startKafkaServer } from '../test/helpers/kafka-server.js';
 import { run } from './child.js';
+import { JOURNAL_IO } from './journal-io.js';
 import { consumePhases, runWorker, type PhaseRate } from './fetch-phases.js';
 import { coreLatency, fsyncLatency, kafkaProduceLatency, type Quantiles } from './produce-latency.js';
 
@@ -77,7 +78,7 @@ async function timed(phase: () => Promise<number>): Promise<ProduceRate> {
 }
 
 async function coreAppend(dataDir: string, recordsPerBatch: number): Promise<ProduceRate> {
-  const core: Core = await openCore({ dataDir });
+  const core: Core = await openCore({ dataDir, journalIo: JOURNAL_IO });
   try {
     const topic = 'persistent://public/default/core-bench';
     await core.topics.create(topic, { partitions: 1 });
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const server = await startKafkaServer({ config: { defaultPartitions: 1 } });
+  const server = await startKafkaServer({ config: { defaultPartitions: 1 }, journalIo: JOURNAL_IO });
   await server.core.topics.create('persistent://public/default/bench-loop', { partitions: 1 });
   const coreDir = `${server.dataDir}-core`;
   let batchesSeen = 0;
@@ -170,7 +171,7 @@ async function main(): Promise<void> {
     const coreLat = await coreLatency(`${coreDir}-latency`);
     const diskLat = await fsyncLatency(`${coreDir}-fsync`);
     const mb = (msgs: number) => (msgs * MESSAGE_BYTES) / (1024 * 1024);
-    console.log(`Kafka handler benchmark: ${fmt(MESSAGES)} x 1 KiB records, acks=all, linger.ms=5, fsync always`);
+    console.log(`Kafka handler benchmark: ${fmt(MESSAGES)} x 1 KiB records, acks=all, linger.ms=5, fsync always, journal I/O ${JOURNAL_IO}`);
     console.log(`  producer batches seen by the core: ${fmt(batchesSeen)} (avg ${recordsPerBatch} records)`);
     console.log('');
     const row = (name: string, msgsPerS: number, base: number | null, busyUsPerMsg: number) =>

@@ -9,6 +9,7 @@
  */
 import { PerformanceObserver, constants as perfConstants, type PerformanceEntry } from 'node:perf_hooks';
 import { startKafkaServer } from '../test/helpers/kafka-server.js';
+import { JOURNAL_IO } from './journal-io.js';
 import { runWorker } from './fetch-phases.js';
 
 const MESSAGES = Math.max(1000, Number(process.argv[2] ?? 200_000));
@@ -39,7 +40,7 @@ const observer = new PerformanceObserver((list) => {
 });
 
 async function main(): Promise<void> {
-  const server = await startKafkaServer();
+  const server = await startKafkaServer({ journalIo: JOURNAL_IO });
   observer.observe({ entryTypes: ['gc'] });
   try {
     const records = Math.ceil(MESSAGES / RECORDS_PER_BATCH) * RECORDS_PER_BATCH;

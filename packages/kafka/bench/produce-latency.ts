@@ -17,6 +17,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRecordBatch, openCore, type Core } from '@strata/core';
+import { JOURNAL_IO } from './journal-io.js';
 import { run } from './child.js';
 
 export const LATENCY_RATE_PER_S = 10_000;
@@ -120,7 +121,7 @@ export async function kafkaProduceLatency(core: Core, python: string, bootstrap:
  * (rate x 5 ms records per batch, one batch every 5 ms): the floor under the Kafka p99.
  */
 export async function coreLatency(dataDir: string): Promise<Quantiles> {
-  const core: Core = await openCore({ dataDir });
+  const core: Core = await openCore({ dataDir, journalIo: JOURNAL_IO });
   try {
     const topic = 'persistent://public/default/core-latency';
     await core.topics.create(topic, { partitions: 1 });

@@ -15,7 +15,9 @@ const port = Number(process.argv[2]);
 const fsyncArg = process.argv[3];
 const fsync = fsyncArg?.startsWith('interval:') ? { kind: 'interval' as const, intervalMs: Number(fsyncArg.slice(9)) } : { kind: 'always' as const };
 const dataDir = await mkdtemp(join(tmpdir(), 'strata-mqtt-bench-'));
-const core = await openCore({ dataDir, fsync });
+// STRATA_JOURNAL_IO=thread-pool: the other journal I/O mode (CoreOptions.journalIo).
+const journalIo = process.env['STRATA_JOURNAL_IO'] === 'thread-pool' ? 'thread-pool' : 'event-loop';
+const core = await openCore({ dataDir, fsync, journalIo });
 const handler = new MqttHandler();
 const abort = new AbortController();
 await handler.start({

@@ -38,6 +38,24 @@ export function writeJournalRecord(target: Buffer, at: number, topicId: number, 
   return JOURNAL_RECORD_HEADER_BYTES + batch.length;
 }
 
+/** Header bytes 8..20 and the batch's first 21 bytes side by side: the CRC's input when they are apart. */
+const headerCrcScratch = Buffer.alloc(JOURNAL_RECORD_HEADER_BYTES - 8 + BATCH_PREFIX_COVERED_BYTES);
+
+/**
+ * Writes only the 20-byte header of a record at `at` of `target`, for a batch written right after
+ * it from its own buffer (writev), so that a large batch is not copied into the group's buffer.
+ */
+export function writeJournalRecordHeader(target: Buffer, at: number, topicId: number, partition: number, batch: Buffer): void {
+  target.writeUInt32BE(batch.length, at);
+  target.writeUInt32BE(JOURNAL_RECORD_TYPE_BATCH << 24, at + 8);
+  target.writeUInt32BE(topicId, at + 12);
+  target.writeUInt32BE(partition, at + 16);
+  const covered = Math.min(batch.length, BATCH_PREFIX_COVERED_BYTES);
+  target.copy(headerCrcScratch, 0, at + 8, at + JOURNAL_RECORD_HEADER_BYTES);
+  batch.copy(headerCrcScratch, JOURNAL_RECORD_HEADER_BYTES - 8, 0, covered);
+  target.writeUInt32BE(crc32cRange(headerCrcScratch, 0, JOURNAL_RECORD_HEADER_BYTES - 8 + covered), at + 4);
+}
+
 export interface JournalRecord {
   readonly topicId: number;
   readonly partition: number;
