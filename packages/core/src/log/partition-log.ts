@@ -457,12 +457,14 @@ export class PartitionLog {
             }
             readAhead.retain(source);
             parsing = source;
-            const from = position - source.position;
-            let chunk = source.bytes.subarray(from, Math.min(source.bytes.length, from + wanted));
+            // The rest of the chunk, not just `wanted` bytes: take() stops at the budget, and a view cut
+            // at `wanted` would split the batch that crosses it and cost a read of that batch alone.
+            let chunk = source.bytes.subarray(position - source.position);
             if (chunk.length < LOG_OVERHEAD_BYTES) return entries;
             const firstTotal = batchTotalBytes(chunk, 0);
             let pooled: ReadChunk | null = source.pooled ? source : null;
             if (firstTotal > chunk.length) {
+              if (entries.length > 0 && bytes + firstTotal > maxBytes) return entries; // would not be taken: do not read it
               chunk = await lease.read(firstTotal, position); // one batch larger than the chunk: its own buffer, not pooled
               pooled = null;
             }
