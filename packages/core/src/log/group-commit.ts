@@ -134,7 +134,10 @@ export class GroupCommitter {
   /** Runs the loop if it is idle (also used by timers: interval fsync, idle checkpoints). */
   kick(): void {
     if (this.running) return;
-    this.running = this.loop().finally(() => {
+    // An idle committer starts one macrotask turn later, not inside the first append's call: the
+    // appends of the same I/O callbacks (a socket chunk of many MQTT publishes, several Kafka
+    // requests read together) then share its first group instead of the first one going alone.
+    this.running = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.loop()).finally(() => {
       this.running = null;
       if (this.queue.length > this.queueHead) this.kick();
     });
