@@ -41,6 +41,12 @@ interface Slot {
   done: boolean;
   /** Size of the request frame, counted against requestQueueBytesMax until answered. */
   readonly requestBytes: number;
+  /** RequestContext.onResponseSent callbacks: run when the response's write completes. */
+  sent: (() => void)[] | null;
+}
+
+function runAll(callbacks: readonly (() => void)[]): void {
+  for (const callback of callbacks) callback();
 }
 
 /** Byte fields (Fetch records) at least this long go to the socket by reference, not copied. */
@@ -97,6 +103,13 @@ export class KafkaConnection {
     if (reason) this.log.warn(reason, fields);
     this.abort.abort();
     this.stream.destroy();
+    // Finished responses still queued behind an unfinished one will never be written.
+    for (const slot of this.slots) {
+      if (!slot.done || !slot.sent) continue;
+      const sent = slot.sent;
+      slot.sent = null;
+      runAll(sent);
+    }
     this.onClose(this);
   }
 
@@ -171,14 +184,14 @@ export class KafkaConnection {
       this.close('closing connection: unknown API key', { apiKey, apiVersion });
       return;
     }
-    const slot: Slot = { response: null, done: false, requestBytes: frame.length };
+    const slot: Slot = { response: null, done: false, requestBytes: frame.length, sent: null };
     this.slots.push(slot);
     this.pendingRequestBytes += frame.length;
 
     if (apiKey === API_VERSIONS_KEY && apiVersion > codecs.maxVersion) {
       // KIP-511: answer in the v0 format (header v0) with UNSUPPORTED_VERSION and our range, so the
       // client can retry with a version we speak. The body may be in a format we do not know.
-      const ctx = this.context(0, null);
+      const ctx = this.context(0, null, slot);
       this.finish(slot, this.encode(codecs, 0, correlationId, api.errorResponse(ctx, null, KafkaErrorCode.UNSUPPORTED_VERSION), 0));
       return;
     }
@@ -194,7 +207,7 @@ export class KafkaConnection {
       this.close('closing connection: undecodable request', { apiKey, apiVersion, error: (error as Error).message });
       return;
     }
-    const ctx = this.context(apiVersion, header.clientId);
+    const ctx = this.context(apiVersion, header.clientId, slot);
     const headerVersion = apiKey === API_VERSIONS_KEY ? 0 : apiVersion >= codecs.flexibleMinVersion ? 1 : 0;
 
     if (!supported) {
@@ -238,8 +251,17 @@ export class KafkaConnection {
     this.allDone = Promise.all([previous, done]).then(() => {});
   }
 
-  private context(apiVersion: number, clientId: string | null): RequestContext {
-    return { broker: this.broker, apiVersion, clientId, clientHost: this.info.remoteAddress, signal: this.abort.signal };
+  private context(apiVersion: number, clientId: string | null, slot: Slot): RequestContext {
+    return {
+      broker: this.broker,
+      apiVersion,
+      clientId,
+      clientHost: this.info.remoteAddress,
+      signal: this.abort.signal,
+      onResponseSent: (callback) => {
+        (slot.sent ??= []).push(callback);
+      },
+    };
   }
 
   private encode(codecs: ApiCodecs, version: number, correlationId: number, response: unknown, headerVersion: number): Buffer[] {
@@ -256,20 +278,39 @@ export class KafkaConnection {
   private finish(slot: Slot, response: Buffer[] | null): void {
     slot.response = response;
     slot.done = true;
-    if (this.closed) return;
+    if (this.closed) {
+      // Never written: nothing will reference the response's buffers.
+      if (slot.sent) runAll(slot.sent);
+      slot.sent = null;
+      return;
+    }
     // Write every finished response at the head of the queue, in order.
     const out: Buffer[] = [];
+    let sent: (() => void)[] | null = null;
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const head = this.slots.shift()!;
       this.pendingRequestBytes -= head.requestBytes;
       if (head.response) for (const chunk of head.response) out.push(chunk);
+      if (head.sent) {
+        if (sent) for (const callback of head.sent) sent.push(callback);
+        else sent = head.sent;
+        head.sent = null;
+      }
     }
+    // The write callback of the last chunk runs once every chunk before it is written too (or the
+    // socket failed: Writable calls back queued writes only after the one in progress completes),
+    // so then no buffer of these responses is referenced by the stream any more.
+    const onWritten = sent === null ? undefined : runAll.bind(null, sent);
     if (out.length === 1) {
-      this.stream.write(out[0]!);
+      this.stream.write(out[0]!, onWritten);
     } else if (out.length > 1) {
       this.stream.cork(); // one writev for a response's chunks (and for responses finished together)
-      for (const chunk of out) this.stream.write(chunk);
+      const last = out.length - 1;
+      for (let i = 0; i < last; i++) this.stream.write(out[i]!);
+      this.stream.write(out[last]!, onWritten);
       this.stream.uncork();
+    } else if (onWritten) {
+      onWritten();
     }
     this.maybeResume();
   }

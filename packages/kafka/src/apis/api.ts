@@ -12,6 +12,14 @@ export interface RequestContext {
   readonly clientHost: string;
   /** Aborted when the connection closes (ends long polls early). */
   readonly signal: AbortSignal;
+  /**
+   * Runs `callback` once this request's response has been handed to the socket (its write
+   * completed, successfully or not), or once it is certain never to be written (connection
+   * closed). After that nothing references the response's buffers: Fetch releases its core reads
+   * here (ReadResult.release), so their read-ahead buffers can be reused. Register before the
+   * handler returns; the callback may never run (a failed handler), which is always safe.
+   */
+  onResponseSent(callback: () => void): void;
 }
 
 export interface ApiHandler<Req = any, Res = any> {

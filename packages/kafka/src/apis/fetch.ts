@@ -9,7 +9,7 @@
  * (KIP-227): sessionId 0. No transactions, so lastStableOffset = highWatermark and read_committed
  * equals read_uncommitted (abortedTransactions empty).
  */
-import type { PartitionPosition } from '@strata/core';
+import type { PartitionPosition, ReadResult } from '@strata/core';
 import type { KafkaBroker } from '../broker.js';
 import { KafkaErrorCode } from '../error-codes.js';
 import { kafkaErrorCodeOf } from '../errors.js';
@@ -45,10 +45,12 @@ async function readOnce(
   targets: readonly FetchTarget[],
   maxBytes: number,
   readCommitted: boolean,
-): Promise<{ partitions: FetchResponsePartitionData[]; bytes: number; failed: boolean }> {
+): Promise<{ partitions: FetchResponsePartitionData[]; bytes: number; failed: boolean; reads: ReadResult[] }> {
   let bytes = 0;
   let failed = false;
   const partitions: FetchResponsePartitionData[] = [];
+  /** Core reads whose entries the partitions reference: released once the response is written. */
+  const reads: ReadResult[] = [];
   for (const target of targets) {
     if (target.errorCode !== KafkaErrorCode.NONE || target.full === null) {
       failed = true;
@@ -81,9 +83,11 @@ async function readOnce(
       for (const entry of result.entries) size += entry.bytes.length;
       // Only the first partition with data may go over the limits (KIP-74).
       if (bytes > 0 && size > budget) {
+        result.release(); // its entries are not sent
         partitions.push({ ...base, records: Buffer.alloc(0) });
         continue;
       }
+      reads.push(result);
       bytes += size;
       partitions.push({
         ...base,
@@ -99,7 +103,11 @@ async function readOnce(
       partitions.push(errorPartition(target.partition, errorCode));
     }
   }
-  return { partitions, bytes, failed };
+  return { partitions, bytes, failed, reads };
+}
+
+function releaseAll(reads: readonly ReadResult[]): void {
+  for (const read of reads) read.release();
 }
 
 /**
@@ -136,7 +144,8 @@ export const fetchApi = defineApi<FetchRequest, FetchResponse>({
   minVersion: 0,
   maxVersion: 12,
   pipelined: true,
-  async handle({ broker, apiVersion, signal }, request) {
+  async handle(ctx, request) {
+    const { broker, apiVersion, signal } = ctx;
     if (apiVersion < FETCH_FIRST_MAGIC2_VERSION) return fetchErrorResponse(request, KafkaErrorCode.UNSUPPORTED_VERSION);
     const targets: FetchTarget[] = [];
     request.topics.forEach((topic, topicIndex) => {
@@ -167,9 +176,12 @@ export const fetchApi = defineApi<FetchRequest, FetchResponse>({
       });
       if (positions.length === 0) break;
       const woken = await broker.core.waitForData(positions, remainingMs, signal);
+      releaseAll(result.reads); // replaced before anything referenced it
       result = await readOnce(broker, targets, maxBytes, readCommitted);
       if (!woken) break;
     }
+    // The response references the entries' bytes until the socket write completes.
+    if (result.reads.length > 0) ctx.onResponseSent(releaseAll.bind(null, result.reads));
 
     return {
       throttleTimeMs: 0,
