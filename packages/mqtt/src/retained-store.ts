@@ -75,6 +75,7 @@ export class RetainedStore {
         }
       }
       offset = result.entries[result.entries.length - 1]!.lastOffset + 1;
+      result.release(); // compactMessage copied all it keeps: the read buffers may be reused
     }
     this.logger.info('retained messages loaded', { count: this.byTopic.size });
   }
