@@ -7,12 +7,15 @@ import { test } from 'node:test';
 import { encodeRecordBatch } from '../src/record-batch/index.js';
 import { setBaseOffset } from '../src/record-batch/header.js';
 import { JOURNAL_RECORD_HEADER_BYTES, parseJournalRecord, writeJournalRecord, writeJournalRecordHeader } from '../src/storage/journal-format.js';
-import { JOURNAL_PREALLOCATE_BYTES, JournalFile, journalFileName, replayJournalFile } from '../src/storage/journal.js';
+import { JOURNAL_PREALLOCATE_AHEAD_BYTES, JOURNAL_PREALLOCATE_BYTES, JournalFile, journalFileName, replayJournalFile } from '../src/storage/journal.js';
 import { message, removeDir, tempDir } from './log-helpers.js';
 
-function groupBuffer(firstOffset: number, count: number): Buffer {
+/** Bytes of each value of groups made with `padTo` (records of about 1,000 bytes). */
+const PADDED_VALUE_BYTES = 930;
+
+function groupBuffer(firstOffset: number, count: number, padTo = 0): Buffer {
   const batches = Array.from({ length: count }, (_, i) => {
-    const batch = encodeRecordBatch([message(`value-${firstOffset + i}`)]);
+    const batch = encodeRecordBatch([message(padTo > 0 ? `value-${firstOffset + i}-`.padEnd(padTo, 'x') : `value-${firstOffset + i}`)]);
     setBaseOffset(batch, firstOffset + i);
     return batch;
   });
@@ -20,6 +23,17 @@ function groupBuffer(firstOffset: number, count: number): Buffer {
   let at = 0;
   for (const batch of batches) at += writeJournalRecord(buffer, at, 7, 0, batch);
   return buffer;
+}
+
+/** A group of at least `bytes` bytes of ~1,000-byte records from `firstOffset`. */
+function bigGroup(firstOffset: number, bytes: number): Buffer {
+  return groupBuffer(firstOffset, Math.max(1, Math.ceil(bytes / (PADDED_VALUE_BYTES + 50))), PADDED_VALUE_BYTES);
+}
+
+function recordCount(group: Buffer): number {
+  let count = 0;
+  for (let at = 0; at < group.length; count++) at += JOURNAL_RECORD_HEADER_BYTES + group.readUInt32BE(at);
+  return count;
 }
 
 async function replayOffsets(file: string): Promise<{ complete: boolean; offsets: number[] }> {
@@ -30,14 +44,25 @@ async function replayOffsets(file: string): Promise<{ complete: boolean; offsets
   return { complete: result.complete, offsets };
 }
 
-test('journal (thread-pool I/O): groups written together land whole; the zero tail replays as a clean end', async () => {
+test('journal (thread-pool I/O): groups written together land whole, also across an extension; the zero tail replays as a clean end', async () => {
   const dir = tempDir('strata-journal-');
   try {
     const journal = await JournalFile.create(dir, 1, 'thread-pool');
-    // Three groups in flight at once: the first extends the file with zeros, the later two land
-    // inside those zeros and must not be overwritten by them. The extending write is held back so
-    // that, without the wait, the later writes would reach the file first.
-    const groups = [groupBuffer(0, 3), groupBuffer(3, 2), groupBuffer(5, 4)];
+    await journal.preallocated();
+    const file = path.join(dir, journalFileName(1));
+    assert.equal(fs.statSync(file).size, JOURNAL_PREALLOCATE_BYTES, 'zeros written ahead at creation');
+    // Fill most of the zeros, then three groups in flight at once: the first reaches past the zeros
+    // and extends the file inline, the later two land inside its new zeros and must not be
+    // overwritten by them. The extending write is held back so that, without the wait, the later
+    // writes would reach the file first.
+    const fill = bigGroup(0, JOURNAL_PREALLOCATE_BYTES - 2048);
+    const fillCount = recordCount(fill);
+    await journal.writeAt([fill], journal.reserve(fill.length));
+    await journal.preallocated(); // a background extension started by the fill, if any
+    const sizeBefore = fs.statSync(file).size;
+    const crossing = bigGroup(fillCount, sizeBefore - journal.position + 4096);
+    const crossingCount = recordCount(crossing);
+    const groups = [crossing, groupBuffer(fillCount + crossingCount, 2), groupBuffer(fillCount + crossingCount + 2, 4)];
     const writev = fs.writev;
     (fs as { writev: unknown }).writev = (fd: number, buffers: Buffer[], position: number, callback: (...args: unknown[]) => void): void => {
       const bytes = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
@@ -49,23 +74,23 @@ test('journal (thread-pool I/O): groups written together land whole; the zero ta
     } finally {
       (fs as { writev: unknown }).writev = writev;
     }
+    await journal.preallocated();
     const recordBytes = journal.position;
     await journal.sync();
     await journal.close();
-    const file = path.join(dir, journalFileName(1));
-    assert.equal(fs.statSync(file).size, groups[0]!.length + JOURNAL_PREALLOCATE_BYTES, 'preallocated once');
-    assert.ok(recordBytes < fs.statSync(file).size);
-    assert.deepEqual(await replayOffsets(file), { complete: true, offsets: [0, 1, 2, 3, 4, 5, 6, 7, 8] });
+    assert.ok(recordBytes < fs.statSync(file).size, 'zeros after the records');
+    const total = fillCount + crossingCount + 6;
+    assert.deepEqual(await replayOffsets(file), { complete: true, offsets: Array.from({ length: total }, (_, i) => i) });
 
     // A torn record inside the zeros (nonzero bytes after the last whole record) is not clean.
     const fd = fs.openSync(file, 'r+');
     fs.writeSync(fd, Buffer.from([0, 0, 1, 0, 9, 9]), 0, 6, recordBytes);
     fs.closeSync(fd);
-    assert.deepEqual(await replayOffsets(file), { complete: false, offsets: [0, 1, 2, 3, 4, 5, 6, 7, 8] });
+    assert.equal((await replayOffsets(file)).complete, false);
     // Garbage far into the zeros too.
     const fd2 = fs.openSync(file, 'r+');
     fs.writeSync(fd2, Buffer.alloc(6), 0, 6, recordBytes);
-    fs.writeSync(fd2, Buffer.from([1]), 0, 1, recordBytes + JOURNAL_PREALLOCATE_BYTES - 10);
+    fs.writeSync(fd2, Buffer.from([1]), 0, 1, fs.statSync(file).size - 10);
     fs.closeSync(fd2);
     assert.equal((await replayOffsets(file)).complete, false);
   } finally {
@@ -94,37 +119,39 @@ test(`journal (${io} I/O): a file cut back after a failed write preallocates aga
 });
 }
 
-test('journal (event-loop I/O): each write is in the file when writeAt returns; extensions preallocate zeros', async () => {
-  const dir = tempDir('strata-journal-');
-  try {
-    const journal = await JournalFile.create(dir, 1, 'event-loop');
-    const file = path.join(dir, journalFileName(1));
-    const first = groupBuffer(0, 3);
-    const written = journal.writeAt([first], journal.reserve(first.length));
-    // Synchronous: the bytes are in the file before the promise is even awaited.
-    assert.equal(fs.statSync(file).size, first.length + JOURNAL_PREALLOCATE_BYTES);
-    assert.ok(fs.readFileSync(file).subarray(0, first.length).equals(first));
-    await written;
-    const second = groupBuffer(3, 4);
-    await journal.writeAt([second], journal.reserve(second.length));
-    assert.equal(fs.statSync(file).size, first.length + JOURNAL_PREALLOCATE_BYTES, 'overwrites the zeros, no growth');
-    // A group that runs past the zeros extends the file again, with zeros after itself.
-    let count = 0;
-    while (count * 100 < JOURNAL_PREALLOCATE_BYTES) count += 5000;
-    const big = groupBuffer(7, count);
-    assert.ok(journal.position + big.length > first.length + JOURNAL_PREALLOCATE_BYTES);
-    const bigStart = journal.reserve(big.length);
-    await journal.writeAt([big], bigStart);
-    assert.equal(fs.statSync(file).size, bigStart + big.length + JOURNAL_PREALLOCATE_BYTES);
-    await journal.sync();
-    await journal.close();
-    const replayed = await replayOffsets(file);
-    assert.equal(replayed.complete, true);
-    assert.deepEqual(replayed.offsets, Array.from({ length: 7 + count }, (_, i) => i));
-  } finally {
-    removeDir(dir);
-  }
-});
+for (const io of ['event-loop', 'thread-pool'] as const) {
+  test(`journal (${io} I/O): zeros are written ahead in the background; a group running past them extends the file`, async () => {
+    const dir = tempDir('strata-journal-');
+    try {
+      const journal = await JournalFile.create(dir, 1, io);
+      const file = path.join(dir, journalFileName(1));
+      const first = groupBuffer(0, 3);
+      await journal.writeAt([first], journal.reserve(first.length));
+      assert.equal(fs.statSync(file).size, JOURNAL_PREALLOCATE_BYTES, 'the first group lands in zeros written at creation');
+      assert.ok(fs.readFileSync(file).subarray(0, first.length).equals(first));
+      // Past JOURNAL_PREALLOCATE_AHEAD_BYTES from the end of the zeros, the next zeros follow.
+      const second = bigGroup(3, JOURNAL_PREALLOCATE_BYTES - JOURNAL_PREALLOCATE_AHEAD_BYTES + 1024);
+      const secondCount = recordCount(second);
+      await journal.writeAt([second], journal.reserve(second.length));
+      await journal.preallocated();
+      assert.equal(fs.statSync(file).size, 2 * JOURNAL_PREALLOCATE_BYTES, 'extended ahead, off the write path');
+      // A group larger than all the zeros left extends the file right after itself.
+      const big = bigGroup(3 + secondCount, 2 * JOURNAL_PREALLOCATE_BYTES - journal.position + 1024);
+      const bigCount = recordCount(big);
+      const bigStart = journal.reserve(big.length);
+      await journal.writeAt([big], bigStart);
+      await journal.preallocated();
+      assert.ok(fs.statSync(file).size >= bigStart + big.length + JOURNAL_PREALLOCATE_BYTES);
+      await journal.sync();
+      await journal.close();
+      const replayed = await replayOffsets(file);
+      assert.equal(replayed.complete, true);
+      assert.deepEqual(replayed.offsets, Array.from({ length: 3 + secondCount + bigCount }, (_, i) => i));
+    } finally {
+      removeDir(dir);
+    }
+  });
+}
 
 test('journal record header written apart from its batch equals the whole record, and parses', () => {
   for (const size of [10, 1024, 70 * 1024, 1024 * 1024]) {

@@ -7,10 +7,27 @@ import { isStrataError } from '../src/errors.js';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import { message, removeDir, tempDir, TOPIC } from './log-helpers.js';
 
-/** Mounts a 4 MiB tmpfs; null when this machine does not allow it (not root, no mount). */
+/** Mounts a 16 MiB tmpfs; false when this machine does not allow it (not root, no mount). */
+function freeBytes(dir: string): number {
+  const stats = fs.statfsSync(dir);
+  return stats.bavail * stats.bsize;
+}
+
+/** Waits (bounded) until the free space stops changing: the journal's zeros written ahead are in. */
+async function settledFreeBytes(dir: string): Promise<number> {
+  let last = freeBytes(dir);
+  for (let i = 0; i < 40; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = freeBytes(dir);
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
 function mountSmallTmpfs(dir: string): boolean {
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'ignore' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -32,8 +49,9 @@ test('ENOSPC: append fails with STORAGE_FULL, data stays readable, appends resum
     const value = Buffer.alloc(32 * 1024, 7);
     let acked = 0;
     let full: unknown = null;
-    fs.writeFileSync(filler, Buffer.alloc(2 * 1024 * 1024));
-    for (let i = 0; i < 200 && !full; i++) {
+    // Leave 1.5 MiB: the journal's preallocated zeros absorb the first appends, then the disk fills.
+    fs.writeFileSync(filler, Buffer.alloc(Math.max(0, (await settledFreeBytes(dir)) - 1.5 * 1024 * 1024)));
+    for (let i = 0; i < 1000 && !full; i++) {
       try {
         await core.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] });
         acked++;

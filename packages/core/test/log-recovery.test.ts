@@ -110,11 +110,9 @@ test('a torn journal tail is ignored and unacknowledged garbage is never served'
     const next = await core.append(TOPIC, 0, { kind: 'messages', messages: [message('a8')] });
     assert.equal(next.baseOffset, 8);
     await core.close();
-    assert.deepEqual(
-      journalFiles(dir).map((file) => fs.statSync(file).size),
-      [0],
-      'after a clean close only an empty journal remains',
-    );
+    const left = journalFiles(dir);
+    assert.equal(left.length, 1, 'after a clean close one journal remains (no spare)');
+    assert.ok(fs.readFileSync(left[0]!).every((byte) => byte === 0), 'and it holds no records (zeros written ahead only)');
     core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
     assert.equal((await readValues(core, 0)).length, 9);
     await core.close();
@@ -137,8 +135,12 @@ test('a journal record of a deleted topic is skipped; checkpoints drop old journ
     assert.equal(core.topics.exists('persistent://public/default/gone'), false);
     assert.deepEqual(await readValues(core, 0), ['kept']);
     await core.append(TOPIC, 0, { kind: 'messages', messages: [message('more')] });
+    const before = journalFiles(dir);
     await core.log.checkpoint();
-    assert.equal(journalFiles(dir).length, 1);
+    // Left: the journal rotated into and at most the spare prepared for the next rotation.
+    const after = journalFiles(dir);
+    assert.ok(after.length >= 1 && after.length <= 2, `journals left: ${after.join(', ')}`);
+    assert.ok(!after.includes(before[0]!), 'the journal in use before the checkpoint is deleted');
     await core.close();
   } finally {
     removeDir(dir);
@@ -151,11 +153,15 @@ test('checkpoints under concurrent appends rotate and drop journals without losi
     const tuning = { journalFileBytesMax: 32 * 1024, checkpointIntervalMs: 20, segmentFlushBytes: 8 * 1024 };
     let core = await openCoreImpl({ dataDir: dir }, { tuning });
     await core.topics.create(TOPIC, { partitions: 3, overrides: { segmentBytesMax: 16 * 1024 } });
+    // At least 100 appends per producer, and on until a few checkpoints ran (bounded in time).
     const perProducer = 100;
+    const sent = new Array<number>(12).fill(0);
+    const deadline = Date.now() + 10_000;
     await Promise.all(
       Array.from({ length: 12 }, async (_, producer) => {
-        for (let i = 0; i < perProducer; i++) {
+        for (let i = 0; i < perProducer || (core.log.stats().checkpoints < 3 && Date.now() < deadline); i++) {
           await core.append(TOPIC, producer % 3, { kind: 'messages', messages: [message(`p${producer}-${i}-${'x'.repeat(200)}`)] });
+          sent[producer] = i + 1;
         }
       }),
     );
@@ -168,7 +174,7 @@ test('checkpoints under concurrent appends rotate and drop journals without losi
     for (let partition = 0; partition < 3; partition++) {
       for (const value of await readValues(core, partition)) seen.add(value.slice(0, value.indexOf('-x')));
     }
-    assert.equal(seen.size, 12 * perProducer, 'every acknowledged message is back, offsets dense');
+    assert.equal(seen.size, sent.reduce((sum, count) => sum + count, 0), 'every acknowledged message is back, offsets dense');
     await core.close();
   } finally {
     removeDir(dir);

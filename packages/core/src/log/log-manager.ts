@@ -101,7 +101,12 @@ export class LogManager {
     });
     this.logDir = this.storage.root;
     this.journalDir = path.join(options.dataDir, 'journal');
-    this.readAhead = new ReadAhead(options.tuning.readAheadBytes, options.tuning.readAheadChunksMax, options.tuning.readAheadPoolChunksMax);
+    this.readAhead = new ReadAhead(
+      options.tuning.readAheadBytes,
+      options.tuning.readAheadChunksMax,
+      options.tuning.readAheadPoolChunksMax,
+      options.tuning.readAheadPrefetchMax,
+    );
     this.flusher = new SegmentFlusher(
       options.tuning.segmentPendingBytesMax,
       options.tuning.segmentFlushBytes,
@@ -599,6 +604,7 @@ export class LogManager {
       await this.checkpointer.settled();
       await this.checkpointer.start(false);
       await this.checkpointer.settled();
+      await this.checkpointer.close();
       await this.checkpointer.journal.close();
       await this.storage.close();
     })();
