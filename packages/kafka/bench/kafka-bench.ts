@@ -15,8 +15,8 @@
  *      milliseconds go: core.append inside the handler, the server's event-loop delay, the core
  *      alone at the same rate, a bare write+fdatasync on the same disk (bench/produce-latency.ts);
  *   4. the core's own append on the same machine, same data dir kind, same 1 KiB records batched
- *      like the producer's batches (average observed in phase 1), run before and after the Kafka
- *      phases (best of the two), printed side by side with 1.
+ *      like the producer's batches (~950 records), alternated with phase 1 over PRODUCE_ROUNDS
+ *      rounds; the medians are printed side by side.
  * Bounded: fixed message counts, every child process killed after a deadline.
  * Usage: node kafka-bench.js [messages=100000]
  */
@@ -37,6 +37,8 @@ const CONSUME_BYTES = 48 * 1024 * 1024;
 const FETCHES_IN_FLIGHT = 4;
 /** Interleaved repetitions of each consume phase (median and best reported). */
 const CONSUME_ROUNDS = 5;
+/** Alternated rounds of core append and librdkafka produce. */
+const PRODUCE_ROUNDS = 3;
 /** librdkafka's batches at linger 5 ms and batch.size 1,000,000 hold ~950 1 KiB records. */
 const EXPECTED_RECORDS_PER_BATCH = 950;
 
@@ -103,6 +105,12 @@ async function coreAppend(dataDir: string, recordsPerBatch: number): Promise<Pro
   }
 }
 
+/** The element with the median msgsPerS. */
+function medianBy<T extends { msgsPerS: number }>(rounds: readonly T[]): T {
+  const sorted = [...rounds].sort((a, b) => a.msgsPerS - b.msgsPerS);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
@@ -125,16 +133,26 @@ async function main(): Promise<void> {
     recordsSeen += e.lastOffset - e.baseOffset + 1;
   });
   try {
-    const coreAppendBefore = await coreAppend(`${coreDir}-before`, EXPECTED_RECORDS_PER_BATCH);
-    let produced!: Awaited<ReturnType<typeof run>>;
-    const produceBusy = await timed(async () => {
-      produced = await run(python, ['-c', PRODUCE_PY, server.bootstrap, 'bench', String(MESSAGES)]);
-      return MESSAGES;
-    });
-    if (produced.code !== 0) throw new Error(`producer failed: ${produced.stderr.slice(-2000)}`);
-    const p = JSON.parse(produced.stdout.trim()) as { seconds: number; left: number };
-    if (p.left !== 0) throw new Error(`${p.left} messages not delivered`);
-    const produceMsgsPerS = MESSAGES / p.seconds;
+    // PRODUCE_ROUNDS alternated rounds of the core's own append and of librdkafka through the
+    // handler (the shared disk's speed drifts by 2-3x within minutes: alternation lets the drift hit
+    // both alike); the medians are compared.
+    const coreRounds: ProduceRate[] = [];
+    const produceRounds: { msgsPerS: number; busyUsPerMsg: number }[] = [];
+    for (let round = 0; round < PRODUCE_ROUNDS; round++) {
+      coreRounds.push(await coreAppend(`${coreDir}-round${round}`, EXPECTED_RECORDS_PER_BATCH));
+      let produced!: Awaited<ReturnType<typeof run>>;
+      const busy = await timed(async () => {
+        produced = await run(python, ['-c', PRODUCE_PY, server.bootstrap, 'bench', String(MESSAGES)]);
+        return MESSAGES;
+      });
+      if (produced.code !== 0) throw new Error(`producer failed: ${produced.stderr.slice(-2000)}`);
+      const p = JSON.parse(produced.stdout.trim()) as { seconds: number; left: number };
+      if (p.left !== 0) throw new Error(`${p.left} messages not delivered`);
+      produceRounds.push({ msgsPerS: MESSAGES / p.seconds, busyUsPerMsg: busy.busyUsPerMsg });
+    }
+    const produceMedian = medianBy(produceRounds);
+    const produceMsgsPerS = produceMedian.msgsPerS;
+    const produceBusy = produceMedian;
     const recordsPerBatch = Math.max(1, Math.round(recordsSeen / Math.max(1, batchesSeen)));
     unsubscribe();
 
@@ -163,15 +181,13 @@ async function main(): Promise<void> {
     await sleep(200);
     const l = await kafkaProduceLatency(server.core, python, server.bootstrap, 'latency');
 
-    const coreAppendAfter = await coreAppend(`${coreDir}-after`, recordsPerBatch);
-    // Best of a run before and a run after the Kafka phases: the machine is shared and its disk
-    // speed drifts, so one core run alone favours whichever side ran in the quieter moment.
-    const coreAppendBest = coreAppendBefore.msgsPerS >= coreAppendAfter.msgsPerS ? coreAppendBefore : coreAppendAfter;
+    const coreAppendBest = medianBy(coreRounds);
     const coreAppendMsgsPerS = coreAppendBest.msgsPerS;
     const coreLat = await coreLatency(`${coreDir}-latency`);
     const diskLat = await fsyncLatency(`${coreDir}-fsync`);
     const mb = (msgs: number) => (msgs * MESSAGE_BYTES) / (1024 * 1024);
     console.log(`Kafka handler benchmark: ${fmt(MESSAGES)} x 1 KiB records, acks=all, linger.ms=5, fsync always, journal I/O ${JOURNAL_IO}`);
+    console.log(`  produce: ${PRODUCE_ROUNDS} alternated rounds, medians; core ${coreRounds.map((r) => fmt(r.msgsPerS)).join(' / ')}, librdkafka ${produceRounds.map((r) => fmt(r.msgsPerS)).join(' / ')} msgs/s`);
     console.log(`  producer batches seen by the core: ${fmt(batchesSeen)} (avg ${recordsPerBatch} records)`);
     console.log('');
     const row = (name: string, msgsPerS: number, base: number | null, busyUsPerMsg: number) =>
@@ -203,7 +219,7 @@ async function main(): Promise<void> {
     console.log(`    core alone, same rate and batching ${q(coreLat)}`);
     console.log(`    bare write + fdatasync every 5 ms  ${q(diskLat)}`);
     const fs = await import('node:fs/promises');
-    for (const suffix of ['-before', '-after', '-latency', '-fsync']) await fs.rm(`${coreDir}${suffix}`, { recursive: true, force: true });
+    for (const suffix of [...coreRounds.map((_, round) => `-round${round}`), '-latency', '-fsync']) await fs.rm(`${coreDir}${suffix}`, { recursive: true, force: true });
   } finally {
     await server.close();
   }
