@@ -52,11 +52,6 @@ export interface StorageTuning {
    * Memory: readAheadBytes x this, on top of the cached chunks; 0 disables pooling.
    */
   readonly readAheadPoolChunksMax: number;
-  /**
-   * Chunks read before a sequential catch-up reader asks for them (in flight or waiting), so its
-   * next disk read overlaps its work on the current chunk. Memory: readAheadBytes x this; 0 disables.
-   */
-  readonly readAheadPrefetchMax: number;
   /** How often retention runs. */
   readonly retentionCheckIntervalMs: number;
   /** Concurrent fsyncs of segment files during a checkpoint. */
@@ -91,7 +86,6 @@ export const DEFAULT_STORAGE_TUNING: StorageTuning = {
   readAheadBytes: 4 * MiB,
   readAheadChunksMax: 16,
   readAheadPoolChunksMax: 8,
-  readAheadPrefetchMax: 4,
   retentionCheckIntervalMs: 30_000,
   checkpointFsyncConcurrencyMax: 4,
   producerBatchesMax: 5,

@@ -19,7 +19,6 @@ const TUNING: Partial<StorageTuning> = {
   readAheadBytes: 16 * KiB,
   readAheadChunksMax: 4,
   readAheadPoolChunksMax: POOL_MAX,
-  readAheadPrefetchMax: 2,
   readChunkBytesMin: 2 * KiB,
   indexIntervalBytes: 1 * KiB,
 };
@@ -104,7 +103,6 @@ test('released chunks are reused by later disk reads, and every byte read stays 
   assert.ok(reads > 50, `${reads} reads`);
   const stats = f.core.log.readAheadStats();
   assert.ok(stats.pooledReuses > 10, `reused ${stats.pooledReuses} buffers`);
-  assert.ok(stats.prefetchesUsed > 5, `a sequential reader used ${stats.prefetchesUsed} prefetched chunks`);
   // Released at once, so a pass needs no more buffers than the cache and the pool hold.
   const before = stats.pooledAllocations;
   await readThrough(f, 4 * KiB);
@@ -174,7 +172,6 @@ test('the pool is bounded: many results released together keep at most readAhead
   for (const result of results) check(f, result.entries, 'concurrent');
   for (const result of results) result.release();
   const stats = f.core.log.readAheadStats();
-  assert.ok(stats.prefetchesPending <= TUNING.readAheadPrefetchMax!, 'prefetches are bounded');
   assert.ok(stats.pooledAllocations > POOL_MAX, `${stats.pooledAllocations} buffers were in use at once`);
   assert.ok(stats.pooledIdle <= POOL_MAX, `${stats.pooledIdle} idle buffers kept`);
   assert.equal(stats.pooledIdle, POOL_MAX, 'the pool filled up to its maximum');
@@ -257,7 +254,6 @@ test('fuzz: random reads, some released at once, some later, some never, all byt
       else if (abandoned.length < 50) abandoned.push(result);
       else result.release();
     }
-    assert.ok(f.core.log.readAheadStats().prefetchesPending <= TUNING.readAheadPrefetchMax!);
     const last = results[0]!.entries[results[0]!.entries.length - 1]!;
     offset = last.lastOffset + 1 >= f.highWatermark ? 0 : last.lastOffset + 1;
     // Release held results in random order, verifying them first.
@@ -269,9 +265,7 @@ test('fuzz: random reads, some released at once, some later, some never, all byt
   }
   for (const result of abandoned) check(f, result.entries, 'abandoned');
   for (const result of held) check(f, result.entries, 'held at the end');
-  const stats = f.core.log.readAheadStats();
-  assert.ok(stats.pooledReuses > 50, `reused ${stats.pooledReuses}`);
-  assert.ok(stats.prefetchesUsed > 10 && stats.prefetches > stats.prefetchesUsed, `prefetches ${stats.prefetches}, used ${stats.prefetchesUsed} (seeks cancel some)`);
+  assert.ok(f.core.log.readAheadStats().pooledReuses > 50, `reused ${f.core.log.readAheadStats().pooledReuses}`);
   assert.ok(f.core.log.readAheadStats().pooledIdle <= POOL_MAX);
 });
 

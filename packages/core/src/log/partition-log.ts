@@ -451,23 +451,9 @@ export class PartitionLog {
               if (source.bytes.length - from < LOG_OVERHEAD_BYTES || batchTotalBytes(source.bytes, from) > source.bytes.length - from) source = null;
             }
             if (!source) {
-              // A reader that went through the cached chunk up to here reads on sequentially.
-              const cached = readAhead.cached(segment);
-              const sequential = cached !== null && position > cached.position && position <= cached.end;
-              const prefetched = readAhead.takePrefetch(segment, position);
-              source = prefetched ? await prefetched : null;
-              if (source) {
-                readAhead.put(segment, source);
-                readAhead.drop(source); // the prefetch's reference; the cache holds it now
-                this.prefetchAfter(segment, source, end);
-              } else {
-                const ahead = Math.min(end - position, Math.max(wanted, readAhead.chunkBytes));
-                source = await readAhead.read(lease, position, ahead);
-                if (ahead > wanted) {
-                  readAhead.put(segment, source);
-                  if (sequential) this.prefetchAfter(segment, source, end);
-                }
-              }
+              const ahead = Math.min(end - position, Math.max(wanted, readAhead.chunkBytes));
+              source = await readAhead.read(lease, position, ahead);
+              if (ahead > wanted) readAhead.put(segment, source);
             }
             readAhead.retain(source);
             parsing = source;
@@ -514,23 +500,6 @@ export class PartitionLog {
       if (full()) return entries;
     }
     return entries;
-  }
-
-  /**
-   * Starts reading the chunk a sequential reader of `chunk` needs next: from the batch that crosses
-   * the chunk's end (where the reader's next disk read will start) up to `end` (written bytes).
-   */
-  private prefetchAfter(segment: Segment, chunk: ReadChunk, end: number): void {
-    const bytes = chunk.bytes;
-    let at = 0;
-    while (at + LOG_OVERHEAD_BYTES <= bytes.length) {
-      const total = batchTotalBytes(bytes, at);
-      if (total <= 0 || at + total > bytes.length) break;
-      at += total;
-    }
-    const position = chunk.position + at;
-    if (at === 0 || position >= end) return;
-    this.deps.readAhead.prefetch(segment, position, Math.min(end - position, this.deps.readAhead.chunkBytes), () => this.deps.storage.open(segment.path, false));
   }
 
   /** First offset whose timestamp is >= timestampMs (Kafka ListOffsets by time). */

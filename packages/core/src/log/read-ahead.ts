@@ -39,14 +39,6 @@ export class ReadChunk {
   }
 }
 
-/** A disk read started before a sequential reader asked for it. */
-interface Prefetch {
-  readonly position: number;
-  /** The chunk with one reference (the prefetch's), or null when it failed or was cancelled. */
-  done: Promise<ReadChunk | null>;
-  cancelled: boolean;
-}
-
 export interface ReadAheadStats {
   /** Disk reads whose buffer came from the pool. */
   readonly pooledReuses: number;
@@ -56,106 +48,20 @@ export interface ReadAheadStats {
   readonly pooledIdle: number;
   /** Chunks in the cache. */
   readonly cachedChunks: number;
-  /** Prefetches started, and those a reader then used. */
-  readonly prefetches: number;
-  readonly prefetchesUsed: number;
-  /** Prefetches in flight or waiting for their reader now. */
-  readonly prefetchesPending: number;
 }
 
 export class ReadAhead {
   private readonly chunks = new Map<Segment, ReadChunk>(); // least recently used first
   private readonly pool: Buffer[] = [];
-  private readonly prefetching = new Map<Segment, Prefetch>(); // oldest first
   private pooledReuses = 0;
   private pooledAllocations = 0;
-  private prefetches = 0;
-  private prefetchesUsed = 0;
 
   constructor(
     readonly chunkBytes: number,
     private readonly chunksMax: number,
     /** Idle chunk buffers kept for reuse (memory: chunkBytes x this). */
     private readonly poolChunksMax: number,
-    /** Prefetched chunks in flight or waiting for their reader (memory: chunkBytes x this). */
-    private readonly prefetchMax = 0,
   ) {}
-
-  /** The cached chunk of `segment`, wherever it is. */
-  cached(segment: Segment): ReadChunk | null {
-    return this.chunks.get(segment) ?? null;
-  }
-
-  /**
-   * Starts reading `length` bytes at `position` of `segment` for a sequential reader that will ask
-   * for them next (`takePrefetch`), so that the disk read overlaps the reader's work on the current
-   * chunk. At most one per segment and `prefetchMax` in all (the oldest is cancelled for a new one).
-   */
-  prefetch(segment: Segment, position: number, length: number, open: () => Promise<SegmentFile>): void {
-    if (this.prefetchMax === 0 || length <= 0 || length > this.chunkBytes || this.prefetching.has(segment)) return;
-    while (this.prefetching.size >= this.prefetchMax) {
-      const [oldest, stale] = this.prefetching.entries().next().value as [Segment, Prefetch];
-      this.cancel(oldest, stale);
-    }
-    const entry: Prefetch = { position, done: Promise.resolve(null), cancelled: false };
-    entry.done = this.runPrefetch(segment, entry, length, open);
-    this.prefetching.set(segment, entry);
-    this.prefetches++;
-  }
-
-  private async runPrefetch(segment: Segment, entry: Prefetch, length: number, open: () => Promise<SegmentFile>): Promise<ReadChunk | null> {
-    let file: SegmentFile | null = null;
-    try {
-      file = await open();
-      // Compaction swapped the file (positions no longer fit) or the reader moved on: not needed.
-      if (entry.cancelled || segment.superseded) return null;
-      const chunk = await this.read(file, entry.position, length);
-      if (entry.cancelled || segment.superseded) {
-        this.discard(chunk);
-        return null;
-      }
-      this.retain(chunk); // the prefetch's reference, handed to the reader that takes it
-      return chunk;
-    } catch {
-      return null; // deleted meanwhile, or an I/O error the reader will meet itself when it reads
-    } finally {
-      file?.release();
-    }
-  }
-
-  /**
-   * The prefetch of `segment` at `position` for its reader to await (the chunk then carries one
-   * reference for the caller), or null. A prefetch at another position is cancelled: its reader
-   * went elsewhere.
-   */
-  takePrefetch(segment: Segment, position: number): Promise<ReadChunk | null> | null {
-    const entry = this.prefetching.get(segment);
-    if (!entry) return null;
-    this.prefetching.delete(segment);
-    if (entry.position !== position) {
-      this.cancel(segment, entry);
-      return null;
-    }
-    this.prefetchesUsed++;
-    return entry.done;
-  }
-
-  private cancel(segment: Segment, entry: Prefetch): void {
-    entry.cancelled = true;
-    if (this.prefetching.get(segment) === entry) this.prefetching.delete(segment);
-    // Finished already: its chunk (with the prefetch's reference) is not wanted.
-    void entry.done.then((chunk) => {
-      if (chunk) this.drop(chunk);
-    });
-  }
-
-  /** A chunk nobody ever referenced goes straight back to the pool. */
-  private discard(chunk: ReadChunk): void {
-    if (chunk.refs === 0 && chunk.pooled && !chunk.recycled) {
-      chunk.recycled = true;
-      this.recycle(chunk.pooled);
-    }
-  }
 
   /** The cached chunk of `segment` holding `position`, or null. */
   find(segment: Segment, position: number): ReadChunk | null {
@@ -210,8 +116,6 @@ export class ReadAhead {
   }
 
   forget(segment: Segment): void {
-    const prefetch = this.prefetching.get(segment);
-    if (prefetch) this.cancel(segment, prefetch);
     const chunk = this.chunks.get(segment);
     if (!chunk) return;
     this.chunks.delete(segment);
@@ -243,9 +147,6 @@ export class ReadAhead {
       pooledAllocations: this.pooledAllocations,
       pooledIdle: this.pool.length,
       cachedChunks: this.chunks.size,
-      prefetches: this.prefetches,
-      prefetchesUsed: this.prefetchesUsed,
-      prefetchesPending: this.prefetching.size,
     };
   }
 }
