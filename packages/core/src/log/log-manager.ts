@@ -101,12 +101,7 @@ export class LogManager {
     });
     this.logDir = this.storage.root;
     this.journalDir = path.join(options.dataDir, 'journal');
-    this.readAhead = new ReadAhead(
-      options.tuning.readAheadBytes,
-      options.tuning.readAheadChunksMax,
-      options.tuning.readAheadPoolChunksMax,
-      options.tuning.readAheadPrefetchMax,
-    );
+    this.readAhead = new ReadAhead(options.tuning.readAheadBytes, options.tuning.readAheadChunksMax, options.tuning.readAheadPoolChunksMax);
     this.flusher = new SegmentFlusher(
       options.tuning.segmentPendingBytesMax,
       options.tuning.segmentFlushBytes,
