@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { Entry, ReadResult } from '../src/core.js';
-import type { StorageTuning } from '../src/limits.js';
+import type { ReadAheadIo, StorageTuning } from '../src/limits.js';
 import { ReadAhead } from '../src/log/read-ahead.js';
 import type { Segment } from '../src/log/segment.js';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
@@ -41,9 +41,12 @@ interface Fixture {
   readonly highWatermark: number;
 }
 
-async function fixture(t: TestContext, options: { topic?: string; partitions?: number; entries?: number; seed?: number; overrides?: object } = {}): Promise<Fixture> {
+async function fixture(
+  t: TestContext,
+  options: { topic?: string; partitions?: number; entries?: number; seed?: number; overrides?: object; io?: ReadAheadIo } = {},
+): Promise<Fixture> {
   const dir = tempDir('strata-read-pool-');
-  const core = await openCoreImpl({ dataDir: dir }, { tuning: TUNING });
+  const core = await openCoreImpl({ dataDir: dir }, { tuning: { ...TUNING, readAheadIo: options.io ?? 'thread-pool' } });
   t.after(async () => {
     await core.close();
     removeDir(dir);
@@ -97,8 +100,10 @@ async function readThrough(fixture: Fixture, maxBytes: number, from = 0, topic =
   return reads;
 }
 
-test('released chunks are reused by later disk reads, and every byte read stays correct', async (t) => {
-  const f = await fixture(t);
+const IO_MODES: readonly ReadAheadIo[] = ['thread-pool', 'event-loop'];
+
+for (const io of IO_MODES) test(`released chunks are reused by later disk reads, and every byte read stays correct (${io} reads)`, async (t) => {
+  const f = await fixture(t, { io });
   const reads = await readThrough(f, 4 * KiB);
   assert.ok(reads > 50, `${reads} reads`);
   const stats = f.core.log.readAheadStats();
@@ -127,8 +132,8 @@ test('released chunks are reused by later disk reads, and every byte read stays 
   assert.ok(reused, 'the released buffer was read into again');
 });
 
-test('a result that is not released keeps its bytes through many later reads', async (t) => {
-  const f = await fixture(t);
+for (const io of IO_MODES) test(`a result that is not released keeps its bytes through many later reads (${io} reads)`, async (t) => {
+  const f = await fixture(t, { io });
   const kept: ReadResult[] = [];
   for (const offset of [0, 5, Math.floor(f.highWatermark / 3), f.highWatermark - 2]) {
     kept.push(await f.core.read(TOPIC, 0, { offset, maxBytes: 4 * KiB }));
@@ -229,8 +234,8 @@ test('compaction swapping segments under unreleased results leaves their bytes i
   for (const result of held) result.release();
 });
 
-test('fuzz: random reads, some released at once, some later, some never, all bytes verified', async (t) => {
-  const f = await fixture(t, { entries: 400, seed: 99 });
+for (const io of IO_MODES) test(`fuzz: random reads, some released at once, some later, some never, all bytes verified (${io} reads)`, async (t) => {
+  const f = await fixture(t, { entries: 400, seed: 99, io });
   const next = random(1234);
   const held: ReadResult[] = [];
   const abandoned: ReadResult[] = []; // never released: must stay valid forever

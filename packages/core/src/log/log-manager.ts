@@ -101,7 +101,12 @@ export class LogManager {
     });
     this.logDir = this.storage.root;
     this.journalDir = path.join(options.dataDir, 'journal');
-    this.readAhead = new ReadAhead(options.tuning.readAheadBytes, options.tuning.readAheadChunksMax, options.tuning.readAheadPoolChunksMax);
+    this.readAhead = new ReadAhead(
+      options.tuning.readAheadBytes,
+      options.tuning.readAheadChunksMax,
+      options.tuning.readAheadPoolChunksMax,
+      options.tuning.readAheadIo,
+    );
     this.flusher = new SegmentFlusher(
       options.tuning.segmentPendingBytesMax,
       options.tuning.segmentFlushBytes,

@@ -17,6 +17,7 @@
  * chunk is then simply garbage-collected, never reused — correctness never depends on `release`.
  */
 import { assert } from '../errors.js';
+import type { ReadAheadIo } from '../limits.js';
 import type { SegmentFile } from '../storage/segment-storage.js';
 import type { Segment } from './segment.js';
 
@@ -61,6 +62,8 @@ export class ReadAhead {
     private readonly chunksMax: number,
     /** Idle chunk buffers kept for reuse (memory: chunkBytes x this). */
     private readonly poolChunksMax: number,
+    /** Which thread reads pooled chunks (StorageTuning.readAheadIo). */
+    private readonly io: ReadAheadIo = 'thread-pool',
   ) {}
 
   /** The cached chunk of `segment` holding `position`, or null. */
@@ -87,7 +90,7 @@ export class ReadAhead {
     }
     let bytes: Buffer;
     try {
-      bytes = await file.read(length, position, buffer);
+      bytes = this.io === 'event-loop' && file.readNow ? file.readNow(length, position, buffer) : await file.read(length, position, buffer);
     } catch (error) {
       this.recycle(buffer);
       throw error;

@@ -52,6 +52,18 @@ export async function readAt(fd: number, length: number, position: number, into?
   return filled === buffer.length ? buffer : buffer.subarray(0, filled);
 }
 
+/** `readAt` into `into`, synchronously (see SegmentFile.readNow). */
+export function readAtNow(fd: number, length: number, position: number, into: Buffer): Buffer {
+  if (into.length < length) throw new RangeError(`read of ${length} bytes into a buffer of ${into.length}`);
+  let filled = 0;
+  while (filled < length) {
+    const bytes = fs.readSync(fd, into, filled, length - filled, position + filled);
+    if (bytes === 0) break;
+    filled += bytes;
+  }
+  return filled === into.length ? into : into.subarray(0, filled);
+}
+
 /** fsync of a directory, so that file creations, renames and deletions in it are durable. */
 export async function fsyncDirectory(path: string): Promise<void> {
   const fd = await openFile(path, fs.constants.O_RDONLY);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { FileCache, type FileLease } from './file-cache.js';
-import { fdatasync, fsyncDirectory, isErrno, readAt, writeAllAt } from './fs-async.js';
+import { fdatasync, fsyncDirectory, isErrno, readAt, readAtNow, writeAllAt } from './fs-async.js';
 import type { SegmentFile, SegmentFileStat, SegmentRewrite, SegmentStorage } from './segment-storage.js';
 
 export class LocalSegmentStorage implements SegmentStorage {
@@ -122,6 +122,10 @@ class LocalSegmentFile implements SegmentFile {
 
   read(length: number, position: number, into?: Buffer): Promise<Buffer> {
     return readAt(this.lease.fd, length, position, into);
+  }
+
+  readNow(length: number, position: number, into: Buffer): Buffer {
+    return readAtNow(this.lease.fd, length, position, into);
   }
 
   write(buffers: readonly Buffer[], position: number): Promise<void> {

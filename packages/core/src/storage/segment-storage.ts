@@ -24,6 +24,12 @@ export interface SegmentFile {
    * return a buffer of its own (callers check `result.buffer === into.buffer`).
    */
   read(length: number, position: number, into?: Buffer): Promise<Buffer>;
+  /**
+   * Optional (local files): the same read into `into`, synchronously on the calling thread. It
+   * blocks the event loop for the read's duration — microseconds per MiB from the page cache, a disk
+   * access otherwise — and skips the two thread hand-offs of `read` (StorageTuning.readAheadIo).
+   */
+  readNow?(length: number, position: number, into: Buffer): Buffer;
   /** Writes every buffer, in order, starting at `position` (active segment only). */
   write(buffers: readonly Buffer[], position: number): Promise<void>;
   /** Makes what was written durable (fdatasync locally). */
