@@ -175,7 +175,10 @@ export interface Core {
   /** Resolves when the entry is durable per the fsync policy. Throws UNKNOWN_TOPIC, CORRUPT_BATCH,
    *  MESSAGE_TOO_LARGE, OUT_OF_ORDER_SEQUENCE, FENCED, STORAGE_FULL, CLOSED. */
   append(topic: string, partition: number, input: AppendInput): Promise<AppendResult>;
-  /** Throws OFFSET_OUT_OF_RANGE when offset < logStartOffset or > highWatermark. */
+  /**
+   * Throws OFFSET_OUT_OF_RANGE when offset < logStartOffset or > highWatermark. Entries may view a
+   * shared read buffer: call `result.release()` once nothing uses their bytes any more (optional).
+   */
   read(topic: string, partition: number, options: ReadOptions): Promise<ReadResult>;
   offsets(topic: string, partition: number): PartitionOffsets;
   /** First offset whose timestamp is >= timestampMs, or null when there is none. */
