@@ -292,7 +292,12 @@ test('a storage that ignores the buffer it is given: chunks are simply not poole
   const again = await readAhead.read(file, 0, 512);
   assert.equal(again.pooled, null);
   assert.equal(readAhead.stats().pooledReuses, 1);
-  // Larger than a chunk: a buffer of its own, never pooled.
+  // Larger than a chunk, or less than half of one: a buffer of its own size, never pooled.
   const big = await readAhead.read(file, 0, 4096);
   assert.equal(big.pooled, null);
+  const reads = readAhead.stats().pooledReuses + readAhead.stats().pooledAllocations;
+  const small = await readAhead.read(file, 0, 100);
+  assert.equal(small.pooled, null);
+  assert.equal(small.bytes.length, 100);
+  assert.equal(readAhead.stats().pooledReuses + readAhead.stats().pooledAllocations, reads, 'no pool buffer taken');
 });

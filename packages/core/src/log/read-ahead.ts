@@ -76,11 +76,17 @@ export class ReadAhead {
   }
 
   /**
-   * Reads `length` bytes at `position` into a pooled buffer when it fits one (else a fresh buffer,
-   * not pooled). The chunk comes back with no reference: the caller retains it.
+   * Reads `length` bytes at `position` into a pooled buffer when it fills at least half of one
+   * (else a fresh buffer of its size, not pooled). The chunk comes back with no reference: the
+   * caller retains it.
    */
   async read(file: SegmentFile, position: number, length: number): Promise<ReadChunk> {
-    if (length > this.chunkBytes || this.poolChunksMax === 0) return new ReadChunk(position, await file.read(length, position), null);
+    // A short read (a segment's last bytes, a small segment) gets a buffer of its size: a whole
+    // pooled chunk would pin up to chunkBytes for a few bytes while a result that is never released
+    // keeps it (10,000 small partitions caught up by a subscription), and small buffers fault little.
+    if (length > this.chunkBytes || length * 2 < this.chunkBytes || this.poolChunksMax === 0) {
+      return new ReadChunk(position, await file.read(length, position), null);
+    }
     let buffer = this.pool.pop();
     if (buffer) this.pooledReuses++;
     else {
