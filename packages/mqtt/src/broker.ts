@@ -12,7 +12,7 @@ import {
   type Delivery,
   type Logger,
   type Message,
-  type StoredMessage,
+  type AppendResult,
   type SubscriptionConsumer,
 } from '@strata/core';
 import type { IPublishPacket } from 'mqtt-packet';
@@ -20,8 +20,8 @@ import { Acker } from './acker.js';
 import { CoalescedWrite } from './coalesced-write.js';
 import type { MqttConfig } from './config.js';
 import type { Connection } from './connection.js';
-import { CoreTail } from './core-tail.js';
-import { messageToView, publishToMessage, TextReuse, type MqttMessageView } from './message-codec.js';
+import { CoreTail, type AppendSink } from './core-tail.js';
+import { messageToView, publishToMessage, publishView, TextReuse, type MqttMessageView } from './message-codec.js';
 import { RetainedStore } from './retained-store.js';
 import { Session, type Lag, type SessionSubscription } from './session.js';
 import { SessionStore, type StoredSession, type StoredWill } from './session-store.js';
@@ -86,7 +86,13 @@ export class Broker {
     const retainedTopic = resolveTopicName(config.retainedTopic, config.namespace).full;
     this.retained = new RetainedStore(core, retainedTopic, config.retainedMessagesMax, logger);
     this.sessionStore = new SessionStore(core.metadata);
-    this.tail = new CoreTail(core, logger, (topic, partition, m) => this.onTailMessage(topic, partition, m), () => this.index.size > 0);
+    this.tail = new CoreTail(
+      core,
+      logger,
+      (topic, partition, offset, view) => this.onTailMessage(topic, partition, offset, view),
+      (topic, message) => this.view(topic, message),
+      () => this.index.size > 0,
+    );
   }
 
   async start(): Promise<void> {
@@ -532,8 +538,7 @@ export class Broker {
    * queue is full is not dropped from: it falls behind on this partition and catches up by reading the
    * core itself (catchUp), so QoS 1/2 messages are never discarded and memory stays bounded.
    */
-  private onTailMessage(coreTopic: string, partition: number, message: StoredMessage): void {
-    const view = this.view(coreTopic, message);
+  private onTailMessage(coreTopic: string, partition: number, offset: number, view: MqttMessageView): void {
     if (this.isExpired(view)) return;
     const entries = this.indexEntriesFor(view.topic);
     if (entries.length === 0) return;
@@ -555,10 +560,10 @@ export class Broker {
     if (many === null && single === null) return;
     const key = this.tailPartitionKey(coreTopic, partition);
     if (many !== null) {
-      for (const [session, match] of many as Map<Session, Match>) this.deliverLive(session, key, coreTopic, partition, message.offset, view, match);
+      for (const [session, match] of many as Map<Session, Match>) this.deliverLive(session, key, coreTopic, partition, offset, view, match);
     } else {
       const entry = single! as IndexEntry;
-      this.deliverLive(entry.session, key, coreTopic, partition, message.offset, view, entry.single);
+      this.deliverLive(entry.session, key, coreTopic, partition, offset, view, entry.single);
     }
   }
 
@@ -734,42 +739,46 @@ export class Broker {
   /**
    * Appends publishes to their core topics, grouped per (core topic, partition) into one entry each,
    * in order. Retained ones are also stored. Resolves per packet: null when durable, or the error.
+   * The views of what was appended go to the tail reader with their offsets, so the live fan-out
+   * does not read back and decode what was just encoded (core-tail.ts).
    */
   async append(publisher: string, packets: readonly IPublishPacket[]): Promise<(Error | null)[]> {
     const now = this.clock.now();
     const publisherBytes = Buffer.from(publisher);
-    const groups = new Map<string, { rule: TopicRule; partition: number; indexes: number[]; messages: Message[] }>();
+    const groups = new Map<string, AppendGroup>();
     const messages: Message[] = [];
-    // Publishes in one batch mostly go to one topic: encode its name once.
+    // Publishes in one batch mostly go to one topic: encode its name and find its partition once.
     let lastTopic: string | null = null;
     let lastTopicBytes: Buffer | undefined;
+    let group: AppendGroup | undefined;
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i]!;
       if (packet.topic !== lastTopic) {
         lastTopic = packet.topic;
         lastTopicBytes = Buffer.from(packet.topic);
-      }
-      const rule = this.mapper.ruleForTopic(packet.topic);
-      const partition = this.mapper.partitionFor(rule, packet.topic);
-      const key = partitionKey(rule.coreTopic, partition);
-      let group = groups.get(key);
-      if (group === undefined) {
-        group = { rule, partition, indexes: [], messages: [] };
-        groups.set(key, group);
+        const rule = this.mapper.ruleForTopic(packet.topic);
+        const partition = this.mapper.partitionFor(rule, packet.topic);
+        const key = partitionKey(rule.coreTopic, partition);
+        group = groups.get(key);
+        if (group === undefined) {
+          group = { rule, partition, indexes: [], messages: [], views: [], sink: this.tail.sink(rule.coreTopic, partition) };
+          groups.set(key, group);
+        }
       }
       const message = publishToMessage(packet, publisherBytes, now, lastTopicBytes);
       messages.push(message);
-      group.indexes.push(i);
-      group.messages.push(message);
+      group!.indexes.push(i);
+      group!.messages.push(message);
+      if (group!.sink !== null) group!.views.push(publishView(packet, message, publisher));
     }
-    const results: (Error | null)[] = packets.map(() => null);
+    const results: (Error | null)[] = new Array<Error | null>(packets.length).fill(null);
     const work: Promise<void>[] = [];
-    for (const group of groups.values()) {
+    for (const g of groups.values()) {
       work.push(
-        this.appendGroup(group.rule, group.partition, group.messages).then(
+        this.appendGroup(g).then(
           () => undefined,
           (error: Error) => {
-            for (const i of group.indexes) results[i] = error;
+            for (const i of g.indexes) results[i] = error;
           },
         ),
       );
@@ -790,15 +799,20 @@ export class Broker {
     return results;
   }
 
-  private async appendGroup(rule: TopicRule, partition: number, messages: Message[]): Promise<void> {
+  private async appendGroup(group: AppendGroup): Promise<void> {
+    const { rule, partition, messages } = group;
+    let result: AppendResult;
     try {
-      await this.core.append(rule.coreTopic, partition, { kind: 'messages', messages });
+      result = await this.core.append(rule.coreTopic, partition, { kind: 'messages', messages });
     } catch (error) {
       // The core topic was deleted under us: recreate it once (the rule still names it).
       if (!isStrataError(error, 'UNKNOWN_TOPIC')) throw error;
       await this.ensureTopic(rule);
-      await this.core.append(rule.coreTopic, partition, { kind: 'messages', messages });
+      // The old sink belongs to the deleted topic's tail: the new tail reads this append back instead.
+      group.sink = null;
+      result = await this.core.append(rule.coreTopic, partition, { kind: 'messages', messages });
     }
+    this.tail.appended(group.sink, result, group.views);
   }
 
   /** Retained messages for a new subscription, as views. */
@@ -859,6 +873,18 @@ function loadWill(stored: StoredWill): NonNullable<Session['will']> {
     packet.properties = properties as IPublishPacket['properties'];
   }
   return { packet, delaySeconds: stored.delaySeconds };
+}
+
+/** The publishes of one append call that go to one core topic partition. */
+interface AppendGroup {
+  readonly rule: TopicRule;
+  readonly partition: number;
+  /** Their positions in the append call's packets. */
+  readonly indexes: number[];
+  readonly messages: Message[];
+  /** Their views for the tail reader; empty when `sink` is null (nobody subscribed). */
+  readonly views: MqttMessageView[];
+  sink: AppendSink;
 }
 
 interface Match {

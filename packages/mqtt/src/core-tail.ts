@@ -1,35 +1,64 @@
 /**
  * The online fan-out path: one reader per core topic partition follows the core's tail, woken by
- * core.onAppend (any protocol's appends, not only ours), decodes each entry once, and hands every
- * message to `deliver`, which matches it against the in-memory subscription index. Persistent
- * sessions do not use this path; they read through their own durable core subscriptions.
+ * core.onAppend (any protocol's appends, not only ours), and hands every message, in offset order, to
+ * `deliver`, which matches it against the in-memory subscription index. Persistent sessions do not use
+ * this path; they read through their own durable core subscriptions.
+ *
+ * Messages this handler appended itself are not read back: the broker hands the tail their views
+ * together with the offsets the core assigned (`appended`), and the tail delivers those when it
+ * reaches that offset, instead of reading and decoding the record batch it just encoded. Anything else
+ * at the tail (another protocol's appends, a gap, an entry the tail dropped) is read from the core as
+ * before, so the local entries only save work: the messages and their order are the core's.
  */
-import { decodeRecordBatch, type Core, type Logger, type StoredMessage } from '@strata/core';
+import { decodeRecordBatch, type AppendResult, type Core, type Logger, type Message } from '@strata/core';
+import type { MqttMessageView } from './message-codec.js';
 
 /** Bytes fetched per read while catching up to the tail. */
 const READ_BYTES_MAX = 1024 * 1024;
 /** Entries per read, so one busy partition yields to others between reads. */
 const READ_ENTRIES_MAX = 256;
+/**
+ * Own appends remembered per partition until the tail passes them. Past this the oldest is dropped
+ * (the tail then reads it from the core), so a tail that cannot keep up holds bounded memory.
+ */
+const LOCAL_ENTRIES_MAX = 1024;
+
+/** Views of one entry this handler appended: offsets baseOffset .. baseOffset + views.length - 1. */
+interface LocalEntry {
+  readonly baseOffset: number;
+  readonly views: readonly MqttMessageView[];
+}
 
 interface PartitionTail {
   readonly topic: string;
   readonly partition: number;
   nextOffset: number;
   pumping: boolean;
+  /** A pump is scheduled for the next macrotask turn (see wake). */
+  scheduled: boolean;
   /** An append arrived while pumping: read again afterwards. */
   again: boolean;
+  /** Own appends at or past nextOffset, in offset order. */
+  readonly local: LocalEntry[];
 }
+
+/** Where an own append's views go once its offsets are known: the tail of its partition when the append started. */
+export type AppendSink = PartitionTail | null;
 
 export class CoreTail {
   private readonly tails = new Map<string, PartitionTail>();
   private unsubscribe: (() => void) | null = null;
   private closed = false;
+  /** Counters for tests: messages delivered from own appends vs read back from the core. */
+  readonly stats = { local: 0, read: 0 };
 
   constructor(
     private readonly core: Core,
     private readonly logger: Logger,
     /** Called in offset order per partition. */
-    private readonly deliver: (topic: string, partition: number, message: StoredMessage) => void,
+    private readonly deliver: (topic: string, partition: number, offset: number, view: MqttMessageView) => void,
+    /** The view of a message read from the core. */
+    private readonly toView: (topic: string, message: Message) => MqttMessageView,
     /** When false nothing is decoded; readers just skip to the tail. */
     private readonly hasSubscribers: () => boolean,
   ) {}
@@ -46,7 +75,7 @@ export class CoreTail {
     const k = key(topic, partition);
     if (this.tails.has(k)) return;
     const { highWatermark } = this.core.offsets(topic, partition);
-    this.tails.set(k, { topic, partition, nextOffset: highWatermark, pumping: false, again: false });
+    this.tails.set(k, { topic, partition, nextOffset: highWatermark, pumping: false, scheduled: false, again: false, local: [] });
   }
 
   /** Every message below this offset has been handed to `deliver`. */
@@ -58,25 +87,61 @@ export class CoreTail {
     for (const [k, tail] of this.tails) if (tail.topic === topic) this.tails.delete(k);
   }
 
+  /**
+   * Taken before an own append starts: the tail it will be delivered by, or null when nobody would
+   * see it. Taking it first ties the result to this tail object, so a result that arrives after the
+   * topic was deleted (and maybe re-created, offsets starting over) lands on the old, unfollowed one.
+   */
+  sink(topic: string, partition: number): AppendSink {
+    if (!this.hasSubscribers()) return null;
+    return this.tails.get(key(topic, partition)) ?? null;
+  }
+
+  /** An own append is durable at `result`'s offsets; `views` are its messages in order. */
+  appended(sink: AppendSink, result: AppendResult, views: readonly MqttMessageView[]): void {
+    if (sink === null || this.closed) return;
+    // A duplicate's offsets are an earlier batch's; a count mismatch would misplace offsets: read those.
+    if (result.duplicate || result.lastOffset - result.baseOffset + 1 !== views.length) return;
+    if (result.baseOffset < sink.nextOffset) return; // already read back from the core
+    const local = sink.local;
+    const last = local[local.length - 1];
+    if (last !== undefined && last.baseOffset >= result.baseOffset) return; // not in order: read instead
+    if (local.length >= LOCAL_ENTRIES_MAX) local.shift();
+    local.push({ baseOffset: result.baseOffset, views });
+  }
+
+  /**
+   * The pump starts on the next macrotask turn, not inside onAppend: the core calls onAppend before
+   * it resolves the appends of that commit, so by then the broker has handed over the views of its
+   * own appends (promise reactions run before the next macrotask) and the tail need not read them.
+   * Appends of one commit share one pump.
+   */
   private wake(tail: PartitionTail): void {
     if (this.closed) return;
     if (tail.pumping) {
       tail.again = true;
       return;
     }
-    tail.pumping = true;
-    this.pump(tail).then(
-      () => {
-        tail.pumping = false;
-      },
-      (error: unknown) => {
-        tail.pumping = false;
-        this.logger.warn('tail read failed', { topic: tail.topic, partition: tail.partition, error });
-      },
-    );
+    if (tail.scheduled) return;
+    tail.scheduled = true;
+    setImmediate(() => {
+      tail.scheduled = false;
+      if (this.closed || tail.pumping) return;
+      tail.pumping = true;
+      this.pump(tail).then(
+        () => {
+          tail.pumping = false;
+        },
+        (error: unknown) => {
+          tail.pumping = false;
+          this.logger.warn('tail read failed', { topic: tail.topic, partition: tail.partition, error });
+        },
+      );
+    });
   }
 
   private async pump(tail: PartitionTail): Promise<void> {
+    const local = tail.local;
     do {
       tail.again = false;
       // Bounded: each pass reads up to the high watermark seen at its start, advancing nextOffset.
@@ -86,19 +151,38 @@ export class CoreTail {
         if (tail.nextOffset >= highWatermark) break;
         if (!this.hasSubscribers()) {
           tail.nextOffset = highWatermark;
+          local.length = 0;
           break;
         }
         if (tail.nextOffset < logStartOffset) tail.nextOffset = logStartOffset;
+        while (local.length > 0 && local[0]!.baseOffset < tail.nextOffset) local.shift();
+        const own = local[0];
+        if (own !== undefined && own.baseOffset === tail.nextOffset && own.baseOffset + own.views.length <= highWatermark) {
+          local.shift();
+          const views = own.views;
+          for (let i = 0; i < views.length; i++) this.deliver(tail.topic, tail.partition, own.baseOffset + i, views[i]!);
+          this.stats.local += views.length;
+          tail.nextOffset = own.baseOffset + views.length;
+          continue;
+        }
         const result = await this.core.read(tail.topic, tail.partition, {
           offset: tail.nextOffset,
           maxBytes: READ_BYTES_MAX,
           maxEntries: READ_ENTRIES_MAX,
         });
         if (result.entries.length === 0) break;
+        // Read up to the next own append only; from there the views serve (entries are whole appends).
+        // (Only past nextOffset: the first entry always advances the tail.)
+        const ownFrom = own !== undefined && own.baseOffset > tail.nextOffset ? own.baseOffset : Number.POSITIVE_INFINITY;
         for (const entry of result.entries) {
+          if (entry.baseOffset >= ownFrom) break;
           const { header, messages } = decodeRecordBatch(entry.bytes);
           if (!header.isControl) {
-            for (const m of messages) if (m.offset >= tail.nextOffset) this.deliver(tail.topic, tail.partition, m);
+            for (const m of messages) {
+              if (m.offset < tail.nextOffset) continue;
+              this.deliver(tail.topic, tail.partition, m.offset, this.toView(tail.topic, m));
+              this.stats.read++;
+            }
           }
           tail.nextOffset = Math.max(tail.nextOffset, entry.lastOffset + 1);
         }

@@ -99,6 +99,26 @@ export class TextReuse {
 }
 
 /**
+ * The view of a message this handler is appending, for the live fan-out (core-tail.ts): the same as
+ * `messageToView` of it read back from the core, without the decode. A PUBLISH without properties
+ * (every 3.1/3.1.1 one) is built directly from the packet; one with properties goes through
+ * `messageToView` of the message built from it, so the header round trip (user property names and
+ * multiple values) is exactly what a reader of the core would see.
+ */
+export function publishView(packet: IPublishPacket, message: Message, publisher: string): MqttMessageView {
+  if (packet.properties !== undefined) return messageToView(message, packet.topic, packet.qos);
+  return {
+    topic: packet.topic,
+    payload: message.value ?? EMPTY,
+    qos: packet.qos,
+    retain: packet.retain,
+    publisher,
+    expiresAtMs: null,
+    properties: undefined,
+  };
+}
+
+/**
  * Restores the MQTT view of a core message. `fallbackTopic` is used for messages from other
  * protocols, which carry no `mqtt.topic` header (the mapping rule decides it, docs/protocols/mqtt.md).
  */
