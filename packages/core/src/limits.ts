@@ -2,6 +2,7 @@
  * Defaults of every named maximum of the core (CoreLimits in core.ts) and of the topic policies,
  * plus the storage engine's own tuning constants. One file, so the numbers can be read together.
  */
+import os from 'node:os';
 import type { CoreLimits, TopicPolicies } from './core.js';
 import { StrataError } from './errors.js';
 
@@ -36,9 +37,13 @@ export const DEFAULT_TOPIC_POLICIES: TopicPolicies = {
  * each chunk pays two thread hand-offs and the copy runs on another core. `event-loop`: synchronous
  * reads (SegmentFile.readNow where the storage has it): from the page cache ~1.8x the throughput
  * on the 2-core dev machine (catch-up bench: 86% vs 46% of a raw synchronous read loop), but a
- * read that misses the page cache blocks every connection for the disk access.
+ * read that misses the page cache blocks every connection for the disk access. `recent` (default):
+ * synchronous for segments this process wrote within its last `readAheadRecentBytesMax` bytes of
+ * segment writes — a consumer a little behind the tail, whose bytes the page cache still holds —
+ * and the thread pool for everything older (history, segments from before a restart), which may
+ * have to come from the disk.
  */
-export type ReadAheadIo = 'thread-pool' | 'event-loop';
+export type ReadAheadIo = 'thread-pool' | 'event-loop' | 'recent';
 
 /** Tuning of the storage engine; not part of the public contract. */
 export interface StorageTuning {
@@ -64,6 +69,12 @@ export interface StorageTuning {
   readonly readAheadPoolChunksMax: number;
   /** Which thread reads a pooled read-ahead chunk: see ReadAheadIo. */
   readonly readAheadIo: ReadAheadIo;
+  /**
+   * `recent` reads: a segment counts as recent while fewer than this many segment bytes were
+   * written (by this process, store-wide) since its own first bytes: they are then very likely
+   * still in the page cache.
+   */
+  readonly readAheadRecentBytesMax: number;
   /** How often retention runs. */
   readonly retentionCheckIntervalMs: number;
   /** Concurrent fsyncs of segment files during a checkpoint. */
@@ -98,7 +109,10 @@ export const DEFAULT_STORAGE_TUNING: StorageTuning = {
   readAheadBytes: 4 * MiB,
   readAheadChunksMax: 16,
   readAheadPoolChunksMax: 8,
-  readAheadIo: 'thread-pool',
+  readAheadIo: 'recent',
+  // An eighth of the machine's memory, at most 1 GiB: well inside what the page cache keeps of
+  // recent writes unless something else presses on memory.
+  readAheadRecentBytesMax: Math.min(1024 * MiB, Math.floor(os.totalmem() / 8)),
   retentionCheckIntervalMs: 30_000,
   checkpointFsyncConcurrencyMax: 4,
   producerBatchesMax: 5,

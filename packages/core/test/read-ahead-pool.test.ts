@@ -100,7 +100,7 @@ async function readThrough(fixture: Fixture, maxBytes: number, from = 0, topic =
   return reads;
 }
 
-const IO_MODES: readonly ReadAheadIo[] = ['thread-pool', 'event-loop'];
+const IO_MODES: readonly ReadAheadIo[] = ['thread-pool', 'event-loop', 'recent'];
 
 for (const io of IO_MODES) test(`released chunks are reused by later disk reads, and every byte read stays correct (${io} reads)`, async (t) => {
   const f = await fixture(t, { io });
@@ -300,4 +300,47 @@ test('a storage that ignores the buffer it is given: chunks are simply not poole
   assert.equal(small.pooled, null);
   assert.equal(small.bytes.length, 100);
   assert.equal(readAhead.stats().pooledReuses + readAhead.stats().pooledAllocations, reads, 'no pool buffer taken');
+});
+
+test('recent reads: segments this process wrote lately are read on the event loop, older ones and those from before a restart in the thread pool', async () => {
+  const dir = tempDir('strata-read-recent-');
+  // A 96 KiB window of segment writes: with 64 KiB segments, the first segments fall out of it.
+  const tuning = { ...TUNING, readAheadIo: 'recent' as const, readAheadRecentBytesMax: 96 * KiB };
+  let core = await openCoreImpl({ dataDir: dir }, { tuning });
+  try {
+    await core.topics.create(TOPIC, { overrides: { segmentBytesMax: 64 * KiB } });
+    const value = Buffer.alloc(2000, 0x42);
+    for (let i = 0; i < 200; i++) await core.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] });
+    await core.log.flushSegments();
+    const log = core.log.getLog(TOPIC, 0);
+    core.log.tailCache.drop(log.tail);
+    assert.ok(log.segments.length >= 5, `several segments (${log.segments.length})`);
+    const readAll = async (): Promise<number> => {
+      let count = 0;
+      for (let offset = 0; offset < 200; ) {
+        const result = await core.read(TOPIC, 0, { offset, maxBytes: 8 * KiB });
+        count += result.entries.length;
+        offset = result.entries[result.entries.length - 1]!.lastOffset + 1;
+        result.release();
+      }
+      return count;
+    };
+    const before = core.log.readAheadStats();
+    assert.equal(await readAll(), 200);
+    const after = core.log.readAheadStats();
+    assert.ok(after.readsNow > before.readsNow, 'the last segments are read on the event loop');
+    assert.ok(after.readsInPool > before.readsInPool, 'the first segments, out of the window, in the thread pool');
+    await core.close();
+
+    core = await openCoreImpl({ dataDir: dir }, { tuning });
+    core.log.tailCache.drop(core.log.getLog(TOPIC, 0).tail);
+    const restarted = core.log.readAheadStats();
+    assert.equal(await readAll(), 200);
+    const later = core.log.readAheadStats();
+    assert.equal(later.readsNow, restarted.readsNow, 'after a restart nothing counts as recent');
+    assert.ok(later.readsInPool > restarted.readsInPool);
+  } finally {
+    await core.close();
+    removeDir(dir);
+  }
 });

@@ -213,6 +213,7 @@ export class LogManager {
         },
         dropPending: (segment) => this.flusher.drop(segment),
         readAhead: this.readAhead,
+        isRecent: (segment) => segment.writtenSince >= 0 && this.flusher.bytesWritten - segment.writtenSince <= this.options.tuning.readAheadRecentBytesMax,
       }, topic.policies);
       logs[partition] = log;
       created.push(log);

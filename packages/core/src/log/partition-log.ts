@@ -44,6 +44,8 @@ export interface PartitionDeps {
   /** A segment with unwritten acknowledged batches is going away (retention, topic deletion). */
   readonly dropPending: (segment: Segment) => void;
   readonly readAhead: ReadAhead;
+  /** The segment's bytes were written by this process recently enough to be in the page cache. */
+  readonly isRecent: (segment: Segment) => boolean;
 }
 
 /** State of a segment before a group touched it, to undo a failed group commit. */
@@ -452,7 +454,7 @@ export class PartitionLog {
             }
             if (!source) {
               const ahead = Math.min(end - position, Math.max(wanted, readAhead.chunkBytes));
-              source = await readAhead.read(lease, position, ahead);
+              source = await readAhead.read(lease, position, ahead, this.deps.isRecent(segment));
               if (ahead > wanted) readAhead.put(segment, source);
             }
             readAhead.retain(source);

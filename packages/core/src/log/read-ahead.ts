@@ -49,6 +49,10 @@ export interface ReadAheadStats {
   readonly pooledIdle: number;
   /** Chunks in the cache. */
   readonly cachedChunks: number;
+  /** Pooled chunk reads made synchronously on the event loop (ReadAheadIo). */
+  readonly readsNow: number;
+  /** Pooled chunk reads made in the thread pool. */
+  readonly readsInPool: number;
 }
 
 export class ReadAhead {
@@ -56,6 +60,8 @@ export class ReadAhead {
   private readonly pool: Buffer[] = [];
   private pooledReuses = 0;
   private pooledAllocations = 0;
+  private readsNow = 0;
+  private readsInPool = 0;
 
   constructor(
     readonly chunkBytes: number,
@@ -80,7 +86,7 @@ export class ReadAhead {
    * (else a fresh buffer of its size, not pooled). The chunk comes back with no reference: the
    * caller retains it.
    */
-  async read(file: SegmentFile, position: number, length: number): Promise<ReadChunk> {
+  async read(file: SegmentFile, position: number, length: number, recent = false): Promise<ReadChunk> {
     // A short read (a segment's last bytes, a small segment) gets a buffer of its size: a whole
     // pooled chunk would pin up to chunkBytes for a few bytes while a result that is never released
     // keeps it (10,000 small partitions caught up by a subscription), and small buffers fault little.
@@ -96,7 +102,10 @@ export class ReadAhead {
     }
     let bytes: Buffer;
     try {
-      bytes = this.io === 'event-loop' && file.readNow ? file.readNow(length, position, buffer) : await file.read(length, position, buffer);
+      const now = file.readNow && (this.io === 'event-loop' || (this.io === 'recent' && recent));
+      if (now) this.readsNow++;
+      else this.readsInPool++;
+      bytes = now ? file.readNow!(length, position, buffer) : await file.read(length, position, buffer);
     } catch (error) {
       this.recycle(buffer);
       throw error;
@@ -155,6 +164,8 @@ export class ReadAhead {
       pooledReuses: this.pooledReuses,
       pooledAllocations: this.pooledAllocations,
       pooledIdle: this.pool.length,
+      readsNow: this.readsNow,
+      readsInPool: this.readsInPool,
       cachedChunks: this.chunks.size,
     };
   }

@@ -17,6 +17,8 @@ export class SegmentFlusher {
   /** Sealed segments whose index file is to be written once they are wholly in their file. */
   private readonly sealed = new Map<Segment, PartitionLog>();
   private pendingTotal = 0;
+  /** Segment bytes this process has written (or is writing), store-wide: the clock of Segment.writtenSince. */
+  bytesWritten = 0;
   private flushing: Promise<boolean> | null = null;
   private lastFlushFailed = false;
   flushes = 0;
@@ -128,6 +130,9 @@ export class SegmentFlusher {
       bytes += entry.bytes.length;
       return entry.bytes;
     });
+    // A segment started by this process is stamped with the store-wide count before its first bytes.
+    if (segment.writtenSince < 0 && segment.writtenBytes === 0) segment.writtenSince = this.bytesWritten;
+    this.bytesWritten += bytes;
     try {
       const lease = await log.openForWrite(segment);
       try {

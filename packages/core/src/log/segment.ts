@@ -52,6 +52,11 @@ export class Segment {
    * that took a position from this index and then opened the path must start again.
    */
   superseded = false;
+  /**
+   * SegmentFlusher.bytesWritten when this process wrote the segment's first bytes; -1 when they
+   * were written before it started (or by compaction): how recent its bytes are (ReadAheadIo `recent`).
+   */
+  writtenSince = -1;
 
   constructor(
     directory: string,
