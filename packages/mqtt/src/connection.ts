@@ -44,6 +44,9 @@ interface InflightDelivery {
   readonly onDone: (() => void) | null;
 }
 
+/** Packets written in one tick are copied into one buffer up to this size; larger ones are written as they are. */
+const OUT_COPY_BYTES_MAX = 64 * 1024;
+
 /** Time given to a closing connection to flush its last packet (e.g. DISCONNECT) before it is destroyed. */
 const CLOSE_FLUSH_MS = 1000;
 
@@ -85,7 +88,6 @@ export class Connection {
   private readonly backlog: mqttPacket.Packet[] = [];
   private pausedForAppends = false;
   private pausedForWork = false;
-  private corked = false;
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private connectTimer: NodeJS.Timeout | null;
   private gracefulClose = false;
@@ -353,7 +355,7 @@ export class Connection {
     );
   }
 
-  /** Writes one packet. Writes in one tick are corked together (one writev). */
+  /** Writes one packet (written with the rest of this tick's packets, see `write`). */
   send(packet: mqttPacket.Packet): void {
     if (this.closed) return;
     this.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
@@ -376,17 +378,54 @@ export class Connection {
     this.write(bytes);
   }
 
+  /**
+   * Queues packet bytes; everything written in one tick goes out as one socket write (small packets
+   * copied into one buffer: one write request instead of one per packet), started on process.nextTick.
+   */
   write(bytes: Buffer): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.stream.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.stream.uncork();
-      });
-    }
-    this.stream.write(bytes);
+    if (this.outChunks.length === 0) process.nextTick(this.flushOut);
+    this.outChunks.push(bytes);
+    this.outBytes += bytes.length;
   }
+
+  /** Packets queued by `write` in this tick, and their bytes (counted against outboundBytesMax). */
+  private outChunks: Buffer[] = [];
+  private outBytes = 0;
+
+  private readonly flushOut = (): void => {
+    const chunks = this.outChunks;
+    if (chunks.length === 0) return;
+    const total = this.outBytes;
+    this.outChunks = [];
+    this.outBytes = 0;
+    const stream = this.stream;
+    if (stream.destroyed || stream.writableEnded) return;
+    if (chunks.length === 1) {
+      stream.write(chunks[0]!);
+      return;
+    }
+    if (total <= OUT_COPY_BYTES_MAX) {
+      stream.write(Buffer.concat(chunks, total));
+      return;
+    }
+    // Large payloads are not copied: runs of small packets are joined, large ones written as they are.
+    stream.cork();
+    let runStart = 0;
+    let runBytes = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
+      if (chunk.length < OUT_COPY_BYTES_MAX) {
+        runBytes += chunk.length;
+        continue;
+      }
+      if (runBytes > 0) stream.write(i - runStart === 1 ? chunks[runStart]! : Buffer.concat(chunks.slice(runStart, i), runBytes));
+      stream.write(chunk);
+      runStart = i + 1;
+      runBytes = 0;
+    }
+    if (runBytes > 0) stream.write(chunks.length - runStart === 1 ? chunks[runStart]! : Buffer.concat(chunks.slice(runStart), runBytes));
+    stream.uncork();
+  };
 
   /**
    * Delivers a message to this client. It is sent now when the socket buffer is below
@@ -435,7 +474,7 @@ export class Connection {
 
   /** Room in the socket buffer, and for QoS 1/2 in the in-flight window. */
   private canSend(qos: 0 | 1 | 2): boolean {
-    if (this.stream.writableLength > this.broker.config.outboundBytesMax) return false;
+    if (this.stream.writableLength + this.outBytes > this.broker.config.outboundBytesMax) return false;
     return qos === 0 || this.inflight.size < this.sendQuota;
   }
 
@@ -628,6 +667,7 @@ export class Connection {
     }
     this.logger.debug('closing connection', { reason, clientId: this.clientId });
     this.finish();
+    this.flushOut(); // what was written before the close (e.g. the DISCONNECT) goes out first
     this.stream.end();
     const timer = setTimeout(() => this.stream.destroy(), CLOSE_FLUSH_MS);
     timer.unref();
