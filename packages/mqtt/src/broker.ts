@@ -10,6 +10,7 @@ import {
   type Clock,
   type Core,
   type Delivery,
+  type Header,
   type Logger,
   type Message,
   type AppendResult,
@@ -751,11 +752,16 @@ export class Broker {
     let lastTopic: string | null = null;
     let lastTopicBytes: Buffer | undefined;
     let group: AppendGroup | undefined;
+    // Headers of the last PUBLISH without properties, shared by the next ones with the same topic, QoS and retain.
+    let lastHeaders: readonly Header[] | undefined;
+    let lastQos = -1;
+    let lastRetain = false;
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i]!;
       if (packet.topic !== lastTopic) {
         lastTopic = packet.topic;
         lastTopicBytes = Buffer.from(packet.topic);
+        lastHeaders = undefined;
         const rule = this.mapper.ruleForTopic(packet.topic);
         const partition = this.mapper.partitionFor(rule, packet.topic);
         const key = partitionKey(rule.coreTopic, partition);
@@ -765,7 +771,12 @@ export class Broker {
           groups.set(key, group);
         }
       }
-      const message = publishToMessage(packet, publisherBytes, now, lastTopicBytes);
+      const plain = packet.properties === undefined;
+      const same = plain && packet.qos === lastQos && packet.retain === lastRetain ? lastHeaders : undefined;
+      const message = publishToMessage(packet, publisherBytes, now, lastTopicBytes, same);
+      lastHeaders = plain ? message.headers : undefined;
+      lastQos = packet.qos;
+      lastRetain = packet.retain;
       messages.push(message);
       group!.indexes.push(i);
       group!.messages.push(message);

@@ -14,7 +14,7 @@ import type { ConnectionInfo, Logger } from '@strata/core';
 import type { Broker } from './broker.js';
 import { decodePubackV4, decodePublishV4, encodePublishV4 } from './fast-path.js';
 import { FrameReader } from './framing.js';
-import type { MqttMessageView } from './message-codec.js';
+import { TextReuse, type MqttMessageView } from './message-codec.js';
 import { reasonForAppendError } from './errors.js';
 import { RC } from './reason-codes.js';
 import type { Session } from './session.js';
@@ -69,6 +69,8 @@ export class Connection {
   private readonly outboundAliases = new Map<string, number>();
 
   private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
+  /** Inbound PUBLISH topic strings reused while the bytes repeat (made on the first PUBLISH: idle connections do not pay for it). */
+  private inboundTopics: TextReuse | null = null;
   private readonly frames: FrameReader;
   private parsed: mqttPacket.Packet | null = null;
   private parseError: Error | null = null;
@@ -147,7 +149,7 @@ export class Connection {
     let packet: mqttPacket.Packet | null = null;
     if (this.protocolVersion < 5 && this.state === 'connected') {
       const type = frame[0]! >> 4;
-      if (type === 3) packet = decodePublishV4(frame);
+      if (type === 3) packet = decodePublishV4(frame, (this.inboundTopics ??= new TextReuse()));
       else if (type === 4) packet = decodePubackV4(frame);
     }
     if (packet === null) {

@@ -4,9 +4,10 @@
  * carries properties), goes through mqtt-packet. Pure functions over Buffers.
  */
 import type { IPubackPacket, IPublishPacket } from 'mqtt-packet';
+import type { TextReuse } from './message-codec.js';
 
 /** Decodes a whole 3.1.1 PUBLISH frame; null when it is not well formed (the caller falls back). */
-export function decodePublishV4(frame: Buffer): IPublishPacket | null {
+export function decodePublishV4(frame: Buffer, topics?: TextReuse): IPublishPacket | null {
   const first = frame[0]!;
   const qos = (first >> 1) & 0x03;
   if (qos === 3) return null; // [MQTT-3.3.1-4]
@@ -17,7 +18,8 @@ export function decodePublishV4(frame: Buffer): IPublishPacket | null {
   const topicLength = frame.readUInt16BE(pos);
   pos += 2;
   if (pos + topicLength > frame.length) return null;
-  const topic = frame.toString('utf8', pos, pos + topicLength);
+  // A publisher mostly repeats its topic: `topics` hands out the previous string when the bytes match.
+  const topic = topics === undefined ? frame.toString('utf8', pos, pos + topicLength) : topics.textAt(frame, pos, pos + topicLength);
   pos += topicLength;
   let messageId: number | undefined;
   if (qos > 0) {

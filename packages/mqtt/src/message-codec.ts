@@ -16,9 +16,16 @@ type UserProperties = Record<string, string | string[]>;
  * `publisher` is the client id as bytes (one Buffer per connection, shared by its messages).
  * `topicBytes`, when given, is `packet.topic` already encoded (the caller reuses it across a batch
  * of publishes to one topic); the encoder copies it, so sharing it between messages is safe.
+ * `sameHeaders`: the headers of a message built here before for a PUBLISH without properties with
+ * the same topic bytes, QoS, retain flag and publisher; they are shared (headers are read-only),
+ * which saves four objects per message while a batch's messages wait for their append.
  */
-export function publishToMessage(packet: IPublishPacket, publisher: Buffer, nowMs: number, topicBytes?: Buffer): Message {
+export function publishToMessage(packet: IPublishPacket, publisher: Buffer, nowMs: number, topicBytes?: Buffer, sameHeaders?: readonly Header[]): Message {
   const topic = topicBytes ?? Buffer.from(packet.topic);
+  if (sameHeaders !== undefined) {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    return { key: topic, value: payload, headers: sameHeaders, timestamp: nowMs };
+  }
   const headers: Header[] = [
     { key: HEADER.mqttTopic, value: topic },
     { key: HEADER.mqttQos, value: QOS_TEXT[packet.qos] },
@@ -77,21 +84,27 @@ export class TextReuse {
   private lastText = '';
 
   text(bytes: Buffer): string {
-    if (bytes.length === this.lastLength) {
+    return this.textAt(bytes, 0, bytes.length);
+  }
+
+  /** The UTF-8 text of `buf[start, end)`. */
+  textAt(buf: Buffer, start: number, end: number): string {
+    const length = end - start;
+    if (length === this.lastLength) {
       const last = this.lastBytes;
       let same = true;
-      for (let i = 0; i < bytes.length; i++) {
-        if (last[i] !== bytes[i]) {
+      for (let i = 0; i < length; i++) {
+        if (last[i] !== buf[start + i]) {
           same = false;
           break;
         }
       }
       if (same) return this.lastText;
     }
-    const text = bytes.toString();
-    if (bytes.length <= REUSED_TEXT_BYTES_MAX) {
-      bytes.copy(this.lastBytes);
-      this.lastLength = bytes.length;
+    const text = buf.toString('utf8', start, end);
+    if (length <= REUSED_TEXT_BYTES_MAX) {
+      buf.copy(this.lastBytes, 0, start, end);
+      this.lastLength = length;
       this.lastText = text;
     }
     return text;

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as mqttPacket from 'mqtt-packet';
+import { seededRandom } from '@strata/core';
 import { decodePubackV4, decodePublishV4, encodePublishV4 } from '../src/fast-path.js';
+import { TextReuse } from '../src/message-codec.js';
 
 test('fast path PUBLISH encode/decode agrees with mqtt-packet byte for byte (3.1.1)', () => {
   const topics = ['a', 'a/b/c', 'ünïcødé/topic', 'x'.repeat(300)];
@@ -34,4 +36,19 @@ test('fast path rejects malformed PUBLISH and PUBACK frames (the caller falls ba
   assert.equal(decodePublishV4(Buffer.from([0x32, 0x05, 0x00, 0x01, 0x61, 0x00, 0x00])), null); // packet id 0
   assert.equal(decodePubackV4(Buffer.from([0x40, 0x03, 0x00, 0x01, 0x00])), null);
   assert.deepEqual(decodePubackV4(Buffer.from([0x40, 0x02, 0x01, 0x02])), { cmd: 'puback', messageId: 258 });
+});
+
+test('decoding with a reused topic string gives the topic of each frame (same length, different bytes; long; multi-byte)', () => {
+  const random = seededRandom(4);
+  const pool = ['a/b', 'a/c', 'b/b', 'a/b', 'ü/b', 'x'.repeat(300), 'x'.repeat(299) + 'y', 'a/b', '', 'é'];
+  const topics = new TextReuse();
+  // Bounded: 500 frames.
+  for (let i = 0; i < 500; i++) {
+    const topic = pool[Math.floor(random() * pool.length)]!;
+    const frame = encodePublishV4(topic, Buffer.from([i & 0xff]), 0, false, false, 0);
+    // the frame sits inside a larger buffer, as it does in a socket chunk
+    const chunk = Buffer.concat([Buffer.alloc(i % 7, 0x61), frame, Buffer.alloc(3, 0x62)]);
+    const decoded = decodePublishV4(chunk.subarray(i % 7, (i % 7) + frame.length), topics)!;
+    assert.equal(decoded.topic, topic);
+  }
 });

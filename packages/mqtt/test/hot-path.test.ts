@@ -39,17 +39,19 @@ test('one chunk of mixed-QoS publishes (small and > 64 KiB payloads): acks in or
     sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'hp/#', qos: 2 }] });
     await sub.next('suback');
     const pub = await connected(broker.port, 'hp-pub');
-    const sent: { topic: string; payload: Buffer; qos: 0 | 1 | 2 }[] = [];
+    const sent: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }[] = [];
     const frames: Buffer[] = [];
     let messageId = 1;
     for (let i = 0; i < 60; i++) {
-      const qos = (i % 3) as 0 | 1 | 2;
+      const qos = (Math.floor(i / 2) % 3) as 0 | 1 | 2;
       // a few large payloads among small ones: written without the copy, between copied runs
       const size = i % 20 === 7 ? 100 * 1024 + i : 10 + i;
       const payload = Buffer.alloc(size, i);
-      const topic = `hp/${i % 4}`;
-      sent.push({ topic, payload, qos });
-      frames.push(mqttPacket.generate({ cmd: 'publish', topic, payload, qos, retain: false, dup: false, ...(qos > 0 ? { messageId: messageId++ } : {}) }));
+      const topic = `hp/${Math.floor(i / 6) % 4}`;
+      // retain on some: consecutive messages with the same topic share headers only when QoS and retain match
+      const retain = i % 5 === 0;
+      sent.push({ topic, payload, qos, retain });
+      frames.push(mqttPacket.generate({ cmd: 'publish', topic, payload, qos, retain, dup: false, ...(qos > 0 ? { messageId: messageId++ } : {}) }));
     }
     pub.write(Buffer.concat(frames));
     await waitFor(() => publishes(sub).length === sent.length, 'deliveries');
@@ -57,6 +59,14 @@ test('one chunk of mixed-QoS publishes (small and > 64 KiB payloads): acks in or
     assert.deepEqual(
       got.map((p) => `${p.topic} ${p.qos} ${Buffer.from(p.payload).toString('hex')}`),
       sent.map((s) => `${s.topic} ${s.qos} ${s.payload.toString('hex')}`),
+    );
+    // What the core stored: each message with its own topic, QoS and retain headers.
+    const read = await broker.core.read(MQTT_TOPIC, 0, { offset: 0, maxBytes: 1 << 22 });
+    const stored = read.entries.flatMap((e) => decodeRecordBatch(e.bytes).messages);
+    const header = (m: (typeof stored)[number], key: string): string | undefined => m.headers.find((h) => h.key === key)?.value?.toString();
+    assert.deepEqual(
+      stored.map((m) => `${header(m, HEADER.mqttTopic)} ${header(m, HEADER.mqttQos)} ${header(m, HEADER.mqttRetain) ?? '-'} ${m.value!.length}`),
+      sent.map((s) => `${s.topic} ${s.qos} ${s.retain ? '1' : '-'} ${s.payload.length}`),
     );
     await waitFor(() => pub.packets.filter((p) => p.cmd === 'puback' || p.cmd === 'pubrec').length === 40, 'acks');
     const acks = pub.packets.filter((p) => p.cmd === 'puback' || p.cmd === 'pubrec') as mqttPacket.IPubackPacket[];
