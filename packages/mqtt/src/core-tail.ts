@@ -22,11 +22,17 @@ const READ_ENTRIES_MAX = 256;
  * (the tail then reads it from the core), so a tail that cannot keep up holds bounded memory.
  */
 const LOCAL_ENTRIES_MAX = 1024;
+/**
+ * Payload bytes of own appends remembered per partition (the views hold their socket chunks). Past
+ * this the oldest are dropped too and read back from the core.
+ */
+export const LOCAL_BYTES_MAX = 8 * 1024 * 1024;
 
 /** Views of one entry this handler appended: offsets baseOffset .. baseOffset + views.length - 1. */
 interface LocalEntry {
   readonly baseOffset: number;
   readonly views: readonly MqttMessageView[];
+  readonly bytes: number;
 }
 
 interface PartitionTail {
@@ -40,6 +46,8 @@ interface PartitionTail {
   again: boolean;
   /** Own appends at or past nextOffset, in offset order. */
   readonly local: LocalEntry[];
+  /** Payload bytes of `local`. */
+  localBytes: number;
 }
 
 /** Where an own append's views go once its offsets are known: the tail of its partition when the append started. */
@@ -61,6 +69,7 @@ export class CoreTail {
     private readonly toView: (topic: string, message: Message) => MqttMessageView,
     /** When false nothing is decoded; readers just skip to the tail. */
     private readonly hasSubscribers: () => boolean,
+    private readonly localBytesMax = LOCAL_BYTES_MAX,
   ) {}
 
   start(): void {
@@ -75,7 +84,7 @@ export class CoreTail {
     const k = key(topic, partition);
     if (this.tails.has(k)) return;
     const { highWatermark } = this.core.offsets(topic, partition);
-    this.tails.set(k, { topic, partition, nextOffset: highWatermark, pumping: false, scheduled: false, again: false, local: [] });
+    this.tails.set(k, { topic, partition, nextOffset: highWatermark, pumping: false, scheduled: false, again: false, local: [], localBytes: 0 });
   }
 
   /** Every message below this offset has been handed to `deliver`. */
@@ -106,8 +115,11 @@ export class CoreTail {
     const local = sink.local;
     const last = local[local.length - 1];
     if (last !== undefined && last.baseOffset >= result.baseOffset) return; // not in order: read instead
-    if (local.length >= LOCAL_ENTRIES_MAX) local.shift();
-    local.push({ baseOffset: result.baseOffset, views });
+    let bytes = 0;
+    for (const view of views) bytes += view.payload.length;
+    local.push({ baseOffset: result.baseOffset, views, bytes });
+    sink.localBytes += bytes;
+    while (local.length > LOCAL_ENTRIES_MAX || sink.localBytes > this.localBytesMax) dropOldest(sink);
   }
 
   /**
@@ -152,13 +164,14 @@ export class CoreTail {
         if (!this.hasSubscribers()) {
           tail.nextOffset = highWatermark;
           local.length = 0;
+          tail.localBytes = 0;
           break;
         }
         if (tail.nextOffset < logStartOffset) tail.nextOffset = logStartOffset;
-        while (local.length > 0 && local[0]!.baseOffset < tail.nextOffset) local.shift();
+        while (local.length > 0 && local[0]!.baseOffset < tail.nextOffset) dropOldest(tail);
         const own = local[0];
         if (own !== undefined && own.baseOffset === tail.nextOffset && own.baseOffset + own.views.length <= highWatermark) {
-          local.shift();
+          dropOldest(tail);
           const views = own.views;
           for (let i = 0; i < views.length; i++) this.deliver(tail.topic, tail.partition, own.baseOffset + i, views[i]!);
           this.stats.local += views.length;
@@ -172,8 +185,11 @@ export class CoreTail {
         });
         if (result.entries.length === 0) break;
         // Read up to the next own append only; from there the views serve (entries are whole appends).
-        // (Only past nextOffset: the first entry always advances the tail.)
-        const ownFrom = own !== undefined && own.baseOffset > tail.nextOffset ? own.baseOffset : Number.POSITIVE_INFINITY;
+        // Looked up after the read, which own appends may have completed during; only past nextOffset,
+        // so the first entry always advances the tail.
+        while (local.length > 0 && local[0]!.baseOffset < tail.nextOffset) dropOldest(tail);
+        const next = local[0];
+        const ownFrom = next !== undefined && next.baseOffset > tail.nextOffset ? next.baseOffset : Number.POSITIVE_INFINITY;
         for (const entry of result.entries) {
           if (entry.baseOffset >= ownFrom) break;
           const { header, messages } = decodeRecordBatch(entry.bytes);
@@ -196,6 +212,11 @@ export class CoreTail {
     this.unsubscribe = null;
     this.tails.clear();
   }
+}
+
+function dropOldest(tail: PartitionTail): void {
+  const entry = tail.local.shift();
+  if (entry !== undefined) tail.localBytes -= entry.bytes;
 }
 
 function key(topic: string, partition: number): string {

@@ -24,6 +24,7 @@ interface Delivered {
 
 async function withTail(
   run: (ctx: { core: Core; tail: CoreTail; delivered: Delivered[]; subscribers: { on: boolean } }) => Promise<void>,
+  localBytesMax?: number,
 ): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-mqtt-tail-'));
   const core = await openTestCore(dir);
@@ -35,6 +36,7 @@ async function withTail(
     (_topic, _partition, offset, view) => delivered.push({ offset, topic: view.topic, payload: view.payload.toString() }),
     (topic, message) => messageToView(message, topic, 0),
     () => subscribers.on,
+    localBytesMax,
   );
   try {
     await core.topics.create(TOPIC, { partitions: 1 });
@@ -148,6 +150,16 @@ test('results that do not fit (count mismatch, duplicate, out of order, already 
     assert.deepEqual(delivered.map((d) => `${d.offset}:${d.payload}`), ['0:m0', '1:m1', '2:m2', '3:m3']);
     assert.deepEqual(tail.stats, { local: 1, read: 3 });
   });
+});
+
+test('own appends past the local byte bound are read back from the core instead, in order', async () => {
+  await withTail(async ({ core, tail, delivered }) => {
+    await ownAppend(core, tail, [publish('a/b', 'x'.repeat(60)), publish('a/b', 'y'.repeat(60))]); // 120 bytes: over
+    await ownAppend(core, tail, [publish('a/b', 'small')]);
+    await until(() => delivered.length === 3);
+    assert.deepEqual(delivered.map((d) => `${d.offset}:${d.payload.slice(0, 5)}`), ['0:xxxxx', '1:yyyyy', '2:small']);
+    assert.deepEqual(tail.stats, { local: 1, read: 2 });
+  }, 100);
 });
 
 test('no subscribers: no sink, nothing kept, the tail skips to the end', async () => {
