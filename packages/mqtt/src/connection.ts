@@ -69,6 +69,9 @@ export class Connection {
   private readonly outboundAliases = new Map<string, number>();
 
   private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
+  /** The last outbound PUBLISH topic and its UTF-8 bytes. */
+  private outboundTopic: string | null = null;
+  private outboundTopicBytes: Buffer | null = null;
   /** Inbound PUBLISH topic strings reused while the bytes repeat (made on the first PUBLISH: idle connections do not pay for it). */
   private inboundTopics: TextReuse | null = null;
   private readonly frames: FrameReader;
@@ -521,7 +524,12 @@ export class Connection {
       const messageId = qos > 0 ? this.allocatePacketId() : 0;
       let bytes: Buffer;
       try {
-        bytes = encodePublishV4(view.topic, view.payload, qos, retain, dup && qos > 0, messageId);
+        if (view.topic !== this.outboundTopic) {
+          // Deliveries in a row mostly share their topic (the fan-out even hands out the same string).
+          this.outboundTopic = view.topic;
+          this.outboundTopicBytes = Buffer.from(view.topic);
+        }
+        bytes = encodePublishV4(view.topic, view.payload, qos, retain, dup && qos > 0, messageId, this.outboundTopicBytes!);
       } catch (error) {
         // e.g. a topic from another protocol's header longer than a PUBLISH can carry
         this.logger.warn('cannot encode outgoing publish', { topic: view.topic.slice(0, 200), error });

@@ -46,9 +46,11 @@ export function decodePubackV4(frame: Buffer): IPubackPacket | null {
   return { cmd: 'puback', messageId: frame.readUInt16BE(2) };
 }
 
-/** Encodes a PUBLISH without properties (MQTT 3.1/3.1.1). */
-export function encodePublishV4(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, dup: boolean, messageId: number): Buffer {
-  const topicLength = Buffer.byteLength(topic);
+/** Encodes a PUBLISH without properties (MQTT 3.1/3.1.1). `topicBytes`, when given, is `topic` already encoded. */
+export function encodePublishV4(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, dup: boolean, messageId: number, topicBytes?: Buffer): Buffer {
+  const topicLength = topicBytes === undefined ? Buffer.byteLength(topic) : topicBytes.length;
+  // e.g. a topic from another protocol's header: a PUBLISH carries at most 65,535 bytes of it (3.1.1 §1.5.3)
+  if (topicLength > 0xffff) throw new RangeError(`topic of ${topicLength} bytes does not fit a PUBLISH`);
   const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + payload.length;
   let lengthBytes = 1;
   for (let n = remaining; n >= 128; n = Math.floor(n / 128)) lengthBytes++;
@@ -62,13 +64,16 @@ export function encodePublishV4(topic: string, payload: Buffer, qos: 0 | 1 | 2, 
     if (n > 0) byte |= 0x80;
     out[pos++] = byte;
   } while (n > 0);
-  out.writeUInt16BE(topicLength, pos);
-  pos += 2;
-  pos += out.write(topic, pos, 'utf8');
+  out[pos++] = topicLength >> 8;
+  out[pos++] = topicLength & 0xff;
+  // TypedArray set: a plain memcpy, cheaper than Buffer#copy's argument handling for small fields.
+  if (topicBytes === undefined) out.write(topic, pos, 'utf8');
+  else out.set(topicBytes, pos);
+  pos += topicLength;
   if (qos > 0) {
-    out.writeUInt16BE(messageId, pos);
-    pos += 2;
+    out[pos++] = messageId >> 8;
+    out[pos++] = messageId & 0xff;
   }
-  payload.copy(out, pos);
+  out.set(payload, pos);
   return out;
 }

@@ -18,6 +18,7 @@ test('fast path PUBLISH encode/decode agrees with mqtt-packet byte for byte (3.1
           const expected = mqttPacket.generate(packet, { protocolVersion: 4 });
           const ours = encodePublishV4(topic, payload, qos, retain, qos > 0 && dup, messageId);
           assert.deepEqual(ours, expected);
+          assert.deepEqual(encodePublishV4(topic, payload, qos, retain, qos > 0 && dup, messageId, Buffer.from(topic)), expected);
           const decoded = decodePublishV4(expected)!;
           assert.equal(decoded.topic, topic);
           assert.deepEqual(Buffer.from(decoded.payload as Buffer), payload);
@@ -28,6 +29,12 @@ test('fast path PUBLISH encode/decode agrees with mqtt-packet byte for byte (3.1
       }
     }
   }
+});
+
+test('fast path PUBLISH encode refuses a topic longer than 65,535 bytes (the caller drops that delivery)', () => {
+  assert.throws(() => encodePublishV4('t'.repeat(65_536), Buffer.alloc(1), 0, false, false, 0), RangeError);
+  assert.throws(() => encodePublishV4('', Buffer.alloc(1), 0, false, false, 0, Buffer.alloc(65_536)), RangeError);
+  assert.equal(encodePublishV4('t'.repeat(65_535), Buffer.alloc(1), 0, false, false, 0).readUInt16BE(4), 65_535); // after 1 + 3 header bytes
 });
 
 test('fast path rejects malformed PUBLISH and PUBACK frames (the caller falls back to mqtt-packet)', () => {
