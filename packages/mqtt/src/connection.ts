@@ -69,6 +69,8 @@ export class Connection {
   private readonly outboundAliases = new Map<string, number>();
 
   private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
+  /** The last inbound PUBLISH topic that passed validation (handlers/publish.ts). */
+  lastValidTopic: string | null = null;
   /** The last outbound PUBLISH topic and its UTF-8 bytes. */
   private outboundTopic: string | null = null;
   private outboundTopicBytes: Buffer | null = null;

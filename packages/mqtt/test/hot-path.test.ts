@@ -138,3 +138,23 @@ test('an append that fails sends no PUBACK (3.1.1 closes the connection) and del
     await broker.close();
   }
 });
+
+test('topic validation is remembered for the last valid topic only: a wildcard topic after valid ones still closes', async () => {
+  const broker = await startBroker();
+  try {
+    const pub = await connected(broker.port, 'valid-pub');
+    const frames = [1, 2].map((messageId) => mqttPacket.generate({ cmd: 'publish', topic: 'v/a', payload: Buffer.from('ok'), qos: 1, retain: false, dup: false, messageId }));
+    pub.write(Buffer.concat(frames));
+    await pub.next('puback');
+    await pub.next('puback');
+    // mqtt-packet refuses to encode a wildcard topic name, so by hand: PUBLISH QoS 0, topic "v/+"
+    pub.write(Buffer.from([0x30, 0x07, 0x00, 0x03, 0x76, 0x2f, 0x2b, 0x6f, 0x6b]));
+    const closed = await Promise.race([pub.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
+    assert.ok(closed, 'the connection is closed [MQTT-3.3.2-2]');
+    const read = await broker.core.read(MQTT_TOPIC, 0, { offset: 0, maxBytes: 1 << 20 });
+    const topics = read.entries.flatMap((e) => decodeRecordBatch(e.bytes).messages).map((m) => m.key!.toString());
+    assert.deepEqual(topics, ['v/a', 'v/a']);
+  } finally {
+    await broker.close();
+  }
+});

@@ -27,9 +27,14 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
       return conn.close('subscription identifier on PUBLISH', RC.protocolError); // [MQTT-3.3.4-6]
     }
   }
-  if (!isValidTopicName(packet.topic, config)) {
-    // 3.1.1 has no way to refuse a PUBLISH but closing [MQTT-3.3.2-2].
-    return conn.close(`invalid topic name`, RC.topicNameInvalid);
+  // A publisher mostly repeats its topic (often the very same string, see Connection.inboundTopics):
+  // the limits are fixed, so a topic valid once is valid again.
+  if (packet.topic !== conn.lastValidTopic) {
+    if (!isValidTopicName(packet.topic, config)) {
+      // 3.1.1 has no way to refuse a PUBLISH but closing [MQTT-3.3.2-2].
+      return conn.close(`invalid topic name`, RC.topicNameInvalid);
+    }
+    conn.lastValidTopic = packet.topic;
   }
   if (packet.qos === 2) {
     const state = session.inboundQos2.get(packet.messageId!);
