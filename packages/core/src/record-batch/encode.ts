@@ -63,55 +63,41 @@ function bytesField(value: Buffer | null): number {
 function writeBytesField(buf: Buffer, offset: number, value: Buffer | null): number {
   if (value === null) return writeVarint(buf, offset, -1);
   offset = writeVarint(buf, offset, value.length);
-  value.copy(buf, offset);
+  // TypedArray#set: Buffer#copy builds a fresh Uint8Array view per call (its slow path for small copies).
+  buf.set(value, offset);
   return offset + value.length;
 }
 
-/** Longer header keys are encoded each time: comparing them would cost about what encoding does. */
-const REUSED_KEY_BYTES_MAX = 64;
+/** Longer header keys are not kept: a few fixed short keys (mqtt.*, DLQ origin) are the hot ones. */
+const CACHED_KEY_LENGTH_MAX = 64;
+/** Header keys kept encoded; past it the cache starts again (a bound, not an LRU: keys are few). */
+const HEADER_KEY_CACHE_MAX = 256;
 
 /**
- * The messages of one batch usually carry the same header keys in the same places (one producer,
- * one protocol handler). A key equal to the previous message's key at the same index reuses its
- * UTF-8 length, and its bytes are copied from where that key was written, instead of encoding the
- * string again for every message.
+ * UTF-8 bytes of recently used header keys, across calls: handlers put the same few keys on every
+ * message (one batch per MQTT publish), and encoding them is a string scan and a write each time.
  */
-class HeaderKeys {
-  private readonly keys: string[] = [];
-  private readonly byteLengths: number[] = [];
-  private readonly writtenKeys: string[] = [];
-  private readonly writtenAt: number[] = [];
+const headerKeyCache = new Map<string, Buffer>();
 
-  byteLength(index: number, key: string): number {
-    if (this.keys[index] === key) return this.byteLengths[index]!;
-    const length = Buffer.byteLength(key, 'utf8');
-    this.keys[index] = key;
-    this.byteLengths[index] = length;
-    return length;
+function headerKeyBytes(key: string): Buffer {
+  const cached = headerKeyCache.get(key);
+  if (cached !== undefined) return cached;
+  const bytes = Buffer.from(key, 'utf8');
+  if (key.length <= CACHED_KEY_LENGTH_MAX) {
+    if (headerKeyCache.size >= HEADER_KEY_CACHE_MAX) headerKeyCache.clear();
+    headerKeyCache.set(key, bytes);
   }
-
-  /** Writes `key` (`length` UTF-8 bytes) at `position`; returns the position after it. */
-  write(records: Buffer, index: number, key: string, length: number, position: number): number {
-    const previous = this.writtenAt[index];
-    if (previous !== undefined && this.writtenKeys[index] === key && length <= REUSED_KEY_BYTES_MAX) {
-      for (let i = 0; i < length; i++) records[position + i] = records[previous + i]!;
-    } else {
-      records.write(key, position, length, 'utf8');
-      this.writtenKeys[index] = key;
-    }
-    this.writtenAt[index] = position;
-    return position + length;
-  }
+  return bytes;
 }
 
-function recordBodyBytes(message: Message, timestampDelta: number, offsetDelta: number, headerKeyBytes: number[], keys: HeaderKeys): number {
+function recordBodyBytes(message: Message, timestampDelta: number, offsetDelta: number, headerKeys: Buffer[]): number {
   let size = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(offsetDelta) + bytesField(message.key) + bytesField(message.value);
   size += sizeOfVarint(message.headers.length);
   for (let h = 0; h < message.headers.length; h++) {
     const header = message.headers[h]!;
-    const keyBytes = keys.byteLength(h, header.key);
-    headerKeyBytes.push(keyBytes);
-    size += sizeOfVarint(keyBytes) + keyBytes + bytesField(header.value);
+    const keyBytes = headerKeyBytes(header.key);
+    headerKeys.push(keyBytes);
+    size += sizeOfVarint(keyBytes.length) + keyBytes.length + bytesField(header.value);
   }
   return size;
 }
@@ -126,8 +112,7 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
   const baseTimestamp = options.baseTimestamp ?? (messages.length > 0 ? messages[0]!.timestamp : -1);
   let maxTimestamp = messages.length > 0 ? messages[0]!.timestamp : baseTimestamp;
   const bodyBytes: number[] = new Array(messages.length);
-  const headerKeyBytes: number[] = [];
-  const keys = new HeaderKeys();
+  const headerKeys: Buffer[] = [];
   let recordsBytes = 0;
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i]!;
@@ -138,7 +123,7 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
     if (message.timestamp > maxTimestamp) maxTimestamp = message.timestamp;
     const offsetDelta = offsetDeltas ? offsetDeltas[i]! : i;
     assert(offsetDelta >= 0 && offsetDelta <= lastOffsetDelta, 'offset delta within the batch');
-    const body = recordBodyBytes(message, message.timestamp - baseTimestamp, offsetDelta, headerKeyBytes, keys);
+    const body = recordBodyBytes(message, message.timestamp - baseTimestamp, offsetDelta, headerKeys);
     bodyBytes[i] = body;
     recordsBytes += sizeOfVarint(body) + body;
   }
@@ -159,9 +144,10 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
     position = writeVarint(records, position, message.headers.length);
     for (let h = 0; h < message.headers.length; h++) {
       const header = message.headers[h]!;
-      const keyBytes = headerKeyBytes[headerIndex++]!;
-      position = writeVarint(records, position, keyBytes);
-      position = keys.write(records, h, header.key, keyBytes, position);
+      const keyBytes = headerKeys[headerIndex++]!;
+      position = writeVarint(records, position, keyBytes.length);
+      records.set(keyBytes, position);
+      position += keyBytes.length;
       position = writeBytesField(records, position, header.value);
     }
   }
