@@ -90,8 +90,11 @@ export class ReadAhead {
     // A short read (a segment's last bytes, a small segment) gets a buffer of its size: a whole
     // pooled chunk would pin up to chunkBytes for a few bytes while a result that is never released
     // keeps it (10,000 small partitions caught up by a subscription), and small buffers fault little.
+    const now = file.readNow !== undefined && (this.io === 'event-loop' || (this.io === 'recent' && recent));
     if (length > this.chunkBytes || length * 2 < this.chunkBytes || this.poolChunksMax === 0) {
-      return new ReadChunk(position, await file.read(length, position), null);
+      if (now) this.readsNow++;
+      else this.readsInPool++;
+      return new ReadChunk(position, now ? file.readNow!(length, position, Buffer.allocUnsafeSlow(length)) : await file.read(length, position), null);
     }
     let buffer = this.pool.pop();
     if (buffer) this.pooledReuses++;
@@ -102,7 +105,6 @@ export class ReadAhead {
     }
     let bytes: Buffer;
     try {
-      const now = file.readNow && (this.io === 'event-loop' || (this.io === 'recent' && recent));
       if (now) this.readsNow++;
       else this.readsInPool++;
       bytes = now ? file.readNow!(length, position, buffer) : await file.read(length, position, buffer);
