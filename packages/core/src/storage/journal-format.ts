@@ -32,7 +32,7 @@ export function writeJournalRecord(target: Buffer, at: number, topicId: number, 
   target.writeUInt32BE(JOURNAL_RECORD_TYPE_BATCH << 24, at + 8); // type, then 3 reserved zero bytes
   target.writeUInt32BE(topicId, at + 12);
   target.writeUInt32BE(partition, at + 16);
-  batch.copy(target, at + JOURNAL_RECORD_HEADER_BYTES);
+  target.set(batch, at + JOURNAL_RECORD_HEADER_BYTES); // TypedArray#set: no view object per copy, unlike Buffer#copy
   const covered = Math.min(batch.length, BATCH_PREFIX_COVERED_BYTES);
   target.writeUInt32BE(crc32cRange(target, at + 8, at + JOURNAL_RECORD_HEADER_BYTES + covered), at + 4);
   return JOURNAL_RECORD_HEADER_BYTES + batch.length;
