@@ -20,18 +20,34 @@ export async function writeAllAt(fd: number, buffers: readonly Buffer[], positio
       fs.writev(fd, pending, at, (error, bytes) => (error ? reject(error) : resolve(bytes))),
     );
     at += written;
-    let skip = written;
-    const rest: Buffer[] = [];
-    for (const buffer of pending) {
-      if (skip >= buffer.length) {
-        skip -= buffer.length;
-        continue;
-      }
-      rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
-      skip = 0;
-    }
-    pending = rest;
+    pending = unwritten(pending, written);
   }
+}
+
+/** `writeAllAt`, synchronously (the journal's event-loop I/O). */
+export function writeAllAtNow(fd: number, buffers: readonly Buffer[], position: number): void {
+  let pending = buffers.filter((buffer) => buffer.length > 0);
+  let at = position;
+  while (pending.length > 0) {
+    const written = pending.length === 1 ? fs.writeSync(fd, pending[0]!, 0, pending[0]!.length, at) : fs.writevSync(fd, pending, at);
+    at += written;
+    pending = unwritten(pending, written);
+  }
+}
+
+/** What is left of `buffers` after a (possibly short) write of `written` bytes. */
+function unwritten(buffers: readonly Buffer[], written: number): Buffer[] {
+  let skip = written;
+  const rest: Buffer[] = [];
+  for (const buffer of buffers) {
+    if (skip >= buffer.length) {
+      skip -= buffer.length;
+      continue;
+    }
+    rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+    skip = 0;
+  }
+  return rest;
 }
 
 /**

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { closeFile, fdatasync, fsyncDirectory, ftruncate, openFile, readAt, writeAllAt } from './fs-async.js';
+import { closeFile, fdatasync, fsyncDirectory, ftruncate, openFile, readAt, writeAllAt, writeAllAtNow } from './fs-async.js';
 import { parseJournalRecord, type JournalRecord } from './journal-format.js';
 import type { JournalIo } from '../core.js';
 
@@ -102,7 +102,7 @@ export class JournalFile {
     const end = position + bytes;
     while (end > this.fileEnd && this.extending && this.preallocateBytes > 0) await this.extending;
     if (end <= this.fileEnd || this.preallocateBytes === 0) {
-      if (this.io === 'event-loop') writeAllAtSync(this.fd, buffers, position);
+      if (this.io === 'event-loop') writeAllAtNow(this.fd, buffers, position);
       else await writeAllAt(this.fd, buffers, position);
       if (this.preallocateBytes === 0) this.fileEnd = Math.max(this.fileEnd, end);
     } else if (this.io === 'event-loop') {
@@ -115,13 +115,13 @@ export class JournalFile {
 
   private extendInlineNow(buffers: readonly Buffer[], position: number, end: number): void {
     try {
-      writeAllAtSync(this.fd, [...buffers, ZEROS.subarray(0, this.preallocateBytes)], position);
+      writeAllAtNow(this.fd, [...buffers, ZEROS.subarray(0, this.preallocateBytes)], position);
       this.fileEnd = end + this.preallocateBytes;
     } catch {
       // Perhaps only the zeros do not fit: write the records alone, without preallocation.
       this.preallocateBytes = 0;
       fs.ftruncateSync(this.fd, end);
-      writeAllAtSync(this.fd, buffers, position);
+      writeAllAtNow(this.fd, buffers, position);
       this.fileEnd = end;
     }
   }
@@ -213,27 +213,6 @@ export class JournalFile {
     this.aheadFd = -1;
     await closeFile(fd);
     await closeFile(aheadFd);
-  }
-}
-
-/** Synchronous writev of every buffer at `position`, looping over short writes. */
-function writeAllAtSync(fd: number, buffers: readonly Buffer[], position: number): void {
-  let pending = buffers.filter((buffer) => buffer.length > 0);
-  let at = position;
-  while (pending.length > 0) {
-    const written = pending.length === 1 ? fs.writeSync(fd, pending[0]!, 0, pending[0]!.length, at) : fs.writevSync(fd, pending, at);
-    at += written;
-    let skip = written;
-    const rest: Buffer[] = [];
-    for (const buffer of pending) {
-      if (skip >= buffer.length) {
-        skip -= buffer.length;
-        continue;
-      }
-      rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
-      skip = 0;
-    }
-    pending = rest;
   }
 }
 
