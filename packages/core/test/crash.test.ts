@@ -5,7 +5,6 @@
  * dense offsets (no gaps, no duplicates). Many rounds on the same data directory.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -13,6 +12,7 @@ import type { JournalIo } from '../src/core.js';
 import { openCoreImpl } from '../src/open-core.js';
 import { decodeRecordBatch } from '../src/record-batch/index.js';
 import { removeDir, tempDir } from './log-helpers.js';
+import { runChildUntilKilled } from './support/kill-child.js';
 
 const CRASH_TOPIC = 'persistent://public/default/crash';
 const CRASH_PARTITIONS = 4;
@@ -24,29 +24,8 @@ function digest(value: Buffer): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 16);
 }
 
-/** Runs the child until `killAfterMs` after it is ready, SIGKILLs it, returns its complete lines. */
 function runChild(dataDir: string, killAfterMs: number, journalIo: JournalIo): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dataDir, journalIo], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killTimer: NodeJS.Timeout | null = null;
-    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      stdout += chunk;
-      if (killTimer === null && stdout.includes('ready\n')) killTimer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(guard);
-      if (killTimer) clearTimeout(killTimer);
-      if (signal !== 'SIGKILL') return reject(new Error(`child exited with ${code}/${signal}: ${stderr}`));
-      const complete = stdout.slice(0, stdout.lastIndexOf('\n') + 1);
-      resolve(complete.split('\n').filter((line) => line.length > 0 && line !== 'ready'));
-    });
-  });
+  return runChildUntilKilled(CHILD, [dataDir, journalIo], killAfterMs);
 }
 
 test('kill -9 at random moments loses no acknowledged message and leaves no gap', async (t) => {

@@ -5,39 +5,19 @@
  * the child announced as acked.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { openCore } from '../src/open-core.js';
 import { removeDir, tempDir } from './log-helpers.js';
+import { runChildUntilKilled } from './support/kill-child.js';
 
 const TOPIC = 'persistent://public/default/sub-crash';
 const ROUNDS = 4;
 const CHILD = fileURLToPath(new URL('./support/subscription-crash-child.js', import.meta.url));
 
-function runChild(dataDir: string, killAfterMs: number): Promise<number[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killTimer: NodeJS.Timeout | null = null;
-    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      stdout += chunk;
-      if (killTimer === null && stdout.includes('ready\n')) killTimer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(guard);
-      if (killTimer) clearTimeout(killTimer);
-      if (signal !== 'SIGKILL') return reject(new Error(`child exited with ${code}/${signal}: ${stderr}`));
-      // A line cut by the kill is not counted: the ack after it never ran either.
-      const complete = stdout.slice(0, stdout.lastIndexOf('\n') + 1);
-      resolve(complete.split('\n').filter((line) => line.startsWith('ack ')).map((line) => Number(line.slice(4))));
-    });
-  });
+async function runChild(dataDir: string, killAfterMs: number): Promise<number[]> {
+  const lines = await runChildUntilKilled(CHILD, [dataDir], killAfterMs);
+  return lines.filter((line) => line.startsWith('ack ')).map((line) => Number(line.slice(4)));
 }
 
 test('kill -9 while acking: after restart every unacked message is delivered again', async (t) => {
