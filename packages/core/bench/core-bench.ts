@@ -49,6 +49,21 @@ interface Rate {
   groups: number;
 }
 
+/** Sums of the alternated rounds of one side of a comparison. */
+class Tally {
+  msgs = 0;
+  ms = 0;
+
+  add(round: { msgs: number; ms: number }): void {
+    this.msgs += round.msgs;
+    this.ms += round.ms;
+  }
+
+  get perSecond(): number {
+    return this.msgs / (this.ms / 1000);
+  }
+}
+
 function mbPerS(bytes: number, ms: number): number {
   return bytes / (1024 * 1024) / (ms / 1000);
 }
@@ -263,50 +278,34 @@ async function main(): Promise<void> {
     await poolCore.topics.create(TOPIC);
 
     for (const producers of [1, 100]) {
-      let strataMsgs = 0;
-      let strataMs = 0;
+      const strata = new Tally();
+      const raw = new Tally();
+      const double = new Tally();
+      const pre = new Tally();
+      const pool = new Tally();
       let groups = 0;
-      let rawMsgs = 0;
-      let rawMs = 0;
-      let doubleMsgs = 0;
-      let doubleMs = 0;
-      let preMsgs = 0;
-      let preMs = 0;
-      let poolMsgs = 0;
-      let poolMs = 0;
       for (let round = 0; round < ROUNDS; round++) {
-        const pool = await appendPhase(poolCore, TOPIC, producers, () => 0);
-        poolMsgs += pool.msgs;
-        poolMs += pool.ms;
+        pool.add(await appendPhase(poolCore, TOPIC, producers, () => 0));
         const rate = await appendPhase(core, TOPIC, producers, () => 0);
-        strataMsgs += rate.msgs;
-        strataMs += rate.ms;
+        strata.add(rate);
         groups += rate.groups;
-        const raw = rawSyncLoop(dataDir, rate.msgs / Math.max(1, rate.groups));
-        rawMsgs += raw.msgs;
-        rawMs += raw.ms;
-        const double = rawSyncLoop(dataDir, rate.msgs / Math.max(1, rate.groups), true);
-        doubleMsgs += double.msgs;
-        doubleMs += double.ms;
-        const pre = rawSyncLoop(dataDir, rate.msgs / Math.max(1, rate.groups), false, true);
-        preMsgs += pre.msgs;
-        preMs += pre.ms;
+        const appendsPerSync = rate.msgs / Math.max(1, rate.groups);
+        raw.add(rawSyncLoop(dataDir, appendsPerSync));
+        double.add(rawSyncLoop(dataDir, appendsPerSync, true));
+        pre.add(rawSyncLoop(dataDir, appendsPerSync, false, true));
       }
-      const perGroup = strataMsgs / Math.max(1, groups);
-      const strataRate = strataMsgs / (strataMs / 1000);
-      const rawRate = rawMsgs / (rawMs / 1000);
+      const perGroup = strata.msgs / Math.max(1, groups);
+      const strataRate = strata.perSecond;
+      const rawRate = raw.perSecond;
       report(
         `append, ${producers} producer(s), fsync always`,
-        `${fmt(strataRate)} msg/s ${fmt(mbPerS(strataMsgs * MESSAGE_BYTES, strataMs), 1)} MB/s`,
-        `${fmt(rawRate)} msg/s ${fmt(mbPerS(rawMsgs * MESSAGE_BYTES, rawMs), 1)} MB/s`,
+        `${fmt(strataRate)} msg/s ${fmt(mbPerS(strata.msgs * MESSAGE_BYTES, strata.ms), 1)} MB/s`,
+        `${fmt(rawRate)} msg/s ${fmt(mbPerS(raw.msgs * MESSAGE_BYTES, raw.ms), 1)} MB/s`,
         `${fmt((strataRate / rawRate) * 100)}%`,
       );
-      const doubleRate = doubleMsgs / (doubleMs / 1000);
-      report('  raw variant: same bytes also to a 2nd file', '', `${fmt(doubleRate)} msg/s`, `${fmt((strataRate / doubleRate) * 100)}%`);
-      const preRate = preMsgs / (preMs / 1000);
-      report('  raw variant: preallocating like the journal', '', `${fmt(preRate)} msg/s`, `${fmt((strataRate / preRate) * 100)}%`);
-      const poolRate = poolMsgs / (poolMs / 1000);
-      report('  strata variant: journal I/O in the thread pool', `${fmt(poolRate)} msg/s`, `${fmt(rawRate)} msg/s`, `${fmt((poolRate / rawRate) * 100)}%`);
+      report('  raw variant: same bytes also to a 2nd file', '', `${fmt(double.perSecond)} msg/s`, `${fmt((strataRate / double.perSecond) * 100)}%`);
+      report('  raw variant: preallocating like the journal', '', `${fmt(pre.perSecond)} msg/s`, `${fmt((strataRate / pre.perSecond) * 100)}%`);
+      report('  strata variant: journal I/O in the thread pool', `${fmt(pool.perSecond)} msg/s`, `${fmt(rawRate)} msg/s`, `${fmt((pool.perSecond / rawRate) * 100)}%`);
       console.log(`  (${fmt(perGroup, 1)} appends per group commit / fsync; the raw loop writes ${fmt(Math.max(1, Math.round(perGroup)) * journalRecordBytes)} B per fsync)`);
     }
 
@@ -326,29 +325,24 @@ async function main(): Promise<void> {
     for (let p = 0; p < WIDE_PARTITIONS; p++) core.log.tailCache.drop(core.log.getLog(WIDE_TOPIC, p).tail);
     gc();
     const heapIdle = process.memoryUsage().heapUsed;
-    let wideMsgs = 0;
-    let wideMs = 0;
+    const wide = new Tally();
+    const single = new Tally();
     let wideGroups = 0;
-    let singleMsgs = 0;
-    let singleMs = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const single = await appendPhase(core, TOPIC, 100, () => 0);
-      singleMsgs += single.msgs;
-      singleMs += single.ms;
-      const wide = await appendPhase(core, WIDE_TOPIC, 100, () => Math.floor(Math.random() * WIDE_PARTITIONS));
-      wideMsgs += wide.msgs;
-      wideMs += wide.ms;
-      wideGroups += wide.groups;
+      single.add(await appendPhase(core, TOPIC, 100, () => 0));
+      const wideRound = await appendPhase(core, WIDE_TOPIC, 100, () => Math.floor(Math.random() * WIDE_PARTITIONS));
+      wide.add(wideRound);
+      wideGroups += wideRound.groups;
     }
-    const wideRate = wideMsgs / (wideMs / 1000);
-    const singleRate = singleMsgs / (singleMs / 1000);
+    const wideRate = wide.perSecond;
+    const singleRate = single.perSecond;
     report(
       `append, ${fmt(WIDE_PARTITIONS)} partitions, 100 producers`,
       `${fmt(wideRate)} msg/s`,
       `${fmt(singleRate)} msg/s (1 partition)`,
       `${fmt((wideRate / singleRate) * 100)}%`,
     );
-    console.log(`  (${fmt(wideMsgs / Math.max(1, wideGroups), 1)} appends per group commit; open files ${core.log.stats().openFiles} <= 512)`);
+    console.log(`  (${fmt(wide.msgs / Math.max(1, wideGroups), 1)} appends per group commit; open files ${core.log.stats().openFiles} <= 512)`);
     report('memory per idle partition (never written)', `${fmt((heapEmpty - heapBefore) / WIDE_PARTITIONS)} B`, '', '');
     report('memory per idle partition (written, idle)', `${fmt((heapIdle - heapBefore) / WIDE_PARTITIONS)} B`, '', '');
 
