@@ -92,9 +92,7 @@ export class ReadAhead {
     // keeps it (10,000 small partitions caught up by a subscription), and small buffers fault little.
     const now = file.readNow !== undefined && (this.io === 'event-loop' || (this.io === 'recent' && recent));
     if (length > this.chunkBytes || length * 2 < this.chunkBytes || this.poolChunksMax === 0) {
-      if (now) this.readsNow++;
-      else this.readsInPool++;
-      return new ReadChunk(position, now ? file.readNow!(length, position, Buffer.allocUnsafeSlow(length)) : await file.read(length, position), null);
+      return new ReadChunk(position, await this.readFile(file, length, position, now, now ? Buffer.allocUnsafeSlow(length) : undefined), null);
     }
     let buffer = this.pool.pop();
     if (buffer) this.pooledReuses++;
@@ -105,9 +103,7 @@ export class ReadAhead {
     }
     let bytes: Buffer;
     try {
-      if (now) this.readsNow++;
-      else this.readsInPool++;
-      bytes = now ? file.readNow!(length, position, buffer) : await file.read(length, position, buffer);
+      bytes = await this.readFile(file, length, position, now, buffer);
     } catch (error) {
       this.recycle(buffer);
       throw error;
@@ -118,6 +114,16 @@ export class ReadAhead {
       return new ReadChunk(position, bytes, null);
     }
     return new ReadChunk(position, bytes, buffer);
+  }
+
+  /** One read, on the event loop (`now`, which needs `into`) or in the thread pool, counted. */
+  private async readFile(file: SegmentFile, length: number, position: number, now: boolean, into: Buffer | undefined): Promise<Buffer> {
+    if (now && into && file.readNow) {
+      this.readsNow++;
+      return file.readNow(length, position, into);
+    }
+    this.readsInPool++;
+    return file.read(length, position, into);
   }
 
   /** Caches `chunk` as the read-ahead of `segment` (the cache's reference), replacing the previous one. */
