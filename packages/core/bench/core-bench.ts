@@ -3,7 +3,9 @@
  *   - append MB/s and msgs/s (1 KiB messages, fsync always) with 1 and 100 concurrent producers,
  *     against a raw write+fdatasync loop writing the same bytes to the same disk with the same
  *     batching: the loop writes, per fsync, exactly the bytes one average group commit wrote to
- *     the journal (appends per group x journal record size);
+ *     the journal (appends per group x journal record size); the cores are first warmed up to
+ *     the steady state of a running server (journal files recycled, 32 MiB each), and a variant
+ *     shows a fresh journal file (the first minutes after a start);
  *   - catch-up read MB/s (tail cache bypassed) against a raw sequential read of the same segment
  *     files (both from the page cache: the data was just written);
  *   - 10,000-partition append throughput (100 producers, random partitions) against the
@@ -20,7 +22,6 @@ import vm from 'node:vm';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import { encodeRecordBatch } from '../src/record-batch/index.js';
 import { JOURNAL_RECORD_HEADER_BYTES } from '../src/storage/journal-format.js';
-import { JOURNAL_PREALLOCATE_BYTES } from '../src/storage/journal.js';
 import type { Message } from '../src/message.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -72,6 +73,32 @@ function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
+/**
+ * Journal files of the steady-state cores: small, so that a short warm-up reaches the steady state
+ * (every journal file recycled) and rotations by size recycle during the phases.
+ */
+const STEADY_JOURNAL_FILE_BYTES = 32 * 1024 * 1024;
+const WARM_UP_MS_MAX = 30_000;
+
+/**
+ * Appends with 100 producers until the journal in use is a recycled file at least
+ * STEADY_JOURNAL_FILE_BYTES long (a server's steady state; a fresh file is extended by its writes
+ * instead). Returns the milliseconds it took.
+ */
+async function warmUpToRecycledJournal(core: CoreImpl): Promise<number> {
+  const started = performance.now();
+  const steady = (): boolean => core.log.journalInUse().recycledBytes >= STEADY_JOURNAL_FILE_BYTES;
+  await Promise.all(
+    Array.from({ length: 100 }, async () => {
+      while (!steady() && performance.now() - started < WARM_UP_MS_MAX) {
+        await core.append(TOPIC, 0, { kind: 'messages', messages: oneMessage });
+      }
+    }),
+  );
+  if (!steady()) console.log('  (warm-up: no recycled journal file reached within the time bound)');
+  return performance.now() - started;
+}
+
 async function appendPhase(core: CoreImpl, topic: string, producers: number, pickPartition: () => number): Promise<Rate> {
   const before = core.log.stats();
   const started = performance.now();
@@ -89,15 +116,18 @@ async function appendPhase(core: CoreImpl, topic: string, producers: number, pic
   return { msgs, ms, groups: core.log.stats().groups - before.groups };
 }
 
+/** Bytes of the file the `recycled` raw variant overwrites round and round (written before timing). */
+const RAW_RECYCLED_FILE_BYTES = 64 * 1024 * 1024;
+
 /**
  * write+fdatasync loop: each iteration writes `appendsPerSync` journal records' worth of bytes.
  * With `alsoSegment`, each iteration also writes the batches to a second file without fsync, the
  * I/O this design does (journal + segment written behind; on ext4 data=ordered the journal's
- * fdatasync also pushes out the second file's newly allocated blocks). With `preallocate`, the loop
- * extends its file as the journal does: a write that would grow the file also writes
- * JOURNAL_PREALLOCATE_BYTES of zeros after it, which later writes overwrite.
+ * fdatasync also pushes out the second file's newly allocated blocks). With `recycled`, the loop
+ * overwrites a file written beforehand (from its start again at its end), as the journal does
+ * once its files are recycled; without, it extends a new file, as a fresh journal file does.
  */
-function rawSyncLoop(dir: string, appendsPerSync: number, alsoSegment = false, preallocate = false): { msgs: number; ms: number } {
+function rawSyncLoop(dir: string, appendsPerSync: number, alsoSegment = false, recycled = false): { msgs: number; ms: number } {
   const file = path.join(dir, 'raw-journal');
   const fd = fs.openSync(file, 'w');
   const segmentFile = path.join(dir, 'raw-segment');
@@ -105,18 +135,17 @@ function rawSyncLoop(dir: string, appendsPerSync: number, alsoSegment = false, p
   let segmentPosition = 0;
   const chunk = Buffer.alloc(Math.max(1, Math.round(appendsPerSync)) * journalRecordBytes, 0x62);
   const perWrite = chunk.length / journalRecordBytes;
+  if (recycled) {
+    const fill = Buffer.alloc(4 * 1024 * 1024, 0x61);
+    for (let at = 0; at < RAW_RECYCLED_FILE_BYTES; at += fill.length) fs.writeSync(fd, fill, 0, fill.length, at);
+    fs.fdatasyncSync(fd);
+  }
   const started = performance.now();
   let msgs = 0;
   let position = 0;
-  let fileEnd = 0;
-  const zeros = preallocate ? Buffer.alloc(JOURNAL_PREALLOCATE_BYTES) : null;
   while (performance.now() - started < PHASE_MS) {
-    if (zeros && position + chunk.length > fileEnd) {
-      fs.writevSync(fd, [chunk, zeros], position);
-      fileEnd = position + chunk.length + zeros.length;
-    } else {
-      fs.writeSync(fd, chunk, 0, chunk.length, position);
-    }
+    if (recycled && position + chunk.length > RAW_RECYCLED_FILE_BYTES) position = 0;
+    fs.writeSync(fd, chunk, 0, chunk.length, position);
     if (alsoSegment) {
       fs.writeSync(segmentFd, chunk, 0, chunk.length - perWrite * JOURNAL_RECORD_HEADER_BYTES, segmentPosition);
       segmentPosition += chunk.length - perWrite * JOURNAL_RECORD_HEADER_BYTES;
@@ -271,28 +300,39 @@ async function main(): Promise<void> {
   console.log(`core bench: ${ROUNDS} alternating rounds of ${PHASE_MS / 1000}s per side, ${MESSAGE_BYTES} B messages (${batchBytes} B batches), data in ${dataDir}, ${os.cpus().length} CPUs`);
   console.log(`${'measure'.padEnd(44)} ${'strata'.padStart(24)} ${'raw baseline'.padStart(24)} ${'ratio'.padStart(8)}`);
   try {
-    const core = await openCoreImpl({ dataDir, limits: { openFilesMax: 512 } });
+    const steady = { tuning: { journalFileBytesMax: STEADY_JOURNAL_FILE_BYTES } };
+    const core = await openCoreImpl({ dataDir, limits: { openFilesMax: 512 } }, steady);
     await core.topics.create(TOPIC);
     // The other journal I/O mode (CoreOptions.journalIo), alternated in the same rounds.
-    const poolCore = await openCoreImpl({ dataDir: path.join(dataDir, 'thread-pool'), journalIo: 'thread-pool', limits: { openFilesMax: 512 } });
+    const poolCore = await openCoreImpl({ dataDir: path.join(dataDir, 'thread-pool'), journalIo: 'thread-pool', limits: { openFilesMax: 512 } }, steady);
     await poolCore.topics.create(TOPIC);
+    // A core that never rotates its first journal file: the first minutes after a start.
+    const freshCore = await openCoreImpl(
+      { dataDir: path.join(dataDir, 'fresh'), limits: { openFilesMax: 512 } },
+      { tuning: { journalFileBytesMax: 2 ** 40, checkpointIntervalMs: 1e9 } },
+    );
+    await freshCore.topics.create(TOPIC);
+    const warmUps = [await warmUpToRecycledJournal(core), await warmUpToRecycledJournal(poolCore)];
+    console.log(`  (warm-up to the steady state, recycled journal files of ${fmt(STEADY_JOURNAL_FILE_BYTES / 1024 / 1024)} MiB: ${warmUps.map((ms) => `${fmt(ms / 1000, 1)} s`).join(', ')})`);
 
     for (const producers of [1, 100]) {
       const strata = new Tally();
       const raw = new Tally();
       const double = new Tally();
-      const pre = new Tally();
+      const recycled = new Tally();
       const pool = new Tally();
+      const fresh = new Tally();
       let groups = 0;
       for (let round = 0; round < ROUNDS; round++) {
         pool.add(await appendPhase(poolCore, TOPIC, producers, () => 0));
+        fresh.add(await appendPhase(freshCore, TOPIC, producers, () => 0));
         const rate = await appendPhase(core, TOPIC, producers, () => 0);
         strata.add(rate);
         groups += rate.groups;
         const appendsPerSync = rate.msgs / Math.max(1, rate.groups);
         raw.add(rawSyncLoop(dataDir, appendsPerSync));
         double.add(rawSyncLoop(dataDir, appendsPerSync, true));
-        pre.add(rawSyncLoop(dataDir, appendsPerSync, false, true));
+        recycled.add(rawSyncLoop(dataDir, appendsPerSync, false, true));
       }
       const perGroup = strata.msgs / Math.max(1, groups);
       const strataRate = strata.perSecond;
@@ -304,8 +344,9 @@ async function main(): Promise<void> {
         `${fmt((strataRate / rawRate) * 100)}%`,
       );
       report('  raw variant: same bytes also to a 2nd file', '', `${fmt(double.perSecond)} msg/s`, `${fmt((strataRate / double.perSecond) * 100)}%`);
-      report('  raw variant: preallocating like the journal', '', `${fmt(pre.perSecond)} msg/s`, `${fmt((strataRate / pre.perSecond) * 100)}%`);
+      report('  raw variant: overwriting a written file', '', `${fmt(recycled.perSecond)} msg/s`, `${fmt((strataRate / recycled.perSecond) * 100)}%`);
       report('  strata variant: journal I/O in the thread pool', `${fmt(pool.perSecond)} msg/s`, `${fmt(rawRate)} msg/s`, `${fmt((pool.perSecond / rawRate) * 100)}%`);
+      report('  strata variant: fresh journal file (extended)', `${fmt(fresh.perSecond)} msg/s`, `${fmt(rawRate)} msg/s`, `${fmt((fresh.perSecond / rawRate) * 100)}%`);
       console.log(`  (${fmt(perGroup, 1)} appends per group commit / fsync; the raw loop writes ${fmt(Math.max(1, Math.round(perGroup)) * journalRecordBytes)} B per fsync)`);
     }
 
@@ -350,6 +391,7 @@ async function main(): Promise<void> {
     report(`produce-to-read latency at ${LATENCY_RATE_PER_S} msg/s`, `p50 ${fmt(latency.p50, 2)} ms p99 ${fmt(latency.p99, 2)} ms`, `${latency.count} msgs`, '');
     await core.close();
     await poolCore.close();
+    await freshCore.close();
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

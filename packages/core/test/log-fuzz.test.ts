@@ -13,8 +13,8 @@ test('journal record parser: random, truncated and bit-flipped input never throw
   const random = seededRandom(42);
   const batch = encodeRecordBatch([message('fuzz', { key: 'k' })], { baseOffset: 3 });
   const record = Buffer.alloc(JOURNAL_RECORD_HEADER_BYTES + batch.length);
-  writeJournalRecord(record, 0, 7, 1, batch);
-  const parsed = parseJournalRecord(record, 0);
+  writeJournalRecord(record, 0, 5, 7, 1, batch);
+  const parsed = parseJournalRecord(record, 0, 5);
   assert.equal(parsed.kind, 'record');
   for (let i = 0; i < 5000; i++) {
     const mode = i % 3;
@@ -28,14 +28,14 @@ test('journal record parser: random, truncated and bit-flipped input never throw
       const at = Math.floor(random() * input.length);
       input[at] ^= 1 << Math.floor(random() * 8);
     }
-    const result = parseJournalRecord(input, 0);
+    const result = parseJournalRecord(input, 0, 5);
     if (mode === 1) assert.equal(result.kind, 'need', 'a truncated record asks for more bytes');
     if (mode === 2) assert.notEqual(result.kind, 'record', `a flipped bit is detected (iteration ${i})`);
   }
   // An absurd length is invalid at once, not a request to read 4 GB.
   const huge = Buffer.from(record);
   huge.writeUInt32BE(0xfffffff0, 0);
-  assert.equal(parseJournalRecord(huge, 0).kind, 'invalid');
+  assert.equal(parseJournalRecord(huge, 0, 5).kind, 'invalid');
 });
 
 test('recovery from random garbage at segment and journal tails keeps a dense prefix', async () => {

@@ -1,8 +1,9 @@
 /**
  * Checkpoints bound the journal: segment files are written without fsync, so the journal keeps
- * every record since the last checkpoint. A checkpoint (1) starts a new journal file between two
- * groups, (2) fsyncs every segment file and directory dirtied before that point, concurrently with
- * new appends, and (3) then deletes the journal files older than the new one.
+ * every record since the last checkpoint. A checkpoint (1) finishes the journal file and goes on in
+ * the next one, between two groups, (2) fsyncs every segment file and directory dirtied before that
+ * point, concurrently with new appends, and (3) then retires the journal files older than the new
+ * one: the largest is recycled as the spare for the next rotation, the others are deleted.
  */
 import { execFile } from 'node:child_process';
 import fsp from 'node:fs/promises';
@@ -11,7 +12,7 @@ import type { Logger } from '../logger.js';
 import type { StorageTuning } from '../limits.js';
 import { fsyncDirectory, isErrno } from '../storage/fs-async.js';
 import type { SegmentStorage } from '../storage/segment-storage.js';
-import { JournalFile, journalFileName, listJournalFiles } from '../storage/journal.js';
+import { JournalFile, journalFileName, listJournalFiles, readJournalFileFormat } from '../storage/journal.js';
 
 /** After a checkpoint failed to start (no space for a journal file), wait this long before again. */
 const CHECKPOINT_RETRY_MS = 1000;
@@ -23,13 +24,15 @@ export class Checkpointer {
   private lastCheckpointMs: number;
   private lastFailedStartMs = -Infinity;
   /**
-   * The next journal file, created and filled with zeros in the background after each rotation,
-   * so that a rotation between two groups costs no file creation, directory fsync or first
-   * extension on the acknowledgement path.
+   * The next journal file, prepared in the background after each checkpoint (a retired journal
+   * renamed, or a new file), so that a rotation between two groups costs no file creation or
+   * directory fsync on the acknowledgement path.
    */
   private spare: Promise<JournalFile | null> | null = null;
   private closed = false;
   checkpoints = 0;
+  /** Journal files recycled as spares (stats, tests). */
+  journalsRecycled = 0;
 
   constructor(
     private readonly journalDir: string,
@@ -65,13 +68,17 @@ export class Checkpointer {
   }
 
   /** Called by the committer with no group in flight: starts a checkpoint when one is due. */
-  async maybeCheckpoint(syncOldJournal: boolean): Promise<void> {
+  async maybeCheckpoint(): Promise<void> {
     if (!this.isDue) return;
-    await this.start(syncOldJournal);
+    await this.start();
   }
 
-  /** Rotates the journal now and runs the fsyncs in the background (await `settled()`). */
-  async start(syncOldJournal: boolean): Promise<void> {
+  /**
+   * Rotates the journal now and runs the fsyncs in the background (await `settled()`). Only with
+   * no group in flight (the committer's betweenGroups, or with appends stopped): the end record
+   * goes after the last group.
+   */
+  async start(): Promise<void> {
     if (this.inFlight) await this.inFlight;
     const old = this.journal;
     let next: JournalFile;
@@ -83,16 +90,22 @@ export class Checkpointer {
       this.lastFailedStartMs = this.now();
       throw error;
     }
+    try {
+      await old.finish();
+    } catch (error) {
+      this.spare = Promise.resolve(next); // the rotation is retried later, into the same file
+      this.lastFailedStartMs = this.now();
+      throw error;
+    }
     this.journal = next;
-    this.prepareSpare(next);
     this.lastCheckpointMs = this.now();
     let files = this.dirtyFiles;
     let dirs = this.dirtyDirs;
     this.dirtyFiles = new Set();
     this.dirtyDirs = new Set();
     this.inFlight = (async () => {
+      let retired = false;
       try {
-        if (syncOldJournal) await old.sync();
         await old.close();
         // Everything acknowledged before the rotation must reach its segment file first.
         if (!(await this.flushSegments())) throw new Error('some segments could not be written');
@@ -101,7 +114,8 @@ export class Checkpointer {
         this.dirtyFiles = new Set();
         this.dirtyDirs = new Set();
         await this.syncAll(files, dirs);
-        await this.deleteJournalsBefore(next.seq);
+        await this.retireJournalsBefore(next);
+        retired = true;
         this.checkpoints++;
       } catch (error) {
         // Keep the old journals (they are still needed) and retry these files next time.
@@ -111,6 +125,7 @@ export class Checkpointer {
         this.logger.error('checkpoint failed; journal kept', { error });
       } finally {
         this.inFlight = null;
+        if (!retired) void this.prepareSpare(next, null);
       }
     })();
   }
@@ -121,19 +136,32 @@ export class Checkpointer {
     return spare ? await spare : null;
   }
 
-  private prepareSpare(current: JournalFile): void {
-    if (this.closed) return;
-    this.spare = (async () => {
+  /** Prepares the spare for the rotation after `current`: journal `recycleSeq` renamed, or a new file. */
+  private async prepareSpare(current: JournalFile, recycleSeq: number | null): Promise<void> {
+    if (this.closed) {
+      if (recycleSeq !== null) await fsp.rm(path.join(this.journalDir, journalFileName(recycleSeq)), { force: true });
+      return;
+    }
+    const spare = (this.spare = (async () => {
       try {
-        const spare = await JournalFile.create(this.journalDir, current.seq + 1, current.io);
-        await spare.preallocated();
-        return spare;
+        if (recycleSeq !== null) {
+          try {
+            const spare = await JournalFile.recycle(this.journalDir, recycleSeq, current.seq + 1, current.io);
+            this.journalsRecycled++;
+            return spare;
+          } catch (error) {
+            this.logger.warn('could not recycle a journal file; creating one', { error });
+            await fsp.rm(path.join(this.journalDir, journalFileName(recycleSeq)), { force: true });
+          }
+        }
+        return await JournalFile.create(this.journalDir, current.seq + 1, current.io);
       } catch (error) {
         // No space, perhaps: the next rotation creates its file itself (and fails visibly if it must).
         this.logger.warn('could not prepare the next journal file', { error });
         return null;
       }
-    })();
+    })());
+    await spare;
   }
 
   /** No more rotations: removes the spare journal file (one left by a crash replays as empty). */
@@ -212,11 +240,30 @@ export class Checkpointer {
     }
   }
 
-  private async deleteJournalsBefore(seq: number): Promise<void> {
-    for (const old of await listJournalFiles(this.journalDir)) {
-      if (old >= seq) continue;
-      await fsp.rm(path.join(this.journalDir, journalFileName(old)), { force: true });
+  /**
+   * The journals before `current` are no longer needed: the largest of the tagged format is kept
+   * to be recycled as the next spare (its blocks are allocated and written), the rest deleted.
+   */
+  private async retireJournalsBefore(current: JournalFile): Promise<void> {
+    let recycleSeq: number | null = null;
+    let recycleBytes = 0;
+    const old = (await listJournalFiles(this.journalDir)).filter((seq) => seq < current.seq);
+    for (const seq of old) {
+      const file = path.join(this.journalDir, journalFileName(seq));
+      try {
+        const bytes = (await fsp.stat(file)).size;
+        if (bytes > recycleBytes && (await readJournalFileFormat(file, seq)) !== 'untagged') {
+          recycleSeq = seq;
+          recycleBytes = bytes;
+        }
+      } catch (error) {
+        if (!isErrno(error, 'ENOENT')) throw error;
+      }
+    }
+    for (const seq of old) {
+      if (seq !== recycleSeq) await fsp.rm(path.join(this.journalDir, journalFileName(seq)), { force: true });
     }
     await fsyncDirectory(this.journalDir);
+    await this.prepareSpare(current, recycleSeq); // part of the checkpoint: settled() sees the files as they stay
   }
 }

@@ -355,22 +355,22 @@ export class GroupCommitter {
     }
     let ownBufferBytes = 0;
     for (const record of journalRecords) ownBufferBytes += JOURNAL_RECORD_HEADER_BYTES + (record.batch.length < JOURNAL_INLINE_BATCH_BYTES_MAX ? record.batch.length : 0);
+    const journal = this.deps.journal();
     const journalBuffer = this.takeJournalBuffer(ownBufferBytes);
     const parts: Buffer[] = [];
     let at = 0;
     let runStart = 0;
     for (const record of journalRecords) {
       if (record.batch.length < JOURNAL_INLINE_BATCH_BYTES_MAX) {
-        at += writeJournalRecord(journalBuffer, at, record.topicId, record.partition, record.batch);
+        at += writeJournalRecord(journalBuffer, at, journal.tag, record.topicId, record.partition, record.batch);
         continue;
       }
-      writeJournalRecordHeader(journalBuffer, at, record.topicId, record.partition, record.batch);
+      writeJournalRecordHeader(journalBuffer, at, journal.tag, record.topicId, record.partition, record.batch);
       at += JOURNAL_RECORD_HEADER_BYTES;
       parts.push(journalBuffer.subarray(runStart, at), record.batch);
       runStart = at;
     }
     if (at > runStart) parts.push(journalBuffer.subarray(runStart, at));
-    const journal = this.deps.journal();
     const start = journal.reserve(journalBytes);
     const result: StagedGroup = { staged, undo, segmentEnds, journal, start, write: Promise.resolve(), writeError: undefined, durable: Promise.resolve(), syncError: undefined };
     (result as { write: Promise<void> }).write = journal.writeAt(parts, start).then(
