@@ -20,9 +20,10 @@
  * Bounded: fixed message counts, every child process killed after a deadline.
  * Usage: node kafka-bench.js [messages=100000]
  */
+import fs from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRecordBatch, openCore, type Core, type Message } from '@strata/core';
-import { findTool } from '@strata/testing';
+import { BENCH_JOURNAL_FILE_BYTES, findTool, warmUpJournal } from '@strata/testing';
 import { startKafkaServer } from '../test/helpers/kafka-server.js';
 import { run } from './child.js';
 import { JOURNAL_IO } from './journal-io.js';
@@ -79,30 +80,25 @@ async function timed(phase: () => Promise<number>): Promise<ProduceRate> {
   return { msgsPerS: messages / (ms / 1000), busyUsPerMsg: (busyMs * 1000) / messages };
 }
 
-async function coreAppend(dataDir: string, recordsPerBatch: number): Promise<ProduceRate> {
-  const core: Core = await openCore({ dataDir, journalIo: JOURNAL_IO });
-  try {
-    const topic = 'persistent://public/default/core-bench';
-    await core.topics.create(topic, { partitions: 1 });
-    const value = Buffer.alloc(MESSAGE_BYTES, 0x61);
-    const messages: Message[] = Array.from({ length: recordsPerBatch }, () => ({ key: null, value, headers: [], timestamp: Date.now() }));
-    const batch = encodeRecordBatch(messages);
-    const batches = Math.ceil(MESSAGES / recordsPerBatch);
-    let next = 0;
-    return await timed(async () => {
-      await Promise.all(
-        Array.from({ length: CORE_APPENDS_IN_FLIGHT }, async () => {
-          while (next < batches) {
-            next++;
-            await core.append(topic, 0, { kind: 'batches', data: batch });
-          }
-        }),
-      );
-      return batches * recordsPerBatch;
-    });
-  } finally {
-    await core.close();
-  }
+/** The core's own append of `recordsPerBatch`-record batches to a new topic of `core`, CORE_APPENDS_IN_FLIGHT in flight. */
+async function coreAppend(core: Core, topic: string, recordsPerBatch: number): Promise<ProduceRate> {
+  await core.topics.create(topic, { partitions: 1 });
+  const value = Buffer.alloc(MESSAGE_BYTES, 0x61);
+  const messages: Message[] = Array.from({ length: recordsPerBatch }, () => ({ key: null, value, headers: [], timestamp: Date.now() }));
+  const batch = encodeRecordBatch(messages);
+  const batches = Math.ceil(MESSAGES / recordsPerBatch);
+  let next = 0;
+  return await timed(async () => {
+    await Promise.all(
+      Array.from({ length: CORE_APPENDS_IN_FLIGHT }, async () => {
+        while (next < batches) {
+          next++;
+          await core.append(topic, 0, { kind: 'batches', data: batch });
+        }
+      }),
+    );
+    return batches * recordsPerBatch;
+  });
 }
 
 /** The element with the median msgsPerS. */
@@ -123,9 +119,14 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const server = await startKafkaServer({ config: { defaultPartitions: 1 }, journalIo: JOURNAL_IO });
+  // Both cores with the same journal file size, warmed up to recycled journal files: a running
+  // server's steady state (@strata/testing warm-up-journal.ts).
+  const coreInternals = { tuning: { journalFileBytesMax: BENCH_JOURNAL_FILE_BYTES } };
+  const server = await startKafkaServer({ config: { defaultPartitions: 1 }, journalIo: JOURNAL_IO, coreInternals });
   await server.core.topics.create('persistent://public/default/bench-loop', { partitions: 1 });
   const coreDir = `${server.dataDir}-core`;
+  const core = await openCore({ dataDir: coreDir, journalIo: JOURNAL_IO }, coreInternals);
+  const warmUpMs = [await warmUpJournal(server.core), await warmUpJournal(core)];
   let batchesSeen = 0;
   let recordsSeen = 0;
   const unsubscribe = server.core.onAppend((e) => {
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
     const coreRounds: ProduceRate[] = [];
     const produceRounds: { msgsPerS: number; busyUsPerMsg: number }[] = [];
     for (let round = 0; round < PRODUCE_ROUNDS; round++) {
-      coreRounds.push(await coreAppend(`${coreDir}-round${round}`, EXPECTED_RECORDS_PER_BATCH));
+      coreRounds.push(await coreAppend(core, `persistent://public/default/core-bench-${round}`, EXPECTED_RECORDS_PER_BATCH));
       let produced!: Awaited<ReturnType<typeof run>>;
       const busy = await timed(async () => {
         produced = await run(python, ['-c', PRODUCE_PY, server.bootstrap, 'bench', String(MESSAGES)]);
@@ -189,6 +190,7 @@ async function main(): Promise<void> {
     console.log(`Kafka handler benchmark: ${fmt(MESSAGES)} x 1 KiB records, acks=all, linger.ms=5, fsync always, journal I/O ${JOURNAL_IO}`);
     console.log(`  produce: ${PRODUCE_ROUNDS} alternated rounds, medians; core ${coreRounds.map((r) => fmt(r.msgsPerS)).join(' / ')}, librdkafka ${produceRounds.map((r) => fmt(r.msgsPerS)).join(' / ')} msgs/s`);
     console.log(`  producer batches seen by the core: ${fmt(batchesSeen)} (avg ${recordsPerBatch} records)`);
+    console.log(`  both cores warmed up to recycled journal files of ${fmt(BENCH_JOURNAL_FILE_BYTES / 1048576)} MiB first (${warmUpMs.map((ms) => `${fmt(ms / 1000, 1)} s`).join(', ')}); the latency phase's "core alone" runs on a fresh core`);
     console.log('');
     const row = (name: string, msgsPerS: number, base: number | null, busyUsPerMsg: number) =>
       console.log(`  ${name.padEnd(28)} ${fmt(msgsPerS).padStart(11)} ${fmt(mb(msgsPerS), 1).padStart(9)} ${base === null ? ''.padStart(9) : `${fmt((100 * msgsPerS) / base).padStart(8)}%`} ${fmt(busyUsPerMsg, 1).padStart(10)}`);
@@ -218,9 +220,10 @@ async function main(): Promise<void> {
     console.log(`    server event-loop delay            ${q(l.eventLoopDelay)}`);
     console.log(`    core alone, same rate and batching ${q(coreLat)}`);
     console.log(`    bare write + fdatasync every 5 ms  ${q(diskLat)}`);
-    const fs = await import('node:fs/promises');
-    for (const suffix of [...coreRounds.map((_, round) => `-round${round}`), '-latency', '-fsync']) await fs.rm(`${coreDir}${suffix}`, { recursive: true, force: true });
+    for (const suffix of ['-latency', '-fsync']) await fs.rm(`${coreDir}${suffix}`, { recursive: true, force: true });
   } finally {
+    await core.close();
+    await fs.rm(coreDir, { recursive: true, force: true });
     await server.close();
   }
 }

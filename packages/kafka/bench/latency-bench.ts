@@ -3,7 +3,7 @@
  * alternated with its references: `node packages/kafka/dist/bench/latency-bench.js [runs=3]`.
  */
 import fs from 'node:fs/promises';
-import { findTool } from '@strata/testing';
+import { BENCH_JOURNAL_FILE_BYTES, findTool, warmUpJournal } from '@strata/testing';
 import { startKafkaServer } from '../test/helpers/kafka-server.js';
 import { JOURNAL_IO } from './journal-io.js';
 import { coreLatency, fsyncLatency, kafkaProduceLatency, LATENCY_RATE_PER_S, type Quantiles } from './produce-latency.js';
@@ -11,7 +11,9 @@ import { coreLatency, fsyncLatency, kafkaProduceLatency, LATENCY_RATE_PER_S, typ
 const RUNS = Math.min(10, Math.max(1, Number(process.argv[2] ?? 3)));
 const python = findTool('python3:confluent_kafka');
 if (!python) throw new Error('needs python3-confluent-kafka');
-const server = await startKafkaServer({ config: { defaultPartitions: 1 }, journalIo: JOURNAL_IO });
+// The server's core in its steady state (recycled journal files); "core alone" runs on fresh cores.
+const server = await startKafkaServer({ config: { defaultPartitions: 1 }, journalIo: JOURNAL_IO, coreInternals: { tuning: { journalFileBytesMax: BENCH_JOURNAL_FILE_BYTES } } });
+await warmUpJournal(server.core);
 const f = (x: Quantiles) => `${x.p50.toFixed(1).padStart(5)} ${x.p99.toFixed(1).padStart(6)} ${x.max.toFixed(1).padStart(6)}`;
 try {
   console.log(`produce latency at ${LATENCY_RATE_PER_S} msgs/s, ms as p50 p99 max`);

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCore, silentLogger, systemClock } from '@strata/core';
+import { BENCH_JOURNAL_FILE_BYTES, warmUpJournal } from '@strata/testing';
 import { MqttHandler } from '../src/index.js';
 
 const port = Number(process.argv[2]);
@@ -17,34 +18,10 @@ const fsync = fsyncArg?.startsWith('interval:') ? { kind: 'interval' as const, i
 const dataDir = await mkdtemp(join(tmpdir(), 'strata-mqtt-bench-'));
 // STRATA_JOURNAL_IO=thread-pool: the other journal I/O mode (CoreOptions.journalIo).
 const journalIo = process.env['STRATA_JOURNAL_IO'] === 'thread-pool' ? 'thread-pool' : 'event-loop';
-/**
- * Journal files of 32 MiB (the default is 256 MiB), and a warm-up that writes past two of them before
- * the broker listens: the core then runs in a server's steady state, with recycled journal files that
- * groups overwrite in place, instead of the first minutes of a fresh data directory, whose journal is
- * extended by every group (docs/storage.md). STRATA_BENCH_COLD=1 skips the warm-up.
- */
-const JOURNAL_FILE_BYTES = 32 * 1024 * 1024;
-const WARM_UP_BYTES = 3 * JOURNAL_FILE_BYTES;
-const core = await openCore({ dataDir, fsync, journalIo }, { tuning: { journalFileBytesMax: JOURNAL_FILE_BYTES } });
-if (process.env['STRATA_BENCH_COLD'] !== '1') await warmUpJournal();
-
-async function warmUpJournal(): Promise<void> {
-  const topic = 'persistent://public/default/bench-warm-up';
-  await core.topics.create(topic, { partitions: 1 });
-  const value = Buffer.alloc(64 * 1024, 0x61);
-  const messages = [{ key: null, value, headers: [], timestamp: Date.now() }];
-  const appends = Math.ceil(WARM_UP_BYTES / value.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < appends) {
-        next++;
-        await core.append(topic, 0, { kind: 'messages', messages });
-      }
-    }),
-  );
-  await core.topics.delete(topic);
-}
+// The core's steady state (recycled journal files), as in a running server: @strata/testing warm-up-journal.ts.
+// STRATA_BENCH_COLD=1 measures a fresh data directory instead.
+const core = await openCore({ dataDir, fsync, journalIo }, { tuning: { journalFileBytesMax: BENCH_JOURNAL_FILE_BYTES } });
+if (process.env['STRATA_BENCH_COLD'] !== '1') await warmUpJournal(core);
 const handler = new MqttHandler();
 const abort = new AbortController();
 await handler.start({

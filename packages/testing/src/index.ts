@@ -4,3 +4,4 @@ export * from './wait-for.js';
 export * from './require-tool.js';
 export * from './spawn-server.js';
 export * from './run-program.js';
+export * from './warm-up-journal.js';

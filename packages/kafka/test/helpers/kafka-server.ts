@@ -4,7 +4,7 @@
  * the same data dir and port (durability tests).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { createLogger, openCore, silentLogger, systemClock, type Core, type JournalIo, type Logger } from '@strata/core';
+import { createLogger, openCore, silentLogger, systemClock, type Core, type CoreInternals, type JournalIo, type Logger } from '@strata/core';
 import { makeTempDir } from '@strata/testing';
 import { createKafkaHandler } from '../../src/index.js';
 import type { ProtocolHandler } from '@strata/core';
@@ -24,6 +24,8 @@ export interface KafkaTestServerOptions {
   readonly logger?: Logger;
   /** The core's journal I/O mode (benchmarks compare both); default the core's. */
   readonly journalIo?: JournalIo;
+  /** The core's internals (benchmarks: journal file size). */
+  readonly coreInternals?: CoreInternals;
 }
 
 export async function startKafkaServer(options: KafkaTestServerOptions = {}): Promise<KafkaTestServer> {
@@ -54,7 +56,7 @@ export async function startKafkaServer(options: KafkaTestServerOptions = {}): Pr
   const port = typeof address === 'object' && address ? address.port : 0;
 
   async function open(): Promise<void> {
-    const core = await openCore({ dataDir: dir.path, logger, ...(options.journalIo ? { journalIo: options.journalIo } : {}) });
+    const core = await openCore({ dataDir: dir.path, logger, ...(options.journalIo ? { journalIo: options.journalIo } : {}) }, options.coreInternals);
     const handler = createKafkaHandler();
     const abort = new AbortController();
     await handler.start({
