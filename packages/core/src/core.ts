@@ -17,8 +17,10 @@ export type FsyncPolicy = { kind: 'always' } | { kind: 'interval'; intervalMs: n
  * `event-loop`: synchronous calls on the event loop, as Redis does under `appendfsync always`: no
  * thread hand-offs, the loop waits out each group's fsync. `thread-pool`: libuv's pool, the loop
  * stays free during the fsync but every group pays two hand-offs to and from a pool thread.
+ * `auto`: by the group's size: groups of 256 KiB or more (a Kafka producer's batches) in the pool,
+ * where the hand-offs are small next to the write and flush, smaller ones on the event loop.
  */
-export type JournalIo = 'event-loop' | 'thread-pool';
+export type JournalIo = 'auto' | 'event-loop' | 'thread-pool';
 
 /** Retention and segment policy. On a namespace these are defaults; on a topic, overrides. */
 export interface TopicPolicies {
@@ -218,7 +220,7 @@ export interface CoreOptions {
   readonly nodeId?: number;
   /** Default { kind: 'always' }: an append resolves only after fsync. */
   readonly fsync?: FsyncPolicy;
-  /** Default 'event-loop'. */
+  /** Default 'auto'. */
   readonly journalIo?: JournalIo;
   readonly logger?: import('./logger.js').Logger;
   readonly clock?: import('./handler.js').Clock;

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   if (!dataDir) return; // run without a data directory (e.g. by `node --test dist/test/`): nothing to do
   // Small journal files and frequent checkpoints: kills also land during journal rotation,
   // segment write-behind, fsyncs and index-file writes.
-  const journalIo = process.argv[3] === 'thread-pool' ? 'thread-pool' : 'event-loop';
+  const journalIo = process.argv[3] === 'thread-pool' || process.argv[3] === 'auto' ? process.argv[3] : 'event-loop';
   const core = await openCore({ dataDir, journalIo }, { tuning: { journalFileBytesMax: 256 * 1024, checkpointIntervalMs: 100, segmentFlushBytes: 32 * 1024 } });
   if (!core.topics.exists(CRASH_TOPIC)) {
     // Small segments so that rolls happen during the run too.
@@ -32,9 +32,10 @@ async function main(): Promise<void> {
   const producer = async (id: number): Promise<void> => {
     for (let n = 0; ; n++) {
       const partition = (id + n) % CRASH_PARTITIONS;
-      // Every 16th append of producer 0 is a batch of ~100 KB: the journal writes such batches from
-      // their own buffers (writev) instead of copying them into the group's buffer.
-      const count = id === 0 && n % 16 === 15 ? 40 : 1 + (n % 3);
+      // Every 16th append of producer 0 is a batch of ~180 KB (up to 360 KB): the journal writes such
+      // batches from their own buffers (writev) instead of copying them into the group's buffer, and
+      // with `auto` journal I/O the groups of 256 KiB or more go to the thread pool.
+      const count = id === 0 && n % 16 === 15 ? 120 : 1 + (n % 3);
       const messages: Message[] = [];
       for (let i = 0; i < count; i++) {
         messages.push({ key: Buffer.from(`p${id}`), value: randomBytes(Math.floor(Math.random() * 3000)), headers: [], timestamp: Date.now() });

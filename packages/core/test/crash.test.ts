@@ -36,8 +36,8 @@ test('kill -9 at random moments loses no acknowledged message and leaves no gap'
   let rounds = 0;
   try {
     for (let round = 0; round < ROUNDS && Date.now() - started < TOTAL_MS_MAX - 5_000; round++) {
-      // Both journal I/O modes, alternating on the same data directory.
-      const lines = await runChild(dir, 30 + Math.floor(Math.random() * 400), round % 2 === 0 ? 'event-loop' : 'thread-pool');
+      // The three journal I/O modes, in turn on the same data directory.
+      const lines = await runChild(dir, 30 + Math.floor(Math.random() * 400), (['event-loop', 'thread-pool', 'auto'] as const)[round % 3]!);
       for (const line of lines) {
         const [partition, offset, hash] = line.split(' ');
         const key = `${partition} ${offset}`;

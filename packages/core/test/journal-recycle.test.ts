@@ -16,7 +16,7 @@ import {
   writeJournalRecord,
   writeJournalRecordHeader,
 } from '../src/storage/journal-format.js';
-import { JournalFile, journalFileName, replayJournalFile, type JournalReplayEnd } from '../src/storage/journal.js';
+import { JOURNAL_POOL_BYTES_MIN, JournalFile, journalFileName, replayJournalFile, type JournalReplayEnd } from '../src/storage/journal.js';
 import { openCoreImpl } from '../src/open-core.js';
 import { message, removeDir, tempDir, TOPIC } from './log-helpers.js';
 
@@ -43,7 +43,7 @@ async function replayOffsets(dir: string, seq: number): Promise<{ end: JournalRe
 
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
 
-for (const io of ['event-loop', 'thread-pool'] as const) {
+for (const io of ['event-loop', 'thread-pool', 'auto'] as const) {
   test(`journal (${io} I/O): a recycled file replays only its current life; an end record ends it cleanly`, async () => {
     const dir = tempDir('strata-journal-');
     try {
@@ -210,3 +210,34 @@ for (const journalIo of ['event-loop', 'thread-pool'] as const) {
     }
   });
 }
+
+test('journal (auto I/O): groups of JOURNAL_POOL_BYTES_MIN or more are written and flushed in the thread pool, smaller ones on the event loop', async () => {
+  const dir = tempDir('strata-journal-');
+  const calls: string[] = [];
+  const original = { writev: fs.writev, writevSync: fs.writevSync, writeSync: fs.writeSync, fdatasync: fs.fdatasync, fdatasyncSync: fs.fdatasyncSync };
+  const spied = fs as unknown as Record<string, unknown>;
+  spied['writev'] = (...args: unknown[]) => (calls.push('writev'), (original.writev as (...a: unknown[]) => void)(...args));
+  spied['writevSync'] = (...args: unknown[]) => (calls.push('writevSync'), (original.writevSync as (...a: unknown[]) => number)(...args));
+  spied['writeSync'] = (...args: unknown[]) => (calls.push('writeSync'), (original.writeSync as (...a: unknown[]) => number)(...args));
+  spied['fdatasync'] = (...args: unknown[]) => (calls.push('fdatasync'), (original.fdatasync as (...a: unknown[]) => void)(...args));
+  spied['fdatasyncSync'] = (...args: unknown[]) => (calls.push('fdatasyncSync'), (original.fdatasyncSync as (...a: unknown[]) => void)(...args));
+  try {
+    const journal = await JournalFile.create(dir, 1, 'auto');
+    const small = groupBuffer(1, 0, 3);
+    await journal.writeAt([small], journal.reserve(small.length));
+    await journal.sync();
+    assert.deepEqual(calls.splice(0), ['writeSync', 'fdatasyncSync'], 'a small group stays on the event loop');
+    const large = groupBuffer(1, 3, Math.ceil(JOURNAL_POOL_BYTES_MIN / 1000) + 1, 1000);
+    assert.ok(large.length >= JOURNAL_POOL_BYTES_MIN);
+    await journal.writeAt([large], journal.reserve(large.length));
+    await journal.sync();
+    assert.deepEqual(calls.splice(0), ['writev', 'fdatasync'], 'a large group goes to the pool');
+    await journal.close();
+    const replayed = await replayOffsets(dir, 1);
+    assert.equal(replayed.end, 'clean');
+    assert.equal(replayed.offsets.length, 3 + Math.ceil(JOURNAL_POOL_BYTES_MIN / 1000) + 1);
+  } finally {
+    Object.assign(spied, original);
+    removeDir(dir);
+  }
+});

@@ -16,8 +16,9 @@ const port = Number(process.argv[2]);
 const fsyncArg = process.argv[3];
 const fsync = fsyncArg?.startsWith('interval:') ? { kind: 'interval' as const, intervalMs: Number(fsyncArg.slice(9)) } : { kind: 'always' as const };
 const dataDir = await mkdtemp(join(tmpdir(), 'strata-mqtt-bench-'));
-// STRATA_JOURNAL_IO=thread-pool: the other journal I/O mode (CoreOptions.journalIo).
-const journalIo = process.env['STRATA_JOURNAL_IO'] === 'thread-pool' ? 'thread-pool' : 'event-loop';
+// STRATA_JOURNAL_IO=event-loop|thread-pool: another journal I/O mode than the default auto (CoreOptions.journalIo).
+const requestedIo = process.env['STRATA_JOURNAL_IO'];
+const journalIo = requestedIo === 'thread-pool' || requestedIo === 'event-loop' ? requestedIo : 'auto';
 // The core's steady state (recycled journal files), as in a running server: @strata/testing warm-up-journal.ts.
 // STRATA_BENCH_COLD=1 measures a fresh data directory instead.
 const core = await openCore({ dataDir, fsync, journalIo }, { tuning: { journalFileBytesMax: BENCH_JOURNAL_FILE_BYTES } });

@@ -38,7 +38,7 @@ test('defaults: ./data under cwd, 127.0.0.1, fsync always, default ports', () =>
   assert.equal(config.host, '127.0.0.1');
   assert.equal(config.advertisedHost, null);
   assert.deepEqual(config.fsync, { kind: 'always' });
-  assert.equal(config.journalIo, 'event-loop');
+  assert.equal(config.journalIo, 'auto');
   assert.equal(config.logLevel, 'info');
   assert.equal(config.listeners.get('kafka')?.port, 9092);
   assert.equal(config.listeners.get('mqtt-ws')?.port, 8083);
@@ -129,7 +129,7 @@ test('validation: every mistake names its key and source on one line', () => {
     { parts: { env: { STRATA_KAFKA_PORT: '12ab' } }, key: 'listeners.kafka.port', text: /from environment STRATA_KAFKA_PORT/ },
     { parts: { flags: ['--fsync', 'sometimes'] }, key: 'fsync', text: /"always" or "interval:<ms>"/ },
     { parts: { flags: ['--fsync', 'interval:0'] }, key: 'fsync', text: /interval/ },
-    { parts: { flags: ['--journal-io', 'worker'] }, key: 'journalIo', text: /one of event-loop, thread-pool/ },
+    { parts: { flags: ['--journal-io', 'worker'] }, key: 'journalIo', text: /one of auto, event-loop, thread-pool/ },
     { parts: { flags: ['--log-level', 'loud'] }, key: 'logLevel', text: /one of debug, info/ },
     { parts: { flags: ['--bogus', '1'] }, key: '--bogus', text: /unknown flag --bogus/ },
     { parts: { env: { STRATA_BOGUS: '1' } }, key: 'STRATA_BOGUS', text: /unknown environment variable STRATA_BOGUS/ },

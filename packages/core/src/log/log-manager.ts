@@ -48,7 +48,7 @@ export interface LogManagerOptions {
   readonly limits: CoreLimits;
   readonly tuning: StorageTuning;
   readonly fsync: FsyncPolicy;
-  /** Default 'event-loop' (CoreOptions.journalIo). */
+  /** Default 'auto' (CoreOptions.journalIo). */
   readonly journalIo?: JournalIo;
   readonly logger: Logger;
   readonly now: () => number;
@@ -155,7 +155,7 @@ export class LogManager {
       break;
     }
     const seq = journals.length > 0 ? journals[journals.length - 1]! + 1 : 1;
-    const journal = await JournalFile.create(this.journalDir, seq, this.options.journalIo ?? 'event-loop');
+    const journal = await JournalFile.create(this.journalDir, seq, this.options.journalIo ?? 'auto');
     this.checkpointer = new Checkpointer(
       this.journalDir,
       journal,

@@ -7,7 +7,10 @@ import { promisify } from 'node:util';
 
 export const openFile = promisify(fs.open) as (path: string, flags: number, mode?: number) => Promise<number>;
 export const closeFile = promisify(fs.close) as (fd: number) => Promise<void>;
-export const fdatasync = promisify(fs.fdatasync) as (fd: number) => Promise<void>;
+/** fdatasync(2) in the thread pool (looked up at call time, so that tests can observe it). */
+export function fdatasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+}
 export const fsyncFile = promisify(fs.fsync) as (fd: number) => Promise<void>;
 export const ftruncate = promisify(fs.ftruncate) as (fd: number, length: number) => Promise<void>;
 

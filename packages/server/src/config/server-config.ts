@@ -41,7 +41,7 @@ export const configDefaults = {
   host: '127.0.0.1',
   advertisedHost: null,
   fsync: { kind: 'always' } as FsyncPolicy,
-  journalIo: 'event-loop' as JournalIo,
+  journalIo: 'auto' as JournalIo,
   logLevel: 'info' as LogLevel,
   nodeId: 0,
   shutdownMsMax: 30_000,
