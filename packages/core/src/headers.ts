@@ -26,4 +26,9 @@ export const HEADER = {
   mqttPayloadFormat: 'mqtt.payload-format',
   /** MQTT 5 Message Expiry as an absolute time: ms since the epoch, decimal. */
   mqttExpiresAtMs: 'mqtt.expires-at-ms',
+  /**
+   * Inbound QoS 2 packet id (1-65535, decimal) of a persistent session's PUBLISH; with `mqtt.publisher`
+   * it lets a restart find out whether a PUBLISH cut off by a crash was stored (exactly once).
+   */
+  mqttPacketId: 'mqtt.packet-id',
 } as const;

@@ -22,10 +22,12 @@ import { CoalescedWrite } from './coalesced-write.js';
 import type { MqttConfig } from './config.js';
 import type { Connection } from './connection.js';
 import { CoreTail, type AppendSink } from './core-tail.js';
+import { NO_FAULTS, type MqttFaults } from './faults.js';
 import { messageToView, publishToMessage, publishView, TextReuse, type MqttMessageView } from './message-codec.js';
 import { RetainedStore } from './retained-store.js';
 import { Session, type Lag, type SessionSubscription } from './session.js';
-import { SessionStore, type StoredSession, type StoredWill } from './session-store.js';
+import { findStoredPublishes, type InDoubtLookup } from './qos2-recovery.js';
+import { SessionStore, type InDoubtPublish, type StoredSession, type StoredWill } from './session-store.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { TopicMapper, type TopicRule } from './topic-mapping.js';
 import { parseSharedFilter, topicMatches } from './topic.js';
@@ -82,6 +84,7 @@ export class Broker {
     readonly config: MqttConfig,
     readonly logger: Logger,
     readonly clock: Clock,
+    readonly faults: MqttFaults = NO_FAULTS,
   ) {
     this.mapper = new TopicMapper(config);
     const retainedTopic = resolveTopicName(config.retainedTopic, config.namespace).full;
@@ -128,6 +131,7 @@ export class Broker {
   /** Stored persistent sessions come back as offline sessions with their expiry timers. */
   private async restoreSessions(): Promise<void> {
     const now = this.clock.now();
+    const inDoubt: InDoubtRestore[] = [];
     for (const stored of await this.sessionStore.list()) {
       const session = this.sessionFromStored(stored);
       // A session whose server stopped while it was connected counts as disconnected now.
@@ -141,6 +145,9 @@ export class Broker {
       const packetIds = await this.sessionStore.loadPacketIds(session.clientId);
       for (const id of packetIds.inbound) session.inboundQos2.set(id, true);
       for (const id of packetIds.outbound) session.outboundReleased.add(id);
+      for (const entry of packetIds.inDoubt ?? []) {
+        if (!session.inboundQos2.has(entry.id)) inDoubt.push({ session, entry, clientId: session.clientId, id: entry.id, fromOffset: entry.fromOffset });
+      }
       this.armExpiry(session, disconnectedAtMs);
       if (stored.will) {
         // The server stopped while the client was connected (no DISCONNECT seen), or while its will
@@ -157,7 +164,68 @@ export class Broker {
         }
       }
     }
+    await this.settleInDoubt(inDoubt);
     this.logger.info('mqtt sessions restored', { count: this.sessions.size });
+  }
+
+  /**
+   * Inbound QoS 2 PUBLISHes a crash cut off between their append and the write that records them
+   * (qos2-recovery.ts): the log says whether each was stored. Stored ones are answered with PUBREC
+   * when re-sent; the others are stored when re-sent. One scan per partition for all sessions.
+   */
+  private async settleInDoubt(inDoubt: readonly InDoubtRestore[]): Promise<void> {
+    if (inDoubt.length === 0) return;
+    const byPartition = new Map<string, InDoubtRestore[]>();
+    for (const item of inDoubt) {
+      const key = partitionKey(item.entry.topic, item.entry.partition);
+      const list = byPartition.get(key);
+      if (list === undefined) byPartition.set(key, [item]);
+      else list.push(item);
+    }
+    let stored = 0;
+    let unsettled = 0;
+    for (const items of byPartition.values()) {
+      const { topic, partition } = items[0]!.entry;
+      const scan = await findStoredPublishes(this.core, topic, partition, items);
+      for (const item of scan.found) item.session.inboundQos2.set(item.id, true);
+      stored += scan.found.size;
+      if (!scan.complete) {
+        unsettled += items.length - scan.found.size;
+        this.logger.warn('in-doubt QoS 2 publishes not found within the recovery scan cap; their re-sends are stored again', {
+          topic,
+          partition,
+          count: items.length - scan.found.size,
+          scannedBytes: scan.scannedBytes,
+        });
+      }
+    }
+    // The in-doubt entries are settled: write each session's record without them (with the ids found).
+    const sessions = new Set(inDoubt.map((item) => item.session));
+    await Promise.all([...sessions].map((session) => this.savePacketIds(session)));
+    this.logger.info('in-doubt QoS 2 publishes settled', { count: inDoubt.length, stored, unsettled });
+  }
+
+  /**
+   * Step 1 of a persistent session's QoS 2 append (qos2-recovery.ts): records where each QoS 2 PUBLISH
+   * of the batch will land (its partition's log end now is a lower bound of its offset, since the append
+   * starts later) and resolves once that is durable. The append must not start before.
+   */
+  markInDoubt(session: Session, packets: readonly IPublishPacket[]): Promise<void> {
+    for (const packet of packets) {
+      if (packet.qos !== 2) continue;
+      const rule = this.mapper.ruleForTopic(packet.topic);
+      const partition = this.mapper.partitionFor(rule, packet.topic);
+      let fromOffset = 0;
+      try {
+        fromOffset = this.core.offsets(rule.coreTopic, partition).highWatermark;
+      } catch (error) {
+        // A deleted rule topic is created again by the append, starting at offset 0.
+        if (!isStrataError(error, 'UNKNOWN_TOPIC')) throw error;
+      }
+      const id = packet.messageId!;
+      session.inboundQos2InDoubt.set(id, { id, topic: rule.coreTopic, partition, fromOffset });
+    }
+    return this.savePacketIds(session);
   }
 
   private sessionFromStored(stored: StoredSession): Session {
@@ -369,7 +437,8 @@ export class Broker {
       if (session.destroyed) return;
       const inbound: number[] = [];
       for (const [id, stored] of session.inboundQos2) if (stored) inbound.push(id);
-      await this.sessionStore.savePacketIds(session.clientId, { inbound, outbound: [...session.outboundReleased] });
+      const inDoubt = [...session.inboundQos2InDoubt.values()];
+      await this.sessionStore.savePacketIds(session.clientId, { inbound, outbound: [...session.outboundReleased], inDoubt });
     });
     return session.packetIdWrite.flush();
   }
@@ -742,8 +811,10 @@ export class Broker {
    * in order. Retained ones are also stored. Resolves per packet: null when durable, or the error.
    * The views of what was appended go to the tail reader with their offsets, so the live fan-out
    * does not read back and decode what was just encoded (core-tail.ts).
+   * `trackQos2`: QoS 2 messages carry their packet id (`mqtt.packet-id`), for a persistent session
+   * whose in-doubt entries were written (markInDoubt).
    */
-  async append(publisher: string, packets: readonly IPublishPacket[]): Promise<(Error | null)[]> {
+  async append(publisher: string, packets: readonly IPublishPacket[], trackQos2 = false): Promise<(Error | null)[]> {
     const now = this.clock.now();
     const publisherBytes = Buffer.from(publisher);
     const groups = new Map<string, AppendGroup>();
@@ -771,9 +842,10 @@ export class Broker {
           groups.set(key, group);
         }
       }
-      const plain = packet.properties === undefined;
+      const tracked = trackQos2 && packet.qos === 2 ? packet.messageId : undefined;
+      const plain = packet.properties === undefined && tracked === undefined;
       const same = plain && packet.qos === lastQos && packet.retain === lastRetain ? lastHeaders : undefined;
-      const message = publishToMessage(packet, publisherBytes, now, lastTopicBytes, same);
+      const message = publishToMessage(packet, publisherBytes, now, lastTopicBytes, same, tracked);
       lastHeaders = plain ? message.headers : undefined;
       lastQos = packet.qos;
       lastRetain = packet.retain;
@@ -884,6 +956,12 @@ function loadWill(stored: StoredWill): NonNullable<Session['will']> {
     packet.properties = properties as IPublishPacket['properties'];
   }
   return { packet, delaySeconds: stored.delaySeconds };
+}
+
+/** An in-doubt QoS 2 PUBLISH found in a stored session at start. */
+interface InDoubtRestore extends InDoubtLookup {
+  readonly session: Session;
+  readonly entry: InDoubtPublish;
 }
 
 /** The publishes of one append call that go to one core topic partition. */

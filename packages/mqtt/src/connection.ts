@@ -272,7 +272,7 @@ export class Connection {
       this.pausedForAppends = true;
       this.stream.pause();
     }
-    const appended = this.broker.append(this.clientId, batch);
+    const appended = this.appendBatch(batch);
     this.ackChain = this.ackChain
       .then(() => appended)
       .then(
@@ -290,16 +290,37 @@ export class Connection {
   }
 
   /**
+   * Appends a batch. With QoS 2 PUBLISHes of a persistent session in it, their in-doubt entries are
+   * made durable first and the messages carry their packet ids, so a crash between the append and the
+   * id's write is settled from the log at restart (qos2-recovery.ts). The whole batch waits for that
+   * write: appending the rest first would change the order of the log.
+   */
+  private appendBatch(batch: mqttPacket.IPublishPacket[]): Promise<(Error | null)[]> {
+    const session = this.session;
+    if (session === null || !session.persistent || !batch.some((p) => p.qos === 2)) return this.broker.append(this.clientId, batch);
+    return this.broker.markInDoubt(session, batch).then(
+      () => {
+        this.broker.faults.beforeQos2Append?.();
+        return this.broker.append(this.clientId, batch, true);
+      },
+      (error: unknown) => batch.map(() => error as Error),
+    );
+  }
+
+  /**
    * Records stored QoS 2 ids, then sends the batch's PUBACK/PUBREC. For a persistent session the ids
    * are made durable first ([MQTT-4.3.3-2] Method B: the id is stored before PUBREC), so a PUBLISH
-   * re-sent with DUP after a server restart is recognised and not stored twice.
+   * re-sent with DUP after a server restart is recognised and not stored twice. The same write drops
+   * their in-doubt entries (appendBatch).
    */
   private acknowledgePublishes(batch: mqttPacket.IPublishPacket[], results: (Error | null)[]): void | Promise<void> {
     const session = this.session;
     let storedQos2 = false;
+    let settledInDoubt = false;
     for (let i = 0; i < batch.length; i++) {
       const packet = batch[i]!;
       if (packet.qos !== 2 || session === null) continue;
+      if (session.inboundQos2InDoubt.delete(packet.messageId!)) settledInDoubt = true;
       if ((results[i] ?? null) === null) {
         session.inboundQos2.set(packet.messageId!, true);
         storedQos2 = true;
@@ -307,7 +328,8 @@ export class Connection {
         session.inboundQos2.delete(packet.messageId!);
       }
     }
-    if (!storedQos2 || session === null || !session.persistent) return this.sendPublishAcks(batch, results);
+    if ((!storedQos2 && !settledInDoubt) || session === null || !session.persistent) return this.sendPublishAcks(batch, results);
+    if (storedQos2) this.broker.faults.afterQos2Append?.();
     return this.broker.savePacketIds(session).then(
       () => this.sendPublishAcks(batch, results),
       (error: unknown) => {

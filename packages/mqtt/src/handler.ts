@@ -15,6 +15,7 @@ import type {
 import { Broker } from './broker.js';
 import { parseMqttConfig } from './config.js';
 import { Connection } from './connection.js';
+import { NO_FAULTS, type MqttFaults } from './faults.js';
 import { WebSocketAdapter } from './websocket.js';
 
 export const MQTT_LISTENERS: readonly ListenerSpec[] = [
@@ -31,11 +32,14 @@ export class MqttHandler implements ProtocolHandler {
   private logger: Logger | null = null;
   private closed = false;
 
+  /** `faults`: crash-test injection points (faults.ts); none in production. */
+  constructor(private readonly options: { readonly faults?: MqttFaults } = {}) {}
+
   async start(context: HandlerContext): Promise<void> {
     this.context = context;
     this.logger = context.logger;
     const config = parseMqttConfig(context.config);
-    const broker = new Broker(context.core, config, context.logger, context.clock);
+    const broker = new Broker(context.core, config, context.logger, context.clock, this.options.faults ?? NO_FAULTS);
     await broker.start();
     this.broker = broker;
     this.websocket = new WebSocketAdapter((stream, request) => {

@@ -19,10 +19,19 @@ type UserProperties = Record<string, string | string[]>;
  * `sameHeaders`: the headers of a message built here before for a PUBLISH without properties with
  * the same topic bytes, QoS, retain flag and publisher; they are shared (headers are read-only),
  * which saves four objects per message while a batch's messages wait for their append.
+ * `trackedPacketId`: a persistent session's inbound QoS 2 packet id, written as `mqtt.packet-id` so a
+ * restart can tell whether the append happened (qos2-recovery.ts); such a message never shares headers.
  */
-export function publishToMessage(packet: IPublishPacket, publisher: Buffer, nowMs: number, topicBytes?: Buffer, sameHeaders?: readonly Header[]): Message {
+export function publishToMessage(
+  packet: IPublishPacket,
+  publisher: Buffer,
+  nowMs: number,
+  topicBytes?: Buffer,
+  sameHeaders?: readonly Header[],
+  trackedPacketId?: number,
+): Message {
   const topic = topicBytes ?? Buffer.from(packet.topic);
-  if (sameHeaders !== undefined) {
+  if (sameHeaders !== undefined && trackedPacketId === undefined) {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     return { key: topic, value: payload, headers: sameHeaders, timestamp: nowMs };
   }
@@ -32,6 +41,7 @@ export function publishToMessage(packet: IPublishPacket, publisher: Buffer, nowM
     { key: HEADER.mqttPublisher, value: publisher },
   ];
   if (packet.retain) headers.push({ key: HEADER.mqttRetain, value: ONE });
+  if (trackedPacketId !== undefined) headers.push({ key: HEADER.mqttPacketId, value: Buffer.from(String(trackedPacketId)) });
   const p = packet.properties;
   if (p !== undefined) {
     if (p.contentType !== undefined) headers.push({ key: HEADER.mqttContentType, value: Buffer.from(p.contentType) });

@@ -52,9 +52,27 @@ export interface StoredSession {
 export interface StoredPacketIds {
   readonly inbound: readonly number[];
   readonly outbound: readonly number[];
+  /**
+   * Inbound QoS 2 PUBLISHes whose append may have happened but whose id is not in `inbound` yet: written
+   * before the append, removed with the write that adds the id to `inbound` (qos2-recovery.ts).
+   */
+  readonly inDoubt?: readonly InDoubtPublish[];
 }
 
-const NO_PACKET_IDS: StoredPacketIds = { inbound: [], outbound: [] };
+/**
+ * "Packet id `id` of this session may be stored in core partition `topic`/`partition` at `fromOffset` or
+ * later": the partition's log end when the entry was written, before the append was started. The
+ * message carries its publisher and packet id as headers (`mqtt.publisher`, `mqtt.packet-id`), so after
+ * a crash the log itself says whether the append happened.
+ */
+export interface InDoubtPublish {
+  readonly id: number;
+  readonly topic: string;
+  readonly partition: number;
+  readonly fromOffset: number;
+}
+
+const NO_PACKET_IDS: StoredPacketIds = { inbound: [], outbound: [], inDoubt: [] };
 
 export function sessionKey(clientId: string): string {
   return `${SESSIONS_PATH}/${encodeURIComponent(clientId)}`;
@@ -66,6 +84,19 @@ export function packetIdsKey(clientId: string): string {
 
 function isPacketId(id: unknown): id is number {
   return typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= 65535;
+}
+
+function isInDoubtPublish(entry: unknown): entry is InDoubtPublish {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const e = entry as Partial<InDoubtPublish>;
+  return (
+    isPacketId(e.id) &&
+    typeof e.topic === 'string' &&
+    Number.isSafeInteger(e.partition) &&
+    e.partition! >= 0 &&
+    Number.isSafeInteger(e.fromOffset) &&
+    e.fromOffset! >= 0
+  );
 }
 
 export class SessionStore {
@@ -101,7 +132,8 @@ export class SessionStore {
       const parsed = JSON.parse(value.value.toString()) as Partial<StoredPacketIds>;
       const inbound = Array.isArray(parsed.inbound) ? parsed.inbound.filter(isPacketId) : [];
       const outbound = Array.isArray(parsed.outbound) ? parsed.outbound.filter(isPacketId) : [];
-      return { inbound, outbound };
+      const inDoubt = Array.isArray(parsed.inDoubt) ? parsed.inDoubt.filter(isInDoubtPublish) : [];
+      return { inbound, outbound, inDoubt };
     } catch {
       return NO_PACKET_IDS;
     }
@@ -112,7 +144,7 @@ export class SessionStore {
    * The metadata store applies puts and deletes in call order, so the last call wins.
    */
   async savePacketIds(clientId: string, ids: StoredPacketIds): Promise<void> {
-    if (ids.inbound.length === 0 && ids.outbound.length === 0) return this.deleteKey(packetIdsKey(clientId));
+    if (ids.inbound.length === 0 && ids.outbound.length === 0 && (ids.inDoubt?.length ?? 0) === 0) return this.deleteKey(packetIdsKey(clientId));
     await this.metadata.put(packetIdsKey(clientId), Buffer.from(JSON.stringify(ids)));
   }
 

@@ -14,7 +14,7 @@
 import type { SubscriptionConsumer } from '@strata/core';
 import type { CoalescedWrite } from './coalesced-write.js';
 import type { SharedFilter } from './topic.js';
-import type { StoredSubscription } from './session-store.js';
+import type { InDoubtPublish, StoredSubscription } from './session-store.js';
 import type { Connection } from './connection.js';
 import type { IPublishPacket } from 'mqtt-packet';
 
@@ -61,6 +61,12 @@ export class Session {
    * release before PUBCOMP, so this holds across a server restart.
    */
   readonly inboundQos2 = new Map<number, boolean>();
+  /**
+   * A persistent session's inbound QoS 2 PUBLISHes being appended: where each may land. Stored before
+   * the append starts and dropped with the write that marks the id stored, so a crash between the
+   * append and that write is resolved from the log at restart (qos2-recovery.ts).
+   */
+  readonly inboundQos2InDoubt = new Map<number, InDoubtPublish>();
   /** Partitions ('topic\u0000partition') this 'index' session reads itself after falling behind. */
   readonly lagging = new Map<string, Lag>();
   catchingUp = false;

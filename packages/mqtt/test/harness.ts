@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { silentLogger, systemClock, type BoundAddress, type Core } from '@strata/core';
-import { MqttHandler } from '../src/index.js';
+import { MqttHandler, type MqttFaults } from '../src/index.js';
 import { openTestCore } from './test-core.js';
 
 export interface TestBroker {
@@ -27,6 +27,8 @@ export interface TestBroker {
 export interface StartOptions {
   readonly dataDir?: string;
   readonly config?: Record<string, unknown>;
+  /** Crash-test injection points (src/faults.ts). */
+  readonly faults?: MqttFaults;
 }
 
 function listen(server: Server): Promise<number> {
@@ -36,7 +38,7 @@ function listen(server: Server): Promise<number> {
 export async function startBroker(options: StartOptions = {}): Promise<TestBroker> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'strata-mqtt-')));
   const core = await openTestCore(dataDir);
-  const handler = new MqttHandler();
+  const handler = new MqttHandler(options.faults === undefined ? {} : { faults: options.faults });
   const sockets = new Set<Socket>();
   const track = (listenerId: string) => (socket: Socket) => {
     sockets.add(socket);
