@@ -298,7 +298,13 @@ export class Connection {
   private appendBatch(batch: mqttPacket.IPublishPacket[]): Promise<(Error | null)[]> {
     const session = this.session;
     if (session === null || !session.persistent || !batch.some((p) => p.qos === 2)) return this.broker.append(this.clientId, batch);
-    return this.broker.markInDoubt(session, batch).then(
+    let marked: Promise<void>;
+    try {
+      marked = this.broker.markInDoubt(session, batch);
+    } catch (error) {
+      marked = Promise.reject(error as Error); // e.g. the core is closing: the batch fails like an append
+    }
+    return marked.then(
       () => {
         this.broker.faults.beforeQos2Append?.();
         return this.broker.append(this.clientId, batch, true);

@@ -213,3 +213,17 @@ for (const inLog of [true, false]) {
     }
   });
 }
+
+test('a stored packet-id record with malformed in-doubt entries loads without them', async () => {
+  await withCore(async (core) => {
+    const store = new SessionStore(core.metadata);
+    const good = { id: 3, topic: MQTT_TOPIC, partition: 0, fromOffset: 12 };
+    const bad = [null, 7, 'x', { id: 0, topic: MQTT_TOPIC, partition: 0, fromOffset: 0 }, { id: 70000, topic: 't', partition: 0, fromOffset: 0 }, { id: 4, topic: 5, partition: 0, fromOffset: 0 }, { id: 4, topic: 't', partition: -1, fromOffset: 0 }, { id: 4, topic: 't', partition: 0, fromOffset: 1.5 }, { id: 4, topic: 't', partition: 0 }];
+    await core.metadata.put(packetIdsKey('garbled'), Buffer.from(JSON.stringify({ inbound: [1, 'two'], outbound: [], inDoubt: [...bad, good] })));
+    assert.deepEqual(await store.loadPacketIds('garbled'), { inbound: [1], outbound: [], inDoubt: [good] });
+    await core.metadata.put(packetIdsKey('garbled'), Buffer.from(JSON.stringify({ inbound: [], outbound: [], inDoubt: { id: 1 } })));
+    assert.deepEqual((await store.loadPacketIds('garbled')).inDoubt, []);
+    await core.metadata.put(packetIdsKey('garbled'), Buffer.from('{"inDoubt": [{"id": 1, "topic": "t", "partit'));
+    assert.deepEqual(await store.loadPacketIds('garbled'), { inbound: [], outbound: [], inDoubt: [] });
+  });
+});
