@@ -811,10 +811,10 @@ export class Broker {
    * in order. Retained ones are also stored. Resolves per packet: null when durable, or the error.
    * The views of what was appended go to the tail reader with their offsets, so the live fan-out
    * does not read back and decode what was just encoded (core-tail.ts).
-   * `trackQos2`: QoS 2 messages carry their packet id (`mqtt.packet-id`), for a persistent session
-   * whose in-doubt entries were written (markInDoubt).
+   * `inDoubt`: a persistent session's in-doubt entries, written by markInDoubt before this call; its
+   * QoS 2 messages carry their packet id (`mqtt.packet-id`) and go to the partition their entry names.
    */
-  async append(publisher: string, packets: readonly IPublishPacket[], trackQos2 = false): Promise<(Error | null)[]> {
+  async append(publisher: string, packets: readonly IPublishPacket[], inDoubt: ReadonlyMap<number, InDoubtPublish> | null = null): Promise<(Error | null)[]> {
     const now = this.clock.now();
     const publisherBytes = Buffer.from(publisher);
     const groups = new Map<string, AppendGroup>();
@@ -835,14 +835,16 @@ export class Broker {
         lastHeaders = undefined;
         const rule = this.mapper.ruleForTopic(packet.topic);
         const partition = this.mapper.partitionFor(rule, packet.topic);
-        const key = partitionKey(rule.coreTopic, partition);
-        group = groups.get(key);
-        if (group === undefined) {
-          group = { rule, partition, indexes: [], messages: [], views: [], sink: this.tail.sink(rule.coreTopic, partition) };
-          groups.set(key, group);
-        }
+        group = this.appendGroupFor(groups, rule, partition);
       }
-      const tracked = trackQos2 && packet.qos === 2 ? packet.messageId : undefined;
+      const entry = inDoubt !== null && packet.qos === 2 ? inDoubt.get(packet.messageId!) : undefined;
+      let target = group!;
+      if (entry !== undefined && entry.partition !== target.partition && entry.topic === target.rule.coreTopic) {
+        // Partitions were added since the in-doubt entry was written: the message goes where the entry
+        // says, so that a restart's scan looks in the right partition.
+        target = this.appendGroupFor(groups, target.rule, entry.partition);
+      }
+      const tracked = entry?.id;
       const plain = packet.properties === undefined && tracked === undefined;
       const same = plain && packet.qos === lastQos && packet.retain === lastRetain ? lastHeaders : undefined;
       const message = publishToMessage(packet, publisherBytes, now, lastTopicBytes, same, tracked);
@@ -850,9 +852,9 @@ export class Broker {
       lastQos = packet.qos;
       lastRetain = packet.retain;
       messages.push(message);
-      group!.indexes.push(i);
-      group!.messages.push(message);
-      if (group!.sink !== null) group!.views.push(publishView(packet, message, publisher));
+      target.indexes.push(i);
+      target.messages.push(message);
+      if (target.sink !== null) target.views.push(publishView(packet, message, publisher));
     }
     const results: (Error | null)[] = new Array<Error | null>(packets.length).fill(null);
     const work: Promise<void>[] = [];
@@ -880,6 +882,16 @@ export class Broker {
     }
     await Promise.all(work);
     return results;
+  }
+
+  private appendGroupFor(groups: Map<string, AppendGroup>, rule: TopicRule, partition: number): AppendGroup {
+    const key = partitionKey(rule.coreTopic, partition);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { rule, partition, indexes: [], messages: [], views: [], sink: this.tail.sink(rule.coreTopic, partition) };
+      groups.set(key, group);
+    }
+    return group;
   }
 
   private async appendGroup(group: AppendGroup): Promise<void> {

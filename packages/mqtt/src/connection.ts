@@ -307,7 +307,7 @@ export class Connection {
     return marked.then(
       () => {
         this.broker.faults.beforeQos2Append?.();
-        return this.broker.append(this.clientId, batch, true);
+        return this.broker.append(this.clientId, batch, session.inboundQos2InDoubt);
       },
       (error: unknown) => batch.map(() => error as Error),
     );

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as mqttPacket from 'mqtt-packet';
 import { decodeRecordBatch, HEADER, type Core, type Header, type Message } from '@strata/core';
+import type { Broker } from '../src/broker.js';
 import { findStoredPublishes } from '../src/qos2-recovery.js';
 import { packetIdsKey, SessionStore, type StoredPacketIds } from '../src/session-store.js';
 import { connect, endClient, startBroker } from './harness.js';
@@ -226,4 +227,34 @@ test('a stored packet-id record with malformed in-doubt entries loads without th
     await core.metadata.put(packetIdsKey('garbled'), Buffer.from('{"inDoubt": [{"id": 1, "topic": "t", "partit'));
     assert.deepEqual(await store.loadPacketIds('garbled'), { inbound: [], outbound: [], inDoubt: [] });
   });
+});
+
+test('partitions added between the in-doubt write and the append: the message goes where the entry says', async () => {
+  const coreTopic = 'persistent://public/default/parts';
+  let onMarked = (): void => {};
+  const broker = await startBroker({
+    config: { topicRules: [{ filter: 'parts/#', topic: 'parts', partitions: 1 }] },
+    faults: { beforeQos2Append: () => onMarked() },
+  });
+  try {
+    const mapper = (broker.handler as unknown as { broker: Broker }).broker.mapper;
+    const rule = mapper.ruleForTopic('parts/x');
+    await broker.core.topics.setPartitionCount(coreTopic, 4);
+    mapper.setPartitionCount(coreTopic, 4);
+    const topic = ['parts/a', 'parts/b', 'parts/c', 'parts/d', 'parts/e'].find((t) => mapper.partitionFor(rule, t) !== 0)!;
+    assert.ok(topic !== undefined);
+    // The in-doubt entry is written while the handler still counts one partition; the topic event
+    // for the new ones arrives during that write (simulated at the exact point).
+    mapper.setPartitionCount(coreTopic, 1);
+    onMarked = () => mapper.setPartitionCount(coreTopic, 4);
+    const client = await rawSession(broker.port, 'q2-parts');
+    client.send({ cmd: 'publish', topic, payload: Buffer.from('moved'), qos: 2, retain: false, dup: false, messageId: 21 });
+    await client.next('pubrec');
+    client.end();
+    const read = await broker.core.read(coreTopic, 0, { offset: 0, maxBytes: 1 << 20 });
+    const messages = read.entries.flatMap((e) => decodeRecordBatch(e.bytes).messages);
+    assert.deepEqual(messages.map((m) => [m.value?.toString(), header(m, HEADER.mqttPacketId)]), [['moved', '21']]);
+  } finally {
+    await broker.close();
+  }
 });
