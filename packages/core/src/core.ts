@@ -4,6 +4,7 @@
  *
  * Offsets are JavaScript numbers: dense from 0 and safe up to 2^53, far past what a partition holds.
  */
+import type { StrataError } from './errors.js';
 import type { Message } from './message.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
 import type { Subscriptions } from './subscription/types.js';
@@ -195,6 +196,14 @@ export interface Core {
   /** Called synchronously after every durable append, any protocol. Returns an unsubscribe function. */
   onAppend(listener: (event: AppendEvent) => void): () => void;
   onTopicEvent(listener: (event: TopicEvent) => void): () => void;
+  /**
+   * Called once when an fsync failed and the store entered its failed state (docs/storage.md "When
+   * an fsync fails"): appends fail with a non-retriable STORAGE_ERROR from then on, reads go on, and
+   * only a restart repairs the segments from the journal. The host should close and exit non-zero so
+   * that a supervisor restarts it. Called at once (next tick) when the store failed already.
+   * Returns an unsubscribe function.
+   */
+  onStorageFailure(listener: (error: StrataError) => void): () => void;
 
   /** Flushes and closes; idempotent. In-flight appends finish first. */
   close(): Promise<void>;

@@ -261,6 +261,10 @@ export class CoreImpl implements Core {
     return this.log.onAppend(listener);
   }
 
+  onStorageFailure(listener: (error: StrataError) => void): () => void {
+    return this.log.onStorageFailure(listener);
+  }
+
   onTopicEvent(listener: (event: TopicEvent) => void): () => void {
     return this.registry.onTopicEvent(listener);
   }

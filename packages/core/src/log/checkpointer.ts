@@ -4,6 +4,10 @@
  * the next one, between two groups, (2) fsyncs every segment file and directory dirtied before that
  * point, concurrently with new appends, and (3) then retires the journal files older than the new
  * one: the largest is recycled as the spare for the next rotation, the others are deleted.
+ *
+ * A failed fsync is never retried (docs/storage.md "When an fsync fails"): it puts the core into
+ * the failed storage state (storage-failure.ts), and from then on no checkpoint starts and none
+ * that is running retires a journal file.
  */
 import { execFile } from 'node:child_process';
 import fsp from 'node:fs/promises';
@@ -11,8 +15,13 @@ import path from 'node:path';
 import type { Logger } from '../logger.js';
 import type { StorageTuning } from '../limits.js';
 import { fsyncDirectory, isErrno } from '../storage/fs-async.js';
+import { FsyncFailure } from '../storage/fsync-failure.js';
 import type { SegmentStorage } from '../storage/segment-storage.js';
+import type { StorageFailure } from './storage-failure.js';
 import { JournalFile, journalFileName, listJournalFiles, readJournalFileFormat } from '../storage/journal.js';
+
+/** A syncfs still running after this long counts as failed (its outcome is unknown). */
+const SYNCFS_TIMEOUT_MS = 120_000;
 
 /** After a checkpoint failed to start (no space for a journal file), wait this long before again. */
 const CHECKPOINT_RETRY_MS = 1000;
@@ -44,6 +53,12 @@ export class Checkpointer {
     /** Writes every acknowledged batch still in memory to its segment; false if some failed. */
     private readonly flushSegments: () => Promise<boolean>,
     private readonly hasPending: () => boolean,
+    private readonly failure: StorageFailure,
+    /**
+     * After a checkpoint's fsyncs succeeded, before its journals are retired (recovery's rewrite
+     * marker is removed here); a rejection fails the checkpoint and keeps the journals.
+     */
+    private readonly beforeRetire: () => Promise<void> = async () => {},
   ) {
     this.lastCheckpointMs = now();
   }
@@ -59,7 +74,7 @@ export class Checkpointer {
 
   /** A checkpoint should start (the committer then lets its in-flight groups drain first). */
   get isDue(): boolean {
-    if (this.inFlight) return false;
+    if (this.inFlight || this.failure.failed) return false;
     if (this.now() - this.lastFailedStartMs < CHECKPOINT_RETRY_MS) return false; // a failed start backs off
     return (
       this.journal.position >= this.tuning.journalFileBytesMax ||
@@ -80,6 +95,7 @@ export class Checkpointer {
    */
   async start(): Promise<void> {
     if (this.inFlight) await this.inFlight;
+    if (this.failure.failed) return; // no fsync is trusted any more, and no journal may be retired
     const old = this.journal;
     let next: JournalFile;
     try {
@@ -87,12 +103,16 @@ export class Checkpointer {
       next = spare?.seq === old.seq + 1 ? spare : await JournalFile.create(this.journalDir, old.seq + 1, old.io);
       if (spare && spare !== next) await spare.close();
     } catch (error) {
+      if (error instanceof FsyncFailure) this.failure.fail(error.cause, error.what);
       this.lastFailedStartMs = this.now();
       throw error;
     }
     try {
       await old.finish();
     } catch (error) {
+      // The end record's fsync (with every group before it under the interval policy) failed: a
+      // retry could succeed without those pages, and replay would then stop before the next file.
+      if (error instanceof FsyncFailure) this.failure.fail(error.cause, error.what);
       this.spare = Promise.resolve(next); // the rotation is retried later, into the same file
       this.lastFailedStartMs = this.now();
       throw error;
@@ -114,18 +134,25 @@ export class Checkpointer {
         this.dirtyFiles = new Set();
         this.dirtyDirs = new Set();
         await this.syncAll(files, dirs);
+        // Another fsync (the interval journal's, a segment's before its index file) may have failed
+        // meanwhile: then this checkpoint's successes prove nothing, and the journals stay.
+        const failed = this.failure.failed;
+        if (failed) throw failed;
+        await this.beforeRetire();
         await this.retireJournalsBefore(next);
         retired = true;
         this.checkpoints++;
       } catch (error) {
-        // Keep the old journals (they are still needed) and retry these files next time.
+        if (error instanceof FsyncFailure) this.failure.fail(error.cause, error.what);
+        // Keep the old journals (they are still needed) and retry these files next time (unless
+        // storage failed: then no checkpoint runs again).
         files = files ?? new Set();
         for (const file of files) this.dirtyFiles.add(file);
         for (const dir of dirs) this.dirtyDirs.add(dir);
         this.logger.error('checkpoint failed; journal kept', { error });
       } finally {
         this.inFlight = null;
-        if (!retired) void this.prepareSpare(next, null);
+        if (!retired && !this.failure.failed) void this.prepareSpare(next, null);
       }
     })();
   }
@@ -150,12 +177,17 @@ export class Checkpointer {
             this.journalsRecycled++;
             return spare;
           } catch (error) {
+            if (error instanceof FsyncFailure) throw error;
             this.logger.warn('could not recycle a journal file; creating one', { error });
             await fsp.rm(path.join(this.journalDir, journalFileName(recycleSeq)), { force: true });
           }
         }
         return await JournalFile.create(this.journalDir, current.seq + 1, current.io);
       } catch (error) {
+        if (error instanceof FsyncFailure) {
+          this.failure.fail(error.cause, error.what);
+          return null;
+        }
         // No space, perhaps: the next rotation creates its file itself (and fails visibly if it must).
         this.logger.warn('could not prepare the next journal file', { error });
         return null;
@@ -194,16 +226,24 @@ export class Checkpointer {
 
   /**
    * syncfs(2) of the segment storage's file system, through coreutils `sync -f` (Node has no
-   * binding). False when unavailable, and the caller falls back to one fsync per file.
+   * binding). False when unavailable, and the caller falls back to one fsync per file. Rejects with
+   * FsyncFailure when syncfs itself reported an error (`sync` says "error syncing") or did not
+   * return within the timeout: falling back to per-file fsyncs then could succeed without the lost
+   * pages.
    */
   private syncFileSystem(): Promise<boolean> {
     const fileSystemPath = this.storage.syncFileSystemPath;
     if (this.syncfsUnavailable || fileSystemPath === null) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      execFile('sync', ['-f', fileSystemPath], { timeout: 120_000 }, (error) => {
+    return new Promise((resolve, reject) => {
+      const env = { ...process.env, LC_ALL: 'C' }; // coreutils' messages in English, to tell the cases apart
+      execFile('sync', ['-f', fileSystemPath], { timeout: SYNCFS_TIMEOUT_MS, env }, (error, _stdout, stderr) => {
         if (error) {
           const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
           if (missing) this.syncfsUnavailable = true;
+          if (!missing && (/error syncing/.test(String(stderr)) || (error as { killed?: boolean }).killed === true)) {
+            reject(new FsyncFailure(`syncfs of ${fileSystemPath}`, error));
+            return;
+          }
           this.logger.warn('syncfs through `sync -f` failed; fsyncing file by file', { error });
           resolve(false);
           return;
@@ -227,6 +267,8 @@ export class Checkpointer {
     }
     try {
       await lease.sync();
+    } catch (error) {
+      throw new FsyncFailure(`fsync of ${file}`, error);
     } finally {
       lease.release();
     }
@@ -236,7 +278,7 @@ export class Checkpointer {
     try {
       await this.storage.syncDirectory(dir);
     } catch (error) {
-      if (!isErrno(error, 'ENOENT')) throw error;
+      if (!isErrno(error, 'ENOENT')) throw new FsyncFailure(`fsync of directory ${dir}`, error);
     }
   }
 

@@ -54,6 +54,10 @@ export interface CommitterDeps {
   readonly afterAck: () => Promise<void>;
   /** Acknowledged appends of one group, in order (tail cache, listeners, waiters). */
   readonly onCommitted: (requests: readonly AppendRequest[]) => void;
+  /** Non-null once storage failed (storage-failure.ts): queued appends are refused with it. */
+  readonly storageFailed: () => StrataError | null;
+  /** The journal's fsync failed under the interval policy: its appends were acknowledged already. */
+  readonly onJournalSyncFailure: (error: unknown) => void;
 }
 
 export function storageError(error: unknown, what: string): StrataError {
@@ -156,12 +160,14 @@ export class GroupCommitter {
       await this.running;
     }
     for (const waiter of this.spaceWaiters.splice(0)) waiter();
-    if (this.unsyncedWrites) await this.deps.journal().sync();
+    if (this.unsyncedWrites) await this.syncJournal();
   }
 
   private async loop(): Promise<void> {
     const window: StagedGroup[] = [];
     for (;;) {
+      const failed = this.deps.storageFailed();
+      if (failed !== null && this.queue.length > this.queueHead) this.refuseQueued(failed);
       const queued = this.queue.length > this.queueHead;
       // A due checkpoint stops staging until the pipeline has drained (it rotates the journal).
       if (queued && window.length < PIPELINE_GROUPS_MAX && !this.deps.checkpointDue()) {
@@ -252,14 +258,29 @@ export class GroupCommitter {
     this.deps.onCommitted(group.staged);
   }
 
+  /**
+   * The interval policy's fsync. Its appends were acknowledged already, so a failure cannot fail
+   * them; retrying would be worse than useless (the retry succeeds without the pages the failed
+   * writeback dropped), so storage enters the failed state instead.
+   */
   private async syncJournal(): Promise<void> {
     this.unsyncedWrites = false;
     this.lastSyncMs = this.deps.now();
     try {
       await this.deps.journal().sync();
     } catch (error) {
-      this.deps.logger.error('journal fsync failed', { error });
+      this.deps.onJournalSyncFailure(error);
     }
+  }
+
+  /** Storage failed: every queued append (not yet staged) fails with its error. */
+  private refuseQueued(error: StrataError): void {
+    const refused = this.queue.slice(this.queueHead);
+    this.queue = [];
+    this.queueHead = 0;
+    this.queuedBytes = 0;
+    for (const waiter of this.spaceWaiters.splice(0)) waiter();
+    for (const request of refused) request.reject(error);
   }
 
   /** Journal writes not yet fsynced (interval policy): the checkpoint syncs the old file first. */

@@ -42,6 +42,9 @@ import { outOfRange, PartitionLog } from './partition-log.js';
 import { isIdempotent } from './producer-state.js';
 import { TailCache } from './tail-cache.js';
 import { SegmentCompactor } from '../compaction/segment-compactor.js';
+import { hasRewriteMarker, removeRewriteMarker } from '../storage/rewrite-marker.js';
+import { cutPartitionForRewrite } from './journal-rewrite.js';
+import { StorageFailure, type StorageFailureListener } from './storage-failure.js';
 
 export interface LogManagerOptions {
   readonly dataDir: string;
@@ -88,6 +91,10 @@ export class LogManager {
   private readonly journalDir: string;
   /** Files and directories changed by recovery (before the checkpointer exists). */
   private readonly recoveryDirty: [string | null, string][] = [];
+  /** The failed storage state after an fsync failed (docs/storage.md "When an fsync fails"). */
+  readonly storageFailure: StorageFailure;
+  /** The rewrite marker was found at open: removed after the first checkpoint that succeeds. */
+  private rewriteMarkerPresent = false;
 
   private constructor(private readonly options: LogManagerOptions) {
     this.storage = options.segmentStorage ?? new LocalSegmentStorage(path.join(options.dataDir, 'log'), options.limits.openFilesMax);
@@ -101,6 +108,7 @@ export class LogManager {
     });
     this.logDir = this.storage.root;
     this.journalDir = path.join(options.dataDir, 'journal');
+    this.storageFailure = new StorageFailure(this.journalDir, options.logger, options.now);
     this.readAhead = new ReadAhead(
       options.tuning.readAheadBytes,
       options.tuning.readAheadChunksMax,
@@ -129,6 +137,8 @@ export class LogManager {
     await fsp.mkdir(this.journalDir, { recursive: true });
     const pending: PartitionLog[] = [];
     for (const topic of topics) pending.push(...this.registerPartitions(topic, 0, topic.partitions));
+    this.rewriteMarkerPresent = await hasRewriteMarker(this.journalDir);
+    if (this.rewriteMarkerPresent) await this.cutForRewrite();
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < pending.length) await pending[next++]!.load();
@@ -165,6 +175,14 @@ export class LogManager {
       now,
       () => this.flusher.flush(),
       () => this.flusher.pendingBytes > 0,
+      this.storageFailure,
+      async () => {
+        if (!this.rewriteMarkerPresent) return;
+        // Every record the forced rewrite wrote is in a segment fsynced by this checkpoint.
+        await removeRewriteMarker(this.journalDir);
+        this.rewriteMarkerPresent = false;
+        logger.info('segments rewritten from the journal are durable; rewrite marker removed');
+      },
     );
     for (const [file, dir] of this.recoveryDirty) this.checkpointer.markDirty(file, dir);
     this.recoveryDirty.length = 0;
@@ -182,6 +200,8 @@ export class LogManager {
       checkpointDue: () => this.checkpointer.isDue,
       afterAck: () => this.flusher.afterGroup(),
       onCommitted: (requests) => this.onCommitted(requests),
+      storageFailed: () => this.storageFailure.failed,
+      onJournalSyncFailure: (error) => this.storageFailure.fail(error, 'fsync of the journal (interval policy)'),
     });
     // Make everything recovered durable, then drop the replayed journals.
     await this.checkpointer.start();
@@ -221,6 +241,8 @@ export class LogManager {
         dropPending: (segment) => this.flusher.drop(segment),
         readAhead: this.readAhead,
         isRecent: (segment) => segment.writtenSince >= 0 && this.flusher.bytesWritten - segment.writtenSince <= this.options.tuning.readAheadRecentBytesMax,
+        storageFailed: () => this.storageFailure.failed !== null,
+        onFsyncFailure: (error, what) => this.storageFailure.fail(error, what),
       }, topic.policies);
       logs[partition] = log;
       created.push(log);
@@ -237,11 +259,44 @@ export class LogManager {
     }
   }
 
+  /**
+   * The rewrite marker is present (storage/rewrite-marker.ts): before the partitions load, each one
+   * the journal holds records of is cut back to its first journal record (journal-rewrite.ts), so
+   * the replay writes every record again instead of trusting what the segment seems to hold. The
+   * journal is read twice; both passes follow the replay's rule of stopping after an unfinished file.
+   */
+  private async cutForRewrite(): Promise<void> {
+    const first = new Map<PartitionLog, number>();
+    for (const seq of await listJournalFiles(this.journalDir)) {
+      const result = await replayJournalFile(path.join(this.journalDir, journalFileName(seq)), seq, async (record) => {
+        const log = this.logsById.get(record.topicId)?.[record.partition];
+        if (log && !first.has(log)) first.set(log, batchBaseOffset(record.batch));
+      });
+      if (result.end === 'stopped') break;
+    }
+    let segmentsRemoved = 0;
+    let bytesCut = 0;
+    for (const [log, offset] of first) {
+      const cut = await cutPartitionForRewrite(this.storage, log.dir, offset);
+      if (!cut) continue;
+      segmentsRemoved += cut.segmentsRemoved;
+      bytesCut += cut.bytesCut;
+      this.recoveryDirty.push([cut.file, log.dir]);
+    }
+    this.options.logger.warn('rewrite marker found (an fsync failed before): segments are rewritten from the journal', {
+      partitions: first.size,
+      segmentsRemoved,
+      bytesCut,
+    });
+  }
+
   private async applyJournalRecord(record: JournalRecord): Promise<void> {
     const log = this.logsById.get(record.topicId)?.[record.partition];
     if (!log) return; // the topic was deleted after this record
     const baseOffset = batchBaseOffset(record.batch);
-    if (baseOffset < log.nextOffset) return; // already in the segment
+    // Already in the segment. (After a failed fsync the partitions were cut back to their first
+    // journal record before loading, so every record is written again: cutForRewrite.)
+    if (baseOffset < log.nextOffset) return;
     if (baseOffset > log.nextOffset) {
       throw new StrataError('STORAGE_ERROR', `journal record at offset ${baseOffset} leaves a gap after ${log.nextOffset} in ${log.topic}-${log.partition}`);
     }
@@ -311,6 +366,8 @@ export class LogManager {
 
   async append(log: PartitionLog, input: AppendInput): Promise<AppendResult> {
     if (this.closing) throw new StrataError('CLOSED', 'core is closed');
+    const failed = this.storageFailure.failed;
+    if (failed !== null) throw failed;
     if (this.flusher.stalled) {
       throw new StrataError('STORAGE_FULL', 'segment files cannot be written (disk full?); appends wait for space');
     }
@@ -403,6 +460,11 @@ export class LogManager {
   onAppend(listener: (event: AppendEvent) => void): () => void {
     this.appendListeners.add(listener);
     return () => this.appendListeners.delete(listener);
+  }
+
+  /** Core.onStorageFailure: called once storage failed and the rewrite marker is written. */
+  onStorageFailure(listener: StorageFailureListener): () => void {
+    return this.storageFailure.onFailure(listener);
   }
 
   // ---------------------------------------------------------------- reads
@@ -532,6 +594,8 @@ export class LogManager {
    * Compact-only topics are never deleted by retention.
    */
   async enforceRetention(slowestOffset: (topic: string, partition: number) => number | null): Promise<number> {
+    // Failed storage: nothing is deleted or rewritten until a restart has repaired the segments.
+    if (this.storageFailure.failed !== null) return 0;
     const now = this.options.now();
     let deleted = 0;
     for (const log of this.allLogs()) {
@@ -620,6 +684,7 @@ export class LogManager {
       await this.checkpointer.settled();
       await this.checkpointer.close();
       await this.checkpointer.journal.close();
+      await this.storageFailure.settled(); // the rewrite marker is on disk before close returns
       await this.storage.close();
     })();
     return this.closing;

@@ -46,6 +46,10 @@ export interface PartitionDeps {
   readonly readAhead: ReadAhead;
   /** The segment's bytes were written by this process recently enough to be in the page cache. */
   readonly isRecent: (segment: Segment) => boolean;
+  /** Storage is in the failed state (storage-failure.ts): no fsync is trusted, no index file written. */
+  readonly storageFailed: () => boolean;
+  /** A segment fsync failed: never retried (docs/storage.md "When an fsync fails"). */
+  readonly onFsyncFailure: (error: unknown, what: string) => void;
 }
 
 /** State of a segment before a group touched it, to undo a failed group commit. */
@@ -174,6 +178,7 @@ export class PartitionLog {
     const next = this.segments[position + 1];
     // Sealed for good: a later segment holds acknowledged data (a roll can no longer be undone).
     if (position < 0 || !next || next.committedBytes === 0 || segment.summarized || segment.superseded) return;
+    if (this.deps.storageFailed()) return; // a later fsync's success proves nothing now
     if (segment.writtenBytes !== segment.bytes || segment.committedBytes !== segment.bytes || segment.pending.length > 0) return;
     segment.summarized = true;
     const producers = this.producerTable ? this.producersAt(segment.nextOffset) : [];
@@ -181,6 +186,11 @@ export class PartitionLog {
       const file = await this.deps.storage.open(segment.path, false);
       try {
         await file.sync();
+      } catch (error) {
+        // This fsync may be the one that reports a failed writeback of pages the checkpoint counts
+        // on: the checkpoint's own fsync would then succeed without them.
+        this.deps.onFsyncFailure(error, `fsync of ${segment.path}`);
+        throw error;
       } finally {
         file.release();
       }

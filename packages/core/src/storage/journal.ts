@@ -21,6 +21,7 @@ import path from 'node:path';
 import { closeFile, fdatasync, fsyncDirectory, ftruncate, openFile, readAt, writeAllAt, writeAllAtNow } from './fs-async.js';
 import { JOURNAL_RECORD_HEADER_BYTES, journalEndRecord, journalFileFormat, journalFileTag, parseJournalRecord, type JournalFileFormat, type JournalRecord } from './journal-format.js';
 import type { JournalIo } from '../core.js';
+import { FsyncFailure } from './fsync-failure.js';
 
 const JOURNAL_SUFFIX = '.jnl';
 /**
@@ -71,7 +72,7 @@ export class JournalFile {
       await fsyncDirectory(dir); // the new file's name must survive a crash before the first record does
     } catch (error) {
       await closeFile(fd);
-      throw error;
+      throw new FsyncFailure(`fsync of directory ${dir}`, error);
     }
     return new JournalFile(dir, seq, io, fd, 0, 0);
   }
@@ -86,7 +87,9 @@ export class JournalFile {
     if (journalFileTag(fromSeq) === journalFileTag(seq)) throw new Error(`journal ${fromSeq} cannot be recycled as ${seq}: same tag`);
     const file = path.join(dir, journalFileName(seq));
     await fsp.rename(path.join(dir, journalFileName(fromSeq)), file);
-    await fsyncDirectory(dir);
+    await fsyncDirectory(dir).catch((error: unknown) => {
+      throw new FsyncFailure(`fsync of directory ${dir}`, error);
+    });
     const fd = await openFile(file, fs.constants.O_RDWR);
     let size: number;
     try {
@@ -128,11 +131,16 @@ export class JournalFile {
    * Ends the file at a rotation: an end record after the last group, made durable (with every
    * group before it, under the interval policy), so that replay goes on to the next file even
    * though a recycled file's old records follow. Does not advance `position`: if the rotation does
-   * not happen after all, the next group overwrites the end record.
+   * not happen after all, the next group overwrites the end record. A failed fsync rejects with
+   * FsyncFailure (never to be retried: storage-failure.ts).
    */
   async finish(): Promise<void> {
     await this.writeAt([journalEndRecord(this.tag)], this.position);
-    await this.sync();
+    try {
+      await this.sync();
+    } catch (error) {
+      throw new FsyncFailure(`fsync of journal ${journalFileName(this.seq)}`, error);
+    }
   }
 
   /** Cuts the file back to `position` after a failed write, so no partial record stays. */

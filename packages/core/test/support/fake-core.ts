@@ -156,6 +156,11 @@ export class FakeCore implements Omit<Core, 'subscriptions'> {
     return () => void this.topicListeners.delete(listener);
   }
 
+  /** The fake's storage never fails: no listener is ever called. */
+  onStorageFailure(): () => void {
+    return () => {};
+  }
+
   async close(): Promise<void> {}
 }
 
