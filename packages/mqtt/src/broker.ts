@@ -827,6 +827,8 @@ export class Broker {
     let lastHeaders: readonly Header[] | undefined;
     let lastQos = -1;
     let lastRetain = false;
+    /** Indexes of retained publishes with an in-doubt entry (rare: no array otherwise). */
+    let trackedRetained: number[] | null = null;
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i]!;
       if (packet.topic !== lastTopic) {
@@ -845,6 +847,7 @@ export class Broker {
         target = this.appendGroupFor(groups, target.rule, entry.partition);
       }
       const tracked = entry?.id;
+      if (tracked !== undefined && packet.retain) (trackedRetained ??= []).push(i);
       const plain = packet.properties === undefined && tracked === undefined;
       const same = plain && packet.qos === lastQos && packet.retain === lastRetain ? lastHeaders : undefined;
       const message = publishToMessage(packet, publisherBytes, now, lastTopicBytes, same, tracked);
@@ -857,6 +860,18 @@ export class Broker {
       if (target.sink !== null) target.views.push(publishView(packet, message, publisher));
     }
     const results: (Error | null)[] = new Array<Error | null>(packets.length).fill(null);
+    const putRetained = (i: number): Promise<void> =>
+      this.retained.put(packets[i]!.topic, messages[i]!).then(
+        () => undefined,
+        (error: Error) => {
+          results[i] = error;
+        },
+      );
+    if (trackedRetained !== null) {
+      // A tracked retained QoS 2 PUBLISH is retained before it is appended: if a crash leaves it in the
+      // log (found at restart, its re-send not stored again), its retained copy is there too.
+      await Promise.all(trackedRetained.map(putRetained));
+    }
     const work: Promise<void>[] = [];
     for (const g of groups.values()) {
       work.push(
@@ -869,16 +884,7 @@ export class Broker {
       );
     }
     for (let i = 0; i < packets.length; i++) {
-      const packet = packets[i]!;
-      if (!packet.retain) continue;
-      work.push(
-        this.retained.put(packet.topic, messages[i]!).then(
-          () => undefined,
-          (error: Error) => {
-            results[i] = error;
-          },
-        ),
-      );
+      if (packets[i]!.retain && !(trackedRetained?.includes(i) ?? false)) work.push(putRetained(i));
     }
     await Promise.all(work);
     return results;

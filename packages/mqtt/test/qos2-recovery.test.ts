@@ -14,7 +14,7 @@ import { decodeRecordBatch, HEADER, type Core, type Header, type Message } from 
 import type { Broker } from '../src/broker.js';
 import { findStoredPublishes } from '../src/qos2-recovery.js';
 import { packetIdsKey, SessionStore, type StoredPacketIds } from '../src/session-store.js';
-import { connect, endClient, startBroker } from './harness.js';
+import { collect, connect, endClient, startBroker } from './harness.js';
 import { connectPacket, rawConnect, type RawClient } from './raw-client.js';
 import { openTestCore } from './test-core.js';
 
@@ -255,6 +255,28 @@ test('partitions added between the in-doubt write and the append: the message go
     const messages = read.entries.flatMap((e) => decodeRecordBatch(e.bytes).messages);
     assert.deepEqual(messages.map((m) => [m.value?.toString(), header(m, HEADER.mqttPacketId)]), [['moved', '21']]);
   } finally {
+    await broker.close();
+  }
+});
+
+test('a persistent session\'s retained QoS 2 PUBLISH is retained before it is appended (a crash between leaves both or the retained copy only)', async () => {
+  const broker = await startBroker();
+  const order: string[] = [];
+  const stop = broker.core.onAppend((event) => order.push(event.topic));
+  try {
+    const client = await rawSession(broker.port, 'q2-retain');
+    client.send({ cmd: 'publish', topic: 'q2/kept', payload: Buffer.from('kept'), qos: 2, retain: true, dup: false, messageId: 8 });
+    await client.next('pubrec');
+    client.end();
+    assert.deepEqual(order, ['persistent://public/default/mqtt-retained', MQTT_TOPIC]);
+    const fresh = await connect(broker.url, { clientId: 'q2-retain-reader' });
+    const got = collect(fresh);
+    await fresh.subscribeAsync('q2/kept', { qos: 2 });
+    await got.wait(1);
+    assert.equal(got.messages[0]!.payload.toString(), 'kept');
+    await endClient(fresh);
+  } finally {
+    stop();
     await broker.close();
   }
 });
