@@ -4,8 +4,9 @@
  * prints one `strata: <listener> listening on <host>:<port>` line per listener and `strata: ready` to
  * stdout (tests parse these), logs JSON lines to stderr, and shuts down gracefully on SIGTERM/SIGINT.
  *
- * Exit codes: 0 clean shutdown, 1 runtime failure (port in use, handler failed, forced stop),
- * 2 configuration mistake (one line naming the key).
+ * Exit codes: 0 clean shutdown, 1 runtime failure (port in use, handler failed, forced stop, the
+ * core's storage failed: an fsync reported an error, see docs/storage.md), 2 configuration mistake
+ * (one line naming the key).
  */
 import { createLogger, isStrataError, type Logger, type ProtocolHandler } from '@strata/core';
 import { parseCommandLine, type CommandLine } from './config/command-line.js';
@@ -66,6 +67,29 @@ function deferSignalsDuringStart(logger: Logger): { received(): NodeJS.Signals |
   };
 }
 
+/** Exit code once a shutdown completes: EXIT_FAILURE after the core's storage failed, whatever stops it. */
+let exitCodeAfterShutdown = EXIT_OK;
+
+/**
+ * The core's storage failed: the server is shutting down (launchServer started it); exit non-zero
+ * when done, or after shutdownMsMax, so that a supervisor restarts the process and recovery
+ * rewrites the segments from the journal.
+ */
+function exitAfterStorageFailure(stopped: Promise<void>, shutdownMsMax: number, logger: Logger): void {
+  exitCodeAfterShutdown = EXIT_FAILURE;
+  setTimeout(() => {
+    logger.error('shutdown after the storage failure took longer than shutdownMsMax; exiting', { shutdownMsMax });
+    process.exit(EXIT_FAILURE);
+  }, shutdownMsMax);
+  stopped.then(
+    () => process.exit(EXIT_FAILURE),
+    (error: unknown) => {
+      logger.error('shutdown after the storage failure failed', { error });
+      process.exit(EXIT_FAILURE);
+    },
+  );
+}
+
 function installSignalHandlers(server: RunningServer, logger: Logger, pending: NodeJS.Signals | null): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -82,7 +106,7 @@ function installSignalHandlers(server: RunningServer, logger: Logger, pending: N
       process.exit(EXIT_FAILURE);
     }, server.config.shutdownMsMax);
     server.close().then(
-      () => process.exit(EXIT_OK),
+      () => process.exit(exitCodeAfterShutdown),
       (error: unknown) => {
         logger.error('shutdown failed', { error });
         process.exit(EXIT_FAILURE);
@@ -118,7 +142,10 @@ export async function main(argv: readonly string[]): Promise<number | null> {
     process.exit(EXIT_FAILURE);
   });
   const deferred = deferSignalsDuringStart(logger);
-  const server = await launchServer(config, handlers, { logger });
+  const server = await launchServer(config, handlers, {
+    logger,
+    onStorageFailure: (_error, stopped) => exitAfterStorageFailure(stopped, config.shutdownMsMax, logger),
+  });
   deferred.release();
   const pending = deferred.received();
   installSignalHandlers(server, logger, pending);

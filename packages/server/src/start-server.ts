@@ -32,6 +32,12 @@ export interface ServerDependencies {
   readonly clock?: Clock;
   /** Default: openCore from @strata/core. Tests may pass a stand-in. */
   readonly openCore?: OpenCore;
+  /**
+   * The core's storage failed (an fsync reported an error: docs/storage.md "When an fsync fails").
+   * The server has begun its shutdown (`stopped` settles when it is done); the CLI exits non-zero
+   * then, so that a supervisor restarts it and recovery repairs the segments from the journal.
+   */
+  readonly onStorageFailure?: (error: Error, stopped: Promise<void>) => void;
 }
 
 export interface RunningServer {
@@ -157,6 +163,13 @@ export async function launchServer(
     });
   }
 
+  // After a failed fsync the core refuses appends until a restart has rewritten its segments from
+  // the journal (PostgreSQL's model: stop, never retry the fsync). Also told when it failed already.
+  core.onStorageFailure((error) => {
+    logger.error('storage failed (an fsync reported an error); shutting down: a restart repairs the segments from the journal', { error });
+    dependencies.onStorageFailure?.(error, shutdown());
+  });
+
   const addresses = new Map(bindings.map(({ binding }) => [binding.spec.id, binding.address]));
   logger.info('server started', {
     dataDir: config.dataDir,
@@ -211,6 +224,7 @@ export interface StartServerOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly openCore?: OpenCore;
+  readonly onStorageFailure?: ServerDependencies['onStorageFailure'];
 }
 
 /** In-process server for tests: free ports by default, returns the bound addresses. */
@@ -232,5 +246,6 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     logger: options.logger ?? createLogger({ level: given['logLevel'] === undefined ? 'warn' : config.logLevel }),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.openCore ? { openCore: options.openCore } : {}),
+    ...(options.onStorageFailure ? { onStorageFailure: options.onStorageFailure } : {}),
   });
 }

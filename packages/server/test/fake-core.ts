@@ -11,13 +11,19 @@ export interface FakeCoreProbe {
   readonly opened: CoreOptions[];
   /** Order of events across core and handlers, e.g. ['core:close']. */
   readonly events: string[];
+  /** Calls the opened core's onStorageFailure listeners, as the real core does after a failed fsync. */
+  failStorage(error: Error): void;
 }
 
 export function fakeCore(events: string[] = []): FakeCoreProbe {
   const opened: CoreOptions[] = [];
+  const storageListeners = new Set<(error: Error) => void>();
   return {
     opened,
     events,
+    failStorage: (error) => {
+      for (const listener of storageListeners) listener(error);
+    },
     openCore: async (options) => {
       opened.push(options);
       events.push('core:open');
@@ -25,6 +31,10 @@ export function fakeCore(events: string[] = []): FakeCoreProbe {
         nodeId: options.nodeId ?? 0,
         close: async () => {
           events.push('core:close');
+        },
+        onStorageFailure: (listener: (error: Error) => void) => {
+          storageListeners.add(listener);
+          return () => storageListeners.delete(listener);
         },
       };
       return core as unknown as Core;
