@@ -176,7 +176,8 @@ export interface Core {
   readonly metadata: MetadataStore;
 
   /** Resolves when the entry is durable per the fsync policy. Throws UNKNOWN_TOPIC, CORRUPT_BATCH,
-   *  MESSAGE_TOO_LARGE, OUT_OF_ORDER_SEQUENCE, FENCED, STORAGE_FULL, CLOSED. */
+   *  MESSAGE_TOO_LARGE, OUT_OF_ORDER_SEQUENCE, FENCED, STORAGE_FULL, STORAGE_ERROR (not retriable
+   *  once an fsync failed: onStorageFailure), CLOSED. */
   append(topic: string, partition: number, input: AppendInput): Promise<AppendResult>;
   /**
    * Throws OFFSET_OUT_OF_RANGE when offset < logStartOffset or > highWatermark. Entries may view a
