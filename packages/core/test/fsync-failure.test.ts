@@ -316,3 +316,50 @@ test('a failed segment fsync before an index file is written enters the failed s
     removeDir(dir);
   }
 });
+
+/** Polls `condition` every 5 ms, for at most `ms`. */
+async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+test('a checkpoint whose fsyncs succeed retires no journal while a segment fsync outside it is still to report its error', async () => {
+  const dir = tempDir('strata-fsyncgate-race-');
+  let core: CoreImpl | null = null;
+  let release = (): void => {};
+  try {
+    const storage = new FailingStorage(dir);
+    core = await openCoreImpl({ dataDir: dir }, { tuning: TUNING, segmentStorage: storage });
+    await core.topics.create(TOPIC);
+    await appendValues(core, 0, 3);
+    // A segment fsync outside the checkpointer (as before an index file, from a flush that runs
+    // while the checkpoint does) that reports EIO late.
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const other = core.log.storageFailure.trackSync('fsync of a sealed segment', async () => {
+      await gate;
+      throw eio('fdatasync segment');
+    });
+    const journalsBefore = journalFiles(dir);
+    const syncsBefore = storage.syncs;
+    const checkpoint = core.log.checkpoint();
+    await until(() => storage.syncs > syncsBefore, 3000, "the checkpoint's own fsyncs"); // they succeed
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const name of journalsBefore) assert.ok(journalFiles(dir).includes(name), `journal ${name} kept while the other fsync runs`);
+    assert.equal(core.log.stats().checkpoints, 1, 'only the recovery checkpoint completed');
+    release();
+    await assert.rejects(other, /EIO/);
+    await checkpoint;
+    await core.log.storageFailure.settled();
+    assert.ok(core.log.storageFailure.failed, 'the late EIO entered the failed state');
+    for (const name of journalsBefore) assert.ok(journalFiles(dir).includes(name), `journal ${name} kept after the checkpoint`);
+    assert.equal(core.log.stats().checkpoints, 1);
+    assert.ok(markerExists(dir));
+  } finally {
+    release();
+    await core?.close();
+    removeDir(dir);
+  }
+});

@@ -135,7 +135,9 @@ export class Checkpointer {
         this.dirtyDirs = new Set();
         await this.syncAll(files, dirs);
         // Another fsync (the interval journal's, a segment's before its index file) may have failed
-        // meanwhile: then this checkpoint's successes prove nothing, and the journals stay.
+        // meanwhile, or be about to report the error this checkpoint's fsync of the same file did
+        // not see: then this checkpoint's successes prove nothing, and the journals stay.
+        await this.failure.othersSettled();
         const failed = this.failure.failed;
         if (failed) throw failed;
         await this.beforeRetire();

@@ -242,7 +242,7 @@ export class LogManager {
         readAhead: this.readAhead,
         isRecent: (segment) => segment.writtenSince >= 0 && this.flusher.bytesWritten - segment.writtenSince <= this.options.tuning.readAheadRecentBytesMax,
         storageFailed: () => this.storageFailure.failed !== null,
-        onFsyncFailure: (error, what) => this.storageFailure.fail(error, what),
+        trackSync: (what, sync) => this.storageFailure.trackSync(what, sync),
       }, topic.policies);
       logs[partition] = log;
       created.push(log);

@@ -48,8 +48,11 @@ export interface PartitionDeps {
   readonly isRecent: (segment: Segment) => boolean;
   /** Storage is in the failed state (storage-failure.ts): no fsync is trusted, no index file written. */
   readonly storageFailed: () => boolean;
-  /** A segment fsync failed: never retried (docs/storage.md "When an fsync fails"). */
-  readonly onFsyncFailure: (error: unknown, what: string) => void;
+  /**
+   * Runs a segment fsync outside the checkpointer (StorageFailure.trackSync): a failure enters the
+   * failed state, never retried (docs/storage.md "When an fsync fails").
+   */
+  readonly trackSync: (what: string, sync: () => Promise<void>) => Promise<void>;
 }
 
 /** State of a segment before a group touched it, to undo a failed group commit. */
@@ -185,12 +188,9 @@ export class PartitionLog {
     try {
       const file = await this.deps.storage.open(segment.path, false);
       try {
-        await file.sync();
-      } catch (error) {
         // This fsync may be the one that reports a failed writeback of pages the checkpoint counts
         // on: the checkpoint's own fsync would then succeed without them.
-        this.deps.onFsyncFailure(error, `fsync of ${segment.path}`);
-        throw error;
+        await this.deps.trackSync(`fsync of ${segment.path}`, () => file.sync());
       } finally {
         file.release();
       }

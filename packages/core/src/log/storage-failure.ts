@@ -21,6 +21,8 @@ export class StorageFailure {
   /** Set by the first failure: settles once the marker is written (or could not be) and the listeners were called. */
   private announced: Promise<void> | null = null;
   private announcedDone = false;
+  /** Segment fsyncs running outside the checkpointer (a sealed segment's, before its index file). */
+  private readonly syncsInFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly journalDir: string,
@@ -71,6 +73,37 @@ export class StorageFailure {
     const error = this.error;
     if (error !== null && this.announcedDone) queueMicrotask(() => this.listeners.has(listener) && this.call(listener, error));
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Runs a segment fsync outside the checkpointer; a failure enters the failed state (and rejects).
+   * Tracked because an fsync of the same file by the checkpointer may return success while this one
+   * is the one that reports the lost pages: see `othersSettled`.
+   */
+  async trackSync(what: string, sync: () => Promise<void>): Promise<void> {
+    const running = sync().catch((error: unknown) => {
+      this.fail(error, what);
+      throw error;
+    });
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.syncsInFlight.add(settled);
+    try {
+      await running;
+    } finally {
+      this.syncsInFlight.delete(settled);
+    }
+  }
+
+  /**
+   * Waits for the segment fsyncs running outside the checkpointer. A checkpoint calls this after its
+   * own fsyncs and before trusting them: a writeback error its fsync did not see was reported to one
+   * of these (started before, possibly returning after), and is in `failed` once they settled.
+   */
+  async othersSettled(): Promise<void> {
+    await Promise.all([...this.syncsInFlight]);
   }
 
   /** Resolves once a failure's marker is written and its listeners were called (tests, close). */
