@@ -363,3 +363,46 @@ test('a checkpoint whose fsyncs succeed retires no journal while a segment fsync
     removeDir(dir);
   }
 });
+
+test('the rewrite keeps the log dense when deleteRecordsBefore moved the log start past the first journal record', async () => {
+  const dir = tempDir('strata-fsyncgate-logstart-');
+  let core: CoreImpl | null = null;
+  try {
+    const storage = new FailingStorage(dir);
+    core = await openCoreImpl({ dataDir: dir }, { tuning: TUNING, segmentStorage: storage });
+    await core.topics.create(TOPIC);
+    await appendValues(core, 0, 4);
+    await core.log.checkpoint();
+    await appendValues(core, 4, 10); // the journal starts at offset 4
+    assert.equal(await core.deleteRecordsBefore(TOPIC, 0, 7), 7);
+    storage.failSyncs = 1;
+    await core.log.checkpoint();
+    await core.log.storageFailure.settled();
+    assert.ok(core.log.storageFailure.failed);
+    await core.close();
+    core = null;
+    replaceBatchInSegment(segmentFile(dir), 8, 'WRONG-0008');
+
+    core = await openCoreImpl({ dataDir: dir }, { tuning: TUNING });
+    assert.equal(core.offsets(TOPIC, 0).logStartOffset, 7);
+    assert.equal(core.offsets(TOPIC, 0).highWatermark, 10);
+    const read = await core.read(TOPIC, 0, { offset: 7, maxBytes: 1 << 20 });
+    assert.deepEqual(
+      read.entries.map((entry) => decodeRecordBatch(entry.bytes).messages[0]!.value!.toString()),
+      [valueOf(7), valueOf(8), valueOf(9)],
+    );
+    await appendValues(core, 10, 12);
+    await core.close();
+    core = null;
+    core = await openCoreImpl({ dataDir: dir }, { tuning: TUNING });
+    assert.equal(core.offsets(TOPIC, 0).highWatermark, 12, 'the rewritten segment scans whole after another restart');
+    const again = await core.read(TOPIC, 0, { offset: 7, maxBytes: 1 << 20 });
+    assert.deepEqual(
+      again.entries.map((entry) => decodeRecordBatch(entry.bytes).messages[0]!.value!.toString()),
+      [7, 8, 9, 10, 11].map(valueOf),
+    );
+  } finally {
+    await core?.close();
+    removeDir(dir);
+  }
+});

@@ -138,12 +138,19 @@ export class LogManager {
     const pending: PartitionLog[] = [];
     for (const topic of topics) pending.push(...this.registerPartitions(topic, 0, topic.partitions));
     this.rewriteMarkerPresent = await hasRewriteMarker(this.journalDir);
-    if (this.rewriteMarkerPresent) await this.cutForRewrite();
+    const rewritten = this.rewriteMarkerPresent ? await this.cutForRewrite() : [];
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < pending.length) await pending[next++]!.load();
     };
     await Promise.all(Array.from({ length: Math.min(RECOVERY_CONCURRENCY, pending.length) }, worker));
+    for (const log of rewritten) {
+      // The replay goes on from where the cut segment ends, even below the log start (a
+      // deleteRecordsBefore since the last good checkpoint): segment files hold dense offsets, and
+      // the records below the log start are written again but never served.
+      const end = log.activeSegment?.nextOffset;
+      if (end !== undefined && end < log.nextOffset) log.nextOffset = log.highWatermark = end;
+    }
     await this.removeUnknownTopicDirs();
 
     const journals = await listJournalFiles(this.journalDir);
@@ -265,7 +272,7 @@ export class LogManager {
    * the replay writes every record again instead of trusting what the segment seems to hold. The
    * journal is read twice; both passes follow the replay's rule of stopping after an unfinished file.
    */
-  private async cutForRewrite(): Promise<void> {
+  private async cutForRewrite(): Promise<PartitionLog[]> {
     const first = new Map<PartitionLog, number>();
     for (const seq of await listJournalFiles(this.journalDir)) {
       const result = await replayJournalFile(path.join(this.journalDir, journalFileName(seq)), seq, async (record) => {
@@ -288,6 +295,7 @@ export class LogManager {
       segmentsRemoved,
       bytesCut,
     });
+    return [...first.keys()];
   }
 
   private async applyJournalRecord(record: JournalRecord): Promise<void> {
