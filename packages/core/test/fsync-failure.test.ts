@@ -406,3 +406,41 @@ test('the rewrite keeps the log dense when deleteRecordsBefore moved the log sta
     removeDir(dir);
   }
 });
+
+/** Runs `body` with a fake coreutils `sync` first on PATH that writes `stderr` and exits 1. */
+async function withFakeSync(stderr: string, body: () => Promise<void>): Promise<void> {
+  const bin = tempDir('strata-fake-sync-');
+  fs.writeFileSync(path.join(bin, 'sync'), `#!/bin/sh\necho "${stderr}" >&2\nexit 1\n`, { mode: 0o755 });
+  const pathBefore = process.env['PATH'];
+  process.env['PATH'] = `${bin}:${pathBefore ?? ''}`;
+  try {
+    await body();
+  } finally {
+    process.env['PATH'] = pathBefore;
+    removeDir(bin);
+  }
+}
+
+test('syncfs: `sync -f` reporting an error enters the failed state; `sync -f` refusing its arguments falls back to fsyncs', async () => {
+  const tuning = { ...TUNING, checkpointSyncfsFilesMin: 1 };
+  for (const [stderr, fails] of [
+    ["sync: error syncing '/data/log': Input/output error", true],
+    ["sync: invalid option -- 'f'", false],
+  ] as const) {
+    const dir = tempDir('strata-fsyncgate-syncfs-');
+    let core: CoreImpl | null = null;
+    try {
+      core = await openCoreImpl({ dataDir: dir }, { tuning });
+      await core.topics.create(TOPIC);
+      await appendValues(core, 0, 3);
+      await withFakeSync(stderr, () => core!.log.checkpoint());
+      await core.log.storageFailure.settled();
+      assert.equal(core.log.storageFailure.failed !== null, fails, stderr);
+      assert.equal(markerExists(dir), fails);
+      if (!fails) await appendValues(core, 3, 4);
+    } finally {
+      await core?.close();
+      removeDir(dir);
+    }
+  }
+});
