@@ -444,3 +444,43 @@ test('syncfs: `sync -f` reporting an error enters the failed state; `sync -f` re
     }
   }
 });
+
+test('a restart on a disk that still fails opens in the failed state (the host exits again); the next good start repairs', async () => {
+  const dir = tempDir('strata-fsyncgate-again-');
+  let core: CoreImpl | null = null;
+  try {
+    let storage = new FailingStorage(dir);
+    core = await openCoreImpl({ dataDir: dir }, { tuning: TUNING, segmentStorage: storage });
+    await core.topics.create(TOPIC);
+    await appendValues(core, 0, 3);
+    await core.log.checkpoint();
+    await appendValues(core, 3, 6);
+    storage.failSyncs = 1;
+    await core.log.checkpoint();
+    await core.close();
+    core = null;
+    replaceBatchInSegment(segmentFile(dir), 4, 'WRONG-0004');
+
+    // The recovery checkpoint's fsync fails again: the core opens, failed, the marker stays.
+    storage = new FailingStorage(dir);
+    storage.failSyncs = 1;
+    core = await openCoreImpl({ dataDir: dir }, { tuning: TUNING, segmentStorage: storage });
+    const error = await waitFor(new Promise<StrataError>((resolve) => core!.onStorageFailure(resolve)), 1000, 'the failure at open');
+    assert.ok(isFatalStorageError(error));
+    assert.equal(storage.failedSyncs, 1);
+    assert.ok(markerExists(dir));
+    assert.deepEqual(await readValues(core), [0, 1, 2, 3, 4, 5].map(valueOf), 'the rewrite is served from memory');
+    await assert.rejects(core.append(TOPIC, 0, { kind: 'messages', messages: [message('refused')] }), isFatalStorageError);
+    await core.close();
+    core = null;
+    replaceBatchInSegment(segmentFile(dir), 5, 'WRONG-0005'); // lost again
+
+    core = await openCoreImpl({ dataDir: dir }, { tuning: TUNING });
+    assert.deepEqual(await readValues(core), [0, 1, 2, 3, 4, 5].map(valueOf));
+    assert.ok(!markerExists(dir));
+    await appendValues(core, 6, 7);
+  } finally {
+    await core?.close();
+    removeDir(dir);
+  }
+});
