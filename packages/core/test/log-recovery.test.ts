@@ -112,10 +112,11 @@ test('a torn journal tail is ignored and unacknowledged garbage is never served'
     assert.equal(next.baseOffset, 8);
     await core.close();
     const left = journalFiles(dir);
-    assert.equal(left.length, 1, 'after a clean close one journal remains (no spare)');
-    const leftSeq = Number(path.basename(left[0]!, '.jnl'));
-    const replayed = await replayJournalFile(left[0]!, leftSeq, async () => {});
-    assert.equal(replayed.records, 0, 'and it holds no records of its own (it is new, or recycled with older lives only)');
+    assert.ok(left.length >= 1 && left.length <= 2, `after a clean close the last journal and at most its spare remain (${left.length})`);
+    for (const file of left) {
+      const replayed = await replayJournalFile(file, Number(path.basename(file, '.jnl')), async () => {});
+      assert.equal(replayed.records, 0, 'and they hold no records of their own (new, or recycled with older lives only)');
+    }
     core = await openCoreImpl({ dataDir: dir }, NO_CHECKPOINT);
     assert.equal((await readValues(core, 0)).length, 9);
     await core.close();

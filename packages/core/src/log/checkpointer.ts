@@ -198,13 +198,20 @@ export class Checkpointer {
     await spare;
   }
 
-  /** No more rotations: removes the spare journal file (one left by a crash replays as empty). */
+  /** A journal file for the next rotation, prepared by the recovery (a file with no records of its own). */
+  offerSpare(spare: JournalFile): void {
+    if (this.spare) throw new Error('a spare journal is already prepared');
+    this.spare = Promise.resolve(spare);
+  }
+
+  /**
+   * No more rotations: closes the spare journal file and leaves it for the next start to reuse
+   * (LogManager recovery). It holds no record of its own: replay stops at its first record.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const spare = await this.takeSpare();
-    if (!spare) return;
-    await spare.close();
-    await fsp.rm(path.join(this.journalDir, journalFileName(spare.seq)), { force: true });
+    await spare?.close();
   }
 
   async settled(): Promise<void> {

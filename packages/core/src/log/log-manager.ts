@@ -32,6 +32,7 @@ import { LocalSegmentStorage } from '../storage/local-segment-storage.js';
 import type { SegmentStorage } from '../storage/segment-storage.js';
 import { isErrno } from '../storage/fs-async.js';
 import { JournalFile, journalFileName, listJournalFiles, replayJournalFile } from '../storage/journal.js';
+import type { JournalFileFormat } from '../storage/journal-format.js';
 import type { JournalRecord } from '../storage/journal-format.js';
 import { batchBaseOffset, readBatchFields, type BatchFields } from './batch-fields.js';
 import { Checkpointer } from './checkpointer.js';
@@ -155,11 +156,19 @@ export class LogManager {
 
     const journals = await listJournalFiles(this.journalDir);
     let replayed = 0;
+    /** Journal files holding no record of their own (a spare, a file finished before its first group): reusable at once. */
+    const idle: { seq: number; bytes: number }[] = [];
+    const noteIdle = async (seq: number, records: number, format: JournalFileFormat, validBytes: number): Promise<void> => {
+      if (records > 0 || format === 'untagged') return;
+      const bytes = (await fsp.stat(path.join(this.journalDir, journalFileName(seq)))).size;
+      if (bytes > validBytes) idle.push({ seq, bytes });
+    };
     for (let i = 0; i < journals.length; i++) {
       const seq = journals[i]!;
       const file = path.join(this.journalDir, journalFileName(seq));
       const result = await replayJournalFile(file, seq, (record) => this.applyJournalRecord(record));
       replayed += result.records;
+      await noteIdle(seq, result.records, result.format, result.validBytes);
       if (result.end !== 'stopped') continue;
       // The file in use at the crash: its last group was torn, or its earlier life (recycled) follows.
       // A file after it can hold no acknowledged record (a rotation ends a file first, durably), so a
@@ -168,11 +177,20 @@ export class LogManager {
       for (const laterSeq of journals.slice(i + 1)) {
         const later = await replayJournalFile(path.join(this.journalDir, journalFileName(laterSeq)), laterSeq, async () => {});
         if (later.records > 0) logger.error('journal records after an unfinished journal file are not replayed', { file: journalFileName(laterSeq), records: later.records });
+        await noteIdle(laterSeq, later.records, later.format, later.validBytes);
       }
       break;
     }
-    const seq = journals.length > 0 ? journals[journals.length - 1]! + 1 : 1;
-    const journal = await JournalFile.create(this.journalDir, seq, this.options.journalIo ?? 'auto');
+    // Idle files (the spare a clean close leaves, one a crash left) become the first journal and its
+    // spare, so that a restarted server overwrites recycled blocks from its first group on.
+    idle.sort((a, b) => b.bytes - a.bytes);
+    const io = this.options.journalIo ?? 'auto';
+    let seq = journals.length > 0 ? journals[journals.length - 1]! + 1 : 1;
+    const reuse = async (from: { seq: number } | undefined): Promise<JournalFile> =>
+      from ? await JournalFile.recycle(this.journalDir, from.seq, seq++, io) : await JournalFile.create(this.journalDir, seq++, io);
+    const spareFrom = idle[0];
+    const journal = await reuse(idle[1]);
+    const spare = spareFrom ? await reuse(spareFrom) : null;
     this.checkpointer = new Checkpointer(
       this.journalDir,
       journal,
@@ -191,6 +209,7 @@ export class LogManager {
         logger.info('segments rewritten from the journal are durable; rewrite marker removed');
       },
     );
+    if (spare) this.checkpointer.offerSpare(spare);
     for (const [file, dir] of this.recoveryDirty) this.checkpointer.markDirty(file, dir);
     this.recoveryDirty.length = 0;
     this.committer = new GroupCommitter({
