@@ -39,7 +39,7 @@ import { Checkpointer } from './checkpointer.js';
 import { ReadAhead, type ReadAheadStats, type ReadChunk } from './read-ahead.js';
 import { SegmentFlusher } from './segment-flusher.js';
 import { GroupCommitter, storageError, type AppendRequest } from './group-commit.js';
-import { outOfRange, PartitionLog } from './partition-log.js';
+import { outOfRange, PartitionLog, type PartitionDeps } from './partition-log.js';
 import { isIdempotent } from './producer-state.js';
 import { TailCache } from './tail-cache.js';
 import { SegmentCompactor } from '../compaction/segment-compactor.js';
@@ -96,6 +96,8 @@ export class LogManager {
   readonly storageFailure: StorageFailure;
   /** The rewrite marker was found at open: removed after the first checkpoint that succeeds. */
   private rewriteMarkerPresent = false;
+  /** What every partition needs from the manager: one object shared by all (memory per idle partition). */
+  private readonly partitionDeps: PartitionDeps;
 
   private constructor(private readonly options: LogManagerOptions) {
     this.storage = options.segmentStorage ?? new LocalSegmentStorage(path.join(options.dataDir, 'log'), options.limits.openFilesMax);
@@ -123,6 +125,21 @@ export class LogManager {
       options.logger,
       (file, dir) => this.checkpointer.markDirty(file, dir),
     );
+    this.partitionDeps = {
+      storage: this.storage,
+      tuning: this.options.tuning,
+      logger: this.options.logger,
+      now: this.options.now,
+      markDirty: (file, directory) => {
+        if (this.checkpointer) this.checkpointer.markDirty(file, directory);
+        else this.recoveryDirty.push([file, directory]);
+      },
+      dropPending: (segment) => this.flusher.drop(segment),
+      readAhead: this.readAhead,
+      isRecent: (segment) => segment.writtenSince >= 0 && this.flusher.bytesWritten - segment.writtenSince <= this.options.tuning.readAheadRecentBytesMax,
+      storageFailed: () => this.storageFailure.failed !== null,
+      trackSync: (what, sync) => this.storageFailure.trackSync(what, sync),
+    };
   }
 
   /** Opens the store: loads every partition, replays the journal, checkpoints, starts timers. */
@@ -255,21 +272,7 @@ export class LogManager {
     const created: PartitionLog[] = [];
     for (let partition = from; partition < to; partition++) {
       const dir = path.join(this.logDir, String(topic.topicId), String(partition));
-      const log = new PartitionLog(topic.topicId, topic.name, partition, dir, {
-        storage: this.storage,
-        tuning: this.options.tuning,
-        logger: this.options.logger,
-        now: this.options.now,
-        markDirty: (file, directory) => {
-          if (this.checkpointer) this.checkpointer.markDirty(file, directory);
-          else this.recoveryDirty.push([file, directory]);
-        },
-        dropPending: (segment) => this.flusher.drop(segment),
-        readAhead: this.readAhead,
-        isRecent: (segment) => segment.writtenSince >= 0 && this.flusher.bytesWritten - segment.writtenSince <= this.options.tuning.readAheadRecentBytesMax,
-        storageFailed: () => this.storageFailure.failed !== null,
-        trackSync: (what, sync) => this.storageFailure.trackSync(what, sync),
-      }, topic.policies);
+      const log = new PartitionLog(topic.topicId, topic.name, partition, dir, this.partitionDeps, topic.policies);
       logs[partition] = log;
       created.push(log);
     }
