@@ -1,6 +1,9 @@
 /**
  * The produce-latency phase of `bench:kafka` alone (bench/produce-latency.ts), repeated and
  * alternated with its references: `node packages/kafka/dist/bench/latency-bench.js [runs=3]`.
+ * STRATA_BENCH_FSYNC_INTERVAL_MS=<ms> runs the server with fsync `interval:<ms>` instead of `always`:
+ * with a long interval no fsync is on the acknowledgement path, which separates what durability
+ * adds to the p99 from what the client and the machine add.
  */
 import fs from 'node:fs/promises';
 import { BENCH_JOURNAL_FILE_BYTES, findTool, warmUpJournal } from '@strata/testing';
@@ -12,11 +15,18 @@ const RUNS = Math.min(10, Math.max(1, Number(process.argv[2] ?? 3)));
 const python = findTool('python3:confluent_kafka');
 if (!python) throw new Error('needs python3-confluent-kafka');
 // The server's core in its steady state (recycled journal files); "core alone" runs on fresh cores.
-const server = await startKafkaServer({ config: { defaultPartitions: 1 }, journalIo: JOURNAL_IO, coreInternals: { tuning: { journalFileBytesMax: BENCH_JOURNAL_FILE_BYTES } } });
+const fsyncIntervalMs = Number(process.env['STRATA_BENCH_FSYNC_INTERVAL_MS'] ?? 0);
+const fsync = fsyncIntervalMs > 0 ? { kind: 'interval' as const, intervalMs: fsyncIntervalMs } : { kind: 'always' as const };
+const server = await startKafkaServer({
+  config: { defaultPartitions: 1 },
+  journalIo: JOURNAL_IO,
+  fsync,
+  coreInternals: { tuning: { journalFileBytesMax: BENCH_JOURNAL_FILE_BYTES } },
+});
 await warmUpJournal(server.core);
 const f = (x: Quantiles) => `${x.p50.toFixed(1).padStart(5)} ${x.p99.toFixed(1).padStart(6)} ${x.max.toFixed(1).padStart(6)}`;
 try {
-  console.log(`produce latency at ${LATENCY_RATE_PER_S} msgs/s, ms as p50 p99 max`);
+  console.log(`produce latency at ${LATENCY_RATE_PER_S} msgs/s, ms as p50 p99 max; server fsync ${fsync.kind === 'always' ? 'always' : `interval:${fsync.intervalMs}`}`);
   console.log('  kafka client e2e    | core.append in handler | event-loop delay | core alone         | write+fdatasync');
   for (let i = 0; i < RUNS; i++) {
     const l = await kafkaProduceLatency(server.core, python, server.bootstrap, `latency-${i}`);

@@ -4,7 +4,7 @@
  * the same data dir and port (durability tests).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { createLogger, openCore, silentLogger, systemClock, type Core, type CoreInternals, type JournalIo, type Logger } from '@strata/core';
+import { createLogger, openCore, silentLogger, systemClock, type Core, type CoreInternals, type FsyncPolicy, type JournalIo, type Logger } from '@strata/core';
 import { makeTempDir } from '@strata/testing';
 import { createKafkaHandler } from '../../src/index.js';
 import type { ProtocolHandler } from '@strata/core';
@@ -26,6 +26,8 @@ export interface KafkaTestServerOptions {
   readonly journalIo?: JournalIo;
   /** The core's internals (benchmarks: journal file size). */
   readonly coreInternals?: CoreInternals;
+  /** The core's fsync policy; default the core's (`always`). */
+  readonly fsync?: FsyncPolicy;
 }
 
 export async function startKafkaServer(options: KafkaTestServerOptions = {}): Promise<KafkaTestServer> {
@@ -56,7 +58,10 @@ export async function startKafkaServer(options: KafkaTestServerOptions = {}): Pr
   const port = typeof address === 'object' && address ? address.port : 0;
 
   async function open(): Promise<void> {
-    const core = await openCore({ dataDir: dir.path, logger, ...(options.journalIo ? { journalIo: options.journalIo } : {}) }, options.coreInternals);
+    const core = await openCore(
+      { dataDir: dir.path, logger, ...(options.journalIo ? { journalIo: options.journalIo } : {}), ...(options.fsync ? { fsync: options.fsync } : {}) },
+      options.coreInternals,
+    );
     const handler = createKafkaHandler();
     const abort = new AbortController();
     await handler.start({
