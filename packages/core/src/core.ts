@@ -98,7 +98,18 @@ export type AppendInput =
    * stored byte for byte, only the base offset (not covered by the CRC) assigned. Producer id,
    * epoch and sequence are taken from the batch header.
    */
-  | { readonly kind: 'batches'; readonly data: Buffer };
+  | {
+      readonly kind: 'batches';
+      readonly data: Buffer;
+      /**
+       * The caller gives `data` to the core: it will never read or write those bytes again, and no
+       * other live data shares their memory worth keeping apart (the core retains `data` as it is,
+       * in its tail cache and pending segment writes, and patches base offsets in place). Saves the
+       * core's own copy of a large batch. Default false: the core copies (the caller's buffer is
+       * neither retained nor patched).
+       */
+      readonly transfer?: boolean;
+    };
 
 export interface AppendResult {
   readonly baseOffset: number;

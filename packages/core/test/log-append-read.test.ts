@@ -45,6 +45,32 @@ test('append messages and read them back, across a restart', async () => {
   }
 });
 
+test('batches given with transfer are kept without a copy: the base offset is patched in the given buffer', async () => {
+  const dir = tempDir();
+  try {
+    let core = await openCoreImpl({ dataDir: dir });
+    await core.topics.create(TOPIC);
+    await core.append(TOPIC, 0, { kind: 'messages', messages: [message('zero')] });
+    const given = Buffer.concat([encodeRecordBatch([message('p'), message('q')], { baseOffset: 777 }), encodeRecordBatch([message('r')])]);
+    const result = await core.append(TOPIC, 0, { kind: 'batches', data: given, transfer: true });
+    assert.equal(result.baseOffset, 1);
+    assert.equal(given.readBigInt64BE(0), 1n, 'the core patched the buffer it was given');
+    const read = await core.read(TOPIC, 0, { offset: 1, maxBytes: 1 << 20 });
+    assert.equal(read.entries.length, 2);
+    assert.equal(read.entries[0]!.bytes.buffer, given.buffer, 'the tail cache holds the given memory, not a copy');
+    const corrupt = Buffer.from(given);
+    corrupt[corrupt.length - 1] ^= 0xff;
+    await assert.rejects(core.append(TOPIC, 0, { kind: 'batches', data: corrupt, transfer: true }), (error) => isStrataError(error, 'CORRUPT_BATCH'));
+    await core.close();
+    core = await openCoreImpl({ dataDir: dir });
+    const values = (await core.read(TOPIC, 0, { offset: 0, maxBytes: 1 << 20 })).entries.flatMap((entry) => decodeRecordBatch(entry.bytes).messages.map((m) => m.value!.toString()));
+    assert.deepEqual(values, ['zero', 'p', 'q', 'r']);
+    await core.close();
+  } finally {
+    removeDir(dir);
+  }
+});
+
 test('batches are stored byte for byte with only the base offset patched', async () => {
   const dir = tempDir();
   try {

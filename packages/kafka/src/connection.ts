@@ -43,6 +43,8 @@ interface Slot {
   readonly requestBytes: number;
   /** RequestContext.onResponseSent callbacks: run when the response's write completes. */
   sent: (() => void)[] | null;
+  /** RequestContext.keepFrame: the frame's bytes were given away, it is not reused. */
+  frameKept: boolean;
 }
 
 function runAll(callbacks: readonly (() => void)[]): void {
@@ -184,7 +186,7 @@ export class KafkaConnection {
       this.close('closing connection: unknown API key', { apiKey, apiVersion });
       return;
     }
-    const slot: Slot = { response: null, done: false, requestBytes: frame.length, sent: null };
+    const slot: Slot = { response: null, done: false, requestBytes: frame.length, sent: null, frameKept: false };
     this.slots.push(slot);
     this.pendingRequestBytes += frame.length;
 
@@ -224,7 +226,7 @@ export class KafkaConnection {
         this.finish(slot, response === null ? null : this.encode(codecs, apiVersion, correlationId, response, headerVersion));
         // A Produce has settled every append (the core copied its batches) and its response holds
         // no view of the request: its frame can be reused. Other APIs may keep views (names, bytes).
-        if (apiKey === PRODUCE_KEY) this.broker.framePool.give(frame);
+        if (apiKey === PRODUCE_KEY && !slot.frameKept) this.broker.framePool.give(frame);
       } catch (error) {
         // A bug in an API's logic (core errors are mapped inside the APIs): fatal to this connection only.
         this.log.error('request failed', { api: api.name, apiVersion, error });
@@ -260,6 +262,9 @@ export class KafkaConnection {
       signal: this.abort.signal,
       onResponseSent: (callback) => {
         (slot.sent ??= []).push(callback);
+      },
+      keepFrame: () => {
+        slot.frameKept = true;
       },
     };
   }

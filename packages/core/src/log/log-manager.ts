@@ -411,9 +411,13 @@ export class LogManager {
       batches = [encodeRecordBatch(input.messages, options)];
     } else {
       if (!Buffer.isBuffer(input.data) || input.data.length === 0) throw new StrataError('CORRUPT_BATCH', 'empty record batch data');
-      // One copy: the caller's buffer (often a network frame) is neither retained nor patched.
-      const owned = Buffer.allocUnsafe(input.data.length);
-      input.data.copy(owned);
+      // One copy, unless the caller gave its buffer away: the caller's buffer (often a network
+      // frame) is otherwise neither retained nor patched.
+      let owned = input.data;
+      if (input.transfer !== true) {
+        owned = Buffer.allocUnsafe(input.data.length);
+        input.data.copy(owned);
+      }
       batches = splitBatches(owned);
       for (const batch of batches) {
         if (!verifyBatchCrc(batch)) throw new StrataError('CORRUPT_BATCH', 'record batch CRC-32C mismatch');

@@ -20,6 +20,11 @@ export interface RequestContext {
    * handler returns; the callback may never run (a failed handler), which is always safe.
    */
   onResponseSent(callback: () => void): void;
+  /**
+   * Says that this request's frame was given away (Produce handing a large batch to the core with
+   * `transfer`): the connection must not put the frame back in its frame pool for reuse.
+   */
+  keepFrame(): void;
 }
 
 export interface ApiHandler<Req = any, Res = any> {

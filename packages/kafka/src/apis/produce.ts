@@ -19,6 +19,11 @@ import { lookupTopic, partitionError } from './topic-lookup.js';
 type ProduceResponsePartitionProduceResponse = Elem<Elem<ProduceResponse['responses']>['partitionResponses']>;
 
 export const PRODUCE_FIRST_MAGIC2_VERSION = 3;
+/**
+ * Record sets of at least this many bytes are given to the core (`transfer`) instead of copied by
+ * it: the copy of a ~1 MB batch into fresh memory was ~1 ms of the server's time per request.
+ */
+export const PRODUCE_TRANSFER_BYTES_MIN = 128 * 1024;
 
 type Outcome = ProduceResponsePartitionProduceResponse | Promise<ProduceResponsePartitionProduceResponse>;
 
@@ -52,7 +57,8 @@ export const produceApi = defineApi<ProduceRequest, ProduceResponse>({
   minVersion: 0,
   maxVersion: 9,
   pipelined: true,
-  async handle({ broker, apiVersion }, request) {
+  async handle(ctx, request) {
+    const { broker, apiVersion } = ctx;
     const unsupported = apiVersion < PRODUCE_FIRST_MAGIC2_VERSION;
     const badAcks = request.acks !== 0 && request.acks !== 1 && request.acks !== -1;
     const topics: Array<{ name: string; outcomes: Outcome[] }> = [];
@@ -84,7 +90,13 @@ export const produceApi = defineApi<ProduceRequest, ProduceResponse>({
         }
         let appended: Promise<AppendResult>;
         try {
-          appended = broker.core.append(lookup!.ok ? lookup!.full : '', index, { kind: 'batches', data: records });
+          // A large batch whose memory is mostly its own (a frame FrameDecoder assembled in a
+          // buffer of its own, from the frame pool or fresh: not a view into a big chunk holding
+          // other data) is handed to the core without a copy; the core's tail cache then holds at
+          // most twice what it counts. The frame stays out of the pool from then on.
+          const transfer = records.length >= PRODUCE_TRANSFER_BYTES_MIN && records.buffer.byteLength <= 2 * records.length;
+          if (transfer) ctx.keepFrame();
+          appended = broker.core.append(lookup!.ok ? lookup!.full : '', index, { kind: 'batches', data: records, transfer });
         } catch (error) {
           outcomes.push({ ...failed(index, kafkaErrorCodeOf(error)), errorMessage: (error as Error).message });
           continue;
