@@ -350,6 +350,10 @@ async function main(): Promise<void> {
       console.log(`  (${fmt(perGroup, 1)} appends per group commit / fsync; the raw loop writes ${fmt(Math.max(1, Math.round(perGroup)) * journalRecordBytes)} B per fsync)`);
     }
 
+    // The variants' cores are done: closed before the read phases, so that their write-behind and
+    // timers do not run beside the measurements of the main core.
+    await poolCore.close();
+    await freshCore.close();
     const catchUp = await catchUpPhase(core, dataDir);
     report('catch-up read, 1 MiB reads (page cache warm)', `${fmt(catchUp.coreMbS)} MB/s`, `${fmt(catchUp.rawMbS)} MB/s`, `${fmt((catchUp.coreMbS / catchUp.rawMbS) * 100)}%`);
     report('  raw variant: async, fresh buffer per read', '', `${fmt(catchUp.freshMbS)} MB/s`, `${fmt((catchUp.coreMbS / catchUp.freshMbS) * 100)}%`);
@@ -390,8 +394,6 @@ async function main(): Promise<void> {
     const latency = await latencyPhase(core);
     report(`produce-to-read latency at ${LATENCY_RATE_PER_S} msg/s`, `p50 ${fmt(latency.p50, 2)} ms p99 ${fmt(latency.p99, 2)} ms`, `${latency.count} msgs`, '');
     await core.close();
-    await poolCore.close();
-    await freshCore.close();
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
