@@ -113,6 +113,13 @@ function failJournalSyncs(journal: JournalFile, count: number): { failed: () => 
   return { failed: () => failed };
 }
 
+/** Runs a checkpoint whose first segment fsync fails with EIO, and waits until the failed state is announced. */
+async function checkpointWithFailedFsync(core: CoreImpl, storage: FailingStorage): Promise<void> {
+  storage.failSyncs = 1;
+  await core.log.checkpoint();
+  await core.log.storageFailure.settled();
+}
+
 test('a failed checkpoint fsync: appends refused (not retriable), reads go on, journals kept, marker written; a restart rewrites the segment from the journal', async () => {
   const dir = tempDir('strata-fsyncgate-');
   const control = tempDir('strata-fsyncgate-control-');
@@ -128,9 +135,7 @@ test('a failed checkpoint fsync: appends refused (not retriable), reads go on, j
 
     const failures: StrataError[] = [];
     core.onStorageFailure((error) => failures.push(error));
-    storage.failSyncs = 1;
-    await core.log.checkpoint();
-    await core.log.storageFailure.settled();
+    await checkpointWithFailedFsync(core, storage);
     assert.equal(storage.failedSyncs, 1);
     assert.equal(failures.length, 1);
     assert.ok(isFatalStorageError(failures[0]), String(failures[0]));
@@ -198,9 +203,7 @@ test('the rewrite cuts sealed segments too: later segments are removed and writt
     await appendValues(core, 0, 4);
     await core.log.checkpoint();
     await appendValues(core, 4, 14); // segments roll every 3 entries: several sealed since the checkpoint
-    storage.failSyncs = 1;
-    await core.log.checkpoint();
-    await core.log.storageFailure.settled();
+    await checkpointWithFailedFsync(core, storage);
     assert.ok(core.log.storageFailure.failed);
     await core.close();
     core = null;
@@ -375,9 +378,7 @@ test('the rewrite keeps the log dense when deleteRecordsBefore moved the log sta
     await core.log.checkpoint();
     await appendValues(core, 4, 10); // the journal starts at offset 4
     assert.equal(await core.deleteRecordsBefore(TOPIC, 0, 7), 7);
-    storage.failSyncs = 1;
-    await core.log.checkpoint();
-    await core.log.storageFailure.settled();
+    await checkpointWithFailedFsync(core, storage);
     assert.ok(core.log.storageFailure.failed);
     await core.close();
     core = null;
