@@ -24,6 +24,18 @@ export interface ConnectionInfo {
   readonly tls: boolean;
 }
 
+/** The addresses a plain TCP socket accepted on `listenerId` carries, as a ConnectionInfo. */
+export function tcpConnectionInfo(listenerId: string, socket: { remoteAddress?: string | undefined; remotePort?: number | undefined; localAddress?: string | undefined; localPort?: number | undefined }): ConnectionInfo {
+  return {
+    listenerId,
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+    tls: false,
+  };
+}
+
 export interface BoundAddress {
   readonly listenerId: string;
   readonly host: string;

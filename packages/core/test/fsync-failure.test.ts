@@ -243,12 +243,12 @@ test('interval policy: a failed journal fsync enters the failed state (its appen
     core = await openCoreImpl({ dataDir: dir, fsync }, { tuning: TUNING });
     await core.topics.create(TOPIC);
     const failed = new Promise<StrataError>((resolve) => core!.onStorageFailure(resolve));
-    const stub = failJournalSyncs(core.log.journalInUse(), 1);
+    const failingSyncs = failJournalSyncs(core.log.journalInUse(), 1);
     // Acknowledged together, before the interval's fsync (queue order gives offsets 0, 1, 2).
     const results = await Promise.all([0, 1, 2].map((i) => core!.append(TOPIC, 0, { kind: 'messages', messages: [message(valueOf(i), { timestamp: TIMESTAMP })] })));
     assert.deepEqual(results.map((result) => result.baseOffset), [0, 1, 2]);
     const error = await waitFor(failed, 3000, 'the storage failure');
-    assert.equal(stub.failed(), 1);
+    assert.equal(failingSyncs.failed(), 1);
     assert.ok(isFatalStorageError(error));
     assert.ok(markerExists(dir));
     await assert.rejects(core.append(TOPIC, 0, { kind: 'messages', messages: [message('refused')] }), isFatalStorageError);

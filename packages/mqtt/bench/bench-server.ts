@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCore, silentLogger, systemClock } from '@strata/core';
+import { openCore, silentLogger, systemClock, tcpConnectionInfo } from '@strata/core';
 import { BENCH_JOURNAL_FILE_BYTES, warmUpJournal } from '@strata/testing';
 import { MqttHandler } from '../src/index.js';
 
@@ -36,14 +36,7 @@ await handler.start({
 });
 const server = createServer((socket) => {
   socket.setNoDelay(true);
-  handler.handleConnection(socket, {
-    listenerId: 'mqtt',
-    remoteAddress: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort ?? 0,
-    localAddress: '127.0.0.1',
-    localPort: port,
-    tls: false,
-  });
+  handler.handleConnection(socket, tcpConnectionInfo('mqtt', socket));
 });
 server.maxConnections = 50_000;
 server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));

@@ -4,13 +4,14 @@
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type {
-  AdvertisedListener,
-  ConnectionInfo,
-  HandlerContext,
-  ListenerSpec,
-  Logger,
-  ProtocolHandler,
+import {
+  tcpConnectionInfo,
+  type AdvertisedListener,
+  type ConnectionInfo,
+  type HandlerContext,
+  type ListenerSpec,
+  type Logger,
+  type ProtocolHandler,
 } from '@strata/core';
 import { Broker } from './broker.js';
 import { parseMqttConfig } from './config.js';
@@ -44,14 +45,7 @@ export class MqttHandler implements ProtocolHandler {
     this.broker = broker;
     this.websocket = new WebSocketAdapter((stream, request) => {
       const socket = request.socket;
-      this.accept(stream, {
-        listenerId: 'mqtt-ws',
-        remoteAddress: socket.remoteAddress ?? '',
-        remotePort: socket.remotePort ?? 0,
-        localAddress: socket.localAddress ?? '',
-        localPort: socket.localPort ?? 0,
-        tls: false,
-      });
+      this.accept(stream, tcpConnectionInfo('mqtt-ws', socket));
     }, config.packetBytesMax + 8);
     context.signal.addEventListener('abort', () => void this.close(), { once: true });
   }

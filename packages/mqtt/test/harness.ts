@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { silentLogger, systemClock, type BoundAddress, type Core } from '@strata/core';
+import { silentLogger, systemClock, tcpConnectionInfo, type BoundAddress, type Core } from '@strata/core';
 import { MqttHandler, type MqttFaults } from '../src/index.js';
 import { openTestCore } from './test-core.js';
 
@@ -43,14 +43,7 @@ export async function startBroker(options: StartOptions = {}): Promise<TestBroke
   const track = (listenerId: string) => (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    handler.handleConnection(socket, {
-      listenerId,
-      remoteAddress: socket.remoteAddress ?? '',
-      remotePort: socket.remotePort ?? 0,
-      localAddress: socket.localAddress ?? '',
-      localPort: socket.localPort ?? 0,
-      tls: false,
-    });
+    handler.handleConnection(socket, tcpConnectionInfo(listenerId, socket));
   };
   const tcp = createServer(track('mqtt'));
   const ws = createServer(track('mqtt-ws'));

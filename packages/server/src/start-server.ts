@@ -8,6 +8,7 @@ import {
   createLogger,
   openCore,
   systemClock,
+  tcpConnectionInfo,
   type AdvertisedListener,
   type BoundAddress,
   type Clock,
@@ -190,14 +191,7 @@ function advertisedBy(handler: ProtocolHandler, logger: Logger): AdvertisedListe
 }
 
 function dispatchConnection(handler: ProtocolHandler, binding: ListenerBinding, socket: Socket, logger: Logger, connectionId: number): void {
-  const info: ConnectionInfo = {
-    listenerId: binding.spec.id,
-    remoteAddress: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort ?? 0,
-    localAddress: socket.localAddress ?? '',
-    localPort: socket.localPort ?? 0,
-    tls: false,
-  };
+  const info: ConnectionInfo = tcpConnectionInfo(binding.spec.id, socket);
   const connectionLogger = logger.child({ connectionId, remote: `${info.remoteAddress}:${info.remotePort}` });
   // A reset by the peer must never crash the process, whatever the handler listens for.
   socket.on('error', (error) => connectionLogger.debug('socket error', { error }));

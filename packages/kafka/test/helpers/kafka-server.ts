@@ -4,7 +4,7 @@
  * the same data dir and port (durability tests).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { createLogger, openCore, silentLogger, systemClock, type Core, type CoreInternals, type FsyncPolicy, type JournalIo, type Logger } from '@strata/core';
+import { createLogger, openCore, silentLogger, systemClock, tcpConnectionInfo, type Core, type CoreInternals, type FsyncPolicy, type JournalIo, type Logger } from '@strata/core';
 import { makeTempDir } from '@strata/testing';
 import { createKafkaHandler } from '../../src/index.js';
 import type { ProtocolHandler } from '@strata/core';
@@ -41,14 +41,7 @@ export async function startKafkaServer(options: KafkaTestServerOptions = {}): Pr
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.setNoDelay(true);
-    current.handler.handleConnection(socket, {
-      listenerId: 'kafka',
-      remoteAddress: socket.remoteAddress ?? '',
-      remotePort: socket.remotePort ?? 0,
-      localAddress: socket.localAddress ?? '',
-      localPort: socket.localPort ?? 0,
-      tls: false,
-    });
+    current.handler.handleConnection(socket, tcpConnectionInfo('kafka', socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

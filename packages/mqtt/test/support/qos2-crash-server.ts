@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { openCore, silentLogger, systemClock, type BoundAddress } from '@strata/core';
+import { openCore, silentLogger, systemClock, tcpConnectionInfo, type BoundAddress } from '@strata/core';
 import { MqttHandler, type MqttFaults } from '../../src/index.js';
 
 /** Whatever the parent does, this process does not outlive it by much. */
@@ -24,16 +24,7 @@ const faults: MqttFaults = crashAt === 'after-append' ? { afterQos2Append: crash
 
 const core = await openCore({ dataDir, logger: silentLogger });
 const handler = new MqttHandler({ faults });
-const server = createServer((socket) =>
-  handler.handleConnection(socket, {
-    listenerId: 'mqtt',
-    remoteAddress: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort ?? 0,
-    localAddress: socket.localAddress ?? '',
-    localPort: socket.localPort ?? 0,
-    tls: false,
-  }),
-);
+const server = createServer((socket) => handler.handleConnection(socket, tcpConnectionInfo('mqtt', socket)));
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.address() as AddressInfo).port;
 const abort = new AbortController();
