@@ -216,9 +216,14 @@ export class CoreImpl implements Core {
     if (this.closing) throw new StrataError('CLOSED', 'core is closed');
   }
 
-  async append(topic: string, partition: number, input: AppendInput): Promise<AppendResult> {
-    this.checkOpen();
-    return this.log.append(this.logOf(topic, partition), input);
+  /** Not async (one promise fewer per append, the hottest call): errors still arrive as rejections. */
+  append(topic: string, partition: number, input: AppendInput): Promise<AppendResult> {
+    try {
+      this.checkOpen();
+      return this.log.append(this.logOf(topic, partition), input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async read(topic: string, partition: number, options: ReadOptions): Promise<ReadResult> {

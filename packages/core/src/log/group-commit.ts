@@ -29,8 +29,9 @@ export interface AppendRequest {
   readonly batches: readonly Buffer[];
   readonly fields: readonly BatchFields[];
   readonly bytes: number;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: unknown) => void;
+  /** Set by LogManager.append once the request is built (its promise's executor). */
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
   // Set while staging:
   baseOffset: number;
   lastOffset: number;
@@ -128,8 +129,21 @@ export class GroupCommitter {
     return this.queuedBytes;
   }
 
-  /** Queues an append; waits (backpressure) while appendQueueBytesMax bytes are already queued. */
-  async submit(request: AppendRequest): Promise<void> {
+  /**
+   * Queues an append. Returns nothing when it is queued at once (the hot path: no promise), a
+   * promise when it must wait (backpressure: appendQueueBytesMax bytes already queued) or fails.
+   */
+  submit(request: AppendRequest): Promise<void> | undefined {
+    if (!this.closed && (this.queuedBytes === 0 || this.queuedBytes + request.bytes <= this.deps.limits.appendQueueBytesMax)) {
+      this.queue.push(request);
+      this.queuedBytes += request.bytes;
+      this.kick();
+      return undefined;
+    }
+    return this.submitWaiting(request);
+  }
+
+  private async submitWaiting(request: AppendRequest): Promise<void> {
     if (this.closed) throw new StrataError('CLOSED', 'core is closed');
     while (this.queuedBytes > 0 && this.queuedBytes + request.bytes > this.deps.limits.appendQueueBytesMax) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
@@ -185,6 +199,11 @@ export class GroupCommitter {
         window.shift();
         this.acknowledge(oldest);
         await this.deps.afterAck();
+        // With journal I/O on the event loop a group completes in microtasks, and producers that
+        // resubmit from the acknowledgement's reactions keep the queue full: without a macrotask
+        // turn here the loop would never let sockets, timers and the checkpoint's callbacks run.
+        // The turn also lets appends that arrived on sockets meanwhile join the next group.
+        if (window.length === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
       if (this.unsyncedWrites && this.deps.fsync.kind === 'interval' && this.deps.now() - this.lastSyncMs >= this.deps.fsync.intervalMs) {

@@ -26,7 +26,7 @@ import type {
 import { StrataError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { StorageTuning } from '../limits.js';
-import { encodeRecordBatch } from '../record-batch/encode.js';
+import { encodeRecordBatch, type EncodeOptions } from '../record-batch/encode.js';
 import { splitBatches, verifyBatchCrc } from '../record-batch/header.js';
 import { LocalSegmentStorage } from '../storage/local-segment-storage.js';
 import type { SegmentStorage } from '../storage/segment-storage.js';
@@ -46,6 +46,14 @@ import { SegmentCompactor } from '../compaction/segment-compactor.js';
 import { hasRewriteMarker, removeRewriteMarker } from '../storage/rewrite-marker.js';
 import { cutPartitionForRewrite } from './journal-rewrite.js';
 import { StorageFailure, type StorageFailureListener } from './storage-failure.js';
+
+/** Options of a plain messages append (no compression, no producer): one object for all of them. */
+const NO_ENCODE_OPTIONS: EncodeOptions = Object.freeze({});
+
+/** An append request's resolve/reject until append() puts its promise's own in. */
+function notYetSubmitted(): never {
+  throw new Error('append request settled before it was submitted');
+}
 
 export interface LogManagerOptions {
   readonly dataDir: string;
@@ -394,7 +402,26 @@ export class LogManager {
 
   // ---------------------------------------------------------------- append
 
-  async append(log: PartitionLog, input: AppendInput): Promise<AppendResult> {
+  /**
+   * Not an async function: an append is the hottest call of the store, and an async wrapper costs
+   * one more promise per call. Every error still arrives as a rejection, never as a throw.
+   */
+  append(log: PartitionLog, input: AppendInput): Promise<AppendResult> {
+    let request: AppendRequest;
+    try {
+      request = this.appendRequest(log, input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      request.resolve = resolve;
+      request.reject = reject;
+      this.committer.submit(request)?.catch(reject);
+    });
+  }
+
+  /** Validates an append and builds its request (encoding messages, verifying given batches). */
+  private appendRequest(log: PartitionLog, input: AppendInput): AppendRequest {
     if (this.closing) throw new StrataError('CLOSED', 'core is closed');
     const failed = this.storageFailure.failed;
     if (failed !== null) throw failed;
@@ -405,9 +432,12 @@ export class LogManager {
     let batches: Buffer[];
     if (input.kind === 'messages') {
       if (input.messages.length === 0) throw new StrataError('INVALID_ARGUMENT', 'append of zero messages');
-      const options: { compression?: typeof input.compression; producer?: typeof input.producer } = {};
-      if (input.compression) options.compression = input.compression;
-      if (input.producer) options.producer = input.producer;
+      let options: EncodeOptions = NO_ENCODE_OPTIONS;
+      if (input.compression || input.producer) {
+        options = {};
+        if (input.compression) options.compression = input.compression;
+        if (input.producer) options.producer = input.producer;
+      }
       batches = [encodeRecordBatch(input.messages, options)];
     } else {
       if (!Buffer.isBuffer(input.data) || input.data.length === 0) throw new StrataError('CORRUPT_BATCH', 'empty record batch data');
@@ -436,21 +466,18 @@ export class LogManager {
       fields.push(batchFields);
       bytes += batch.length;
     }
-    return new Promise<AppendResult>((resolve, reject) => {
-      const request: AppendRequest = {
-        log,
-        batches,
-        fields,
-        bytes,
-        resolve,
-        reject,
-        baseOffset: -1,
-        lastOffset: -1,
-        duplicate: false,
-        segments: new Array<never>(batches.length),
-      };
-      this.committer.submit(request).catch(reject);
-    });
+    return {
+      log,
+      batches,
+      fields,
+      bytes,
+      resolve: notYetSubmitted,
+      reject: notYetSubmitted,
+      baseOffset: -1,
+      lastOffset: -1,
+      duplicate: false,
+      segments: new Array<never>(batches.length),
+    };
   }
 
   private onCommitted(requests: readonly AppendRequest[]): void {

@@ -61,6 +61,8 @@ export class TailRun {
 
 export class TailCache {
   private readonly runs = new Map<TailRun, true>(); // least recently used first
+  /** The run touched last (the Map's last key while it is in the Map). */
+  private mostRecent: TailRun | null = null;
   private totalBytes = 0;
 
   constructor(private readonly bytesMax: number) {}
@@ -84,8 +86,11 @@ export class TailCache {
   }
 
   touch(run: TailRun): void {
+    // Appends to one partition in a row touch the same run: already the most recent, nothing to move.
+    if (this.mostRecent === run && this.runs.has(run)) return;
     this.runs.delete(run);
     this.runs.set(run, true);
+    this.mostRecent = run;
   }
 
   /** Drops a run's entries that end below `offset` (compaction rewrote them on disk). */

@@ -65,13 +65,18 @@ export function crc32cRange(buf: Uint8Array, start: number, end: number): number
   return crc32cRangeTable(buf, start, end);
 }
 
+/** Below this many bytes the table loop goes byte by byte. */
+const WORD_LOOP_BYTES_MIN = 64;
+
 /** CRC-32C of `buf[start, end)` by the slicing-by-8 table loop (no native code). */
 export function crc32cRangeTable(buf: Uint8Array, start: number, end: number): number {
   let crc = 0xffffffff;
   let i = start;
   // Byte-wise up to a 4-byte boundary, then two aligned 32-bit loads per 8 bytes (fewer loads
-  // than eight byte reads; typed-array views need aligned offsets).
-  if (LITTLE_ENDIAN) {
+  // than eight byte reads; typed-array views need aligned offsets). Short ranges (a journal
+  // record's 33 covered header bytes) take the loop below instead: the view is an allocation per
+  // call, which costs more than it saves below a few dozen bytes.
+  if (LITTLE_ENDIAN && end - start >= WORD_LOOP_BYTES_MIN) {
     while (i < end && ((buf.byteOffset + i) & 3) !== 0) crc = T0[(crc ^ buf[i++]!) & 0xff]! ^ (crc >>> 8);
     const wordCount = (end - i) >>> 3;
     if (wordCount > 0) {

@@ -42,6 +42,12 @@ export async function createSubscriptions(deps: {
 
 class SubscriptionRegistry implements SubscriptionsService {
   private readonly byPartition = new Map<string, Map<string, SubscriptionImpl>>();
+  /**
+   * Partitions with subscriptions, per topic: the append listener runs for every append of every
+   * topic, and most topics (Kafka's, MQTT's non-persistent ones) have none; a lookup by the topic's
+   * own string skips building a partition key for them.
+   */
+  private readonly partitionsByTopic = new Map<string, number>();
   private readonly opening = new Map<string, Promise<SubscriptionImpl>>();
   private readonly unsubscribe: (() => void)[] = [];
   private closed = false;
@@ -49,6 +55,7 @@ class SubscriptionRegistry implements SubscriptionsService {
   constructor(private readonly deps: SubscriptionDeps) {
     this.unsubscribe.push(
       deps.core.onAppend((event) => {
+        if (!this.partitionsByTopic.has(event.topic)) return;
         const subscriptions = this.byPartition.get(partitionKey(event.topic, event.partition));
         if (subscriptions) for (const subscription of subscriptions.values()) subscription.onAppend();
       }),
@@ -95,7 +102,10 @@ class SubscriptionRegistry implements SubscriptionsService {
   private add(subscription: SubscriptionImpl): void {
     const key = partitionKey(subscription.topic, subscription.partition);
     let subscriptions = this.byPartition.get(key);
-    if (!subscriptions) this.byPartition.set(key, (subscriptions = new Map()));
+    if (!subscriptions) {
+      this.byPartition.set(key, (subscriptions = new Map()));
+      this.partitionsByTopic.set(subscription.topic, (this.partitionsByTopic.get(subscription.topic) ?? 0) + 1);
+    }
     subscriptions.set(subscription.name, subscription);
   }
 
@@ -151,7 +161,12 @@ class SubscriptionRegistry implements SubscriptionsService {
     const key = partitionKey(subscription.topic, subscription.partition);
     const subscriptions = this.byPartition.get(key);
     subscriptions?.delete(subscription.name);
-    if (subscriptions?.size === 0) this.byPartition.delete(key);
+    if (subscriptions?.size === 0) {
+      this.byPartition.delete(key);
+      const partitions = (this.partitionsByTopic.get(subscription.topic) ?? 1) - 1;
+      if (partitions > 0) this.partitionsByTopic.set(subscription.topic, partitions);
+      else this.partitionsByTopic.delete(subscription.topic);
+    }
     await subscription.shutdown({ deleting: true, reason });
     await this.deps.metadata.delete(subscriptionKey(subscription.topic, subscription.partition, subscription.name)).catch((error: unknown) => {
       if (!isStrataError(error, 'NOT_FOUND')) throw error;
