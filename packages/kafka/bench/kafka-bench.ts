@@ -2,6 +2,8 @@
  * Kafka handler benchmark (`npm run bench:kafka`), issue 3 "Performance". In one run:
  *   1. produce throughput with librdkafka (python3-confluent-kafka: 1 KiB records, acks=all,
  *      linger.ms=5) against Strata in this process;
+ *   1a. the same with kcat -P (librdkafka's own C CLI: no Python per message; bench/kcat-produce.ts),
+ *      alternated with phase 1 and phase 4;
  *   1b. the same with a bare Produce v7 loop over one connection from a worker thread (no client
  *      library: the handler's own cost; batches like phase 1's, 8 requests in flight like the core
  *      phase; bench/fetch-client.ts);
@@ -21,6 +23,7 @@
  * Usage: node kafka-bench.js [messages=100000]
  */
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRecordBatch, openCore, type Core, type Message } from '@strata/core';
 import { BENCH_JOURNAL_FILE_BYTES, findTool, warmUpJournal } from '@strata/testing';
@@ -28,7 +31,9 @@ import { startKafkaServer } from '../test/helpers/kafka-server.js';
 import { run } from './child.js';
 import { JOURNAL_IO } from './journal-io.js';
 import { consumePhases, runWorker, type PhaseRate } from './fetch-phases.js';
+import { kcatProduce, kcatStartupSeconds, writeKcatInput } from './kcat-produce.js';
 import { coreLatency, fsyncLatency, kafkaProduceLatency, type Quantiles } from './produce-latency.js';
+import { mainThreadCpuNs } from './thread-cpu.js';
 
 const MESSAGES = Math.max(1000, Number(process.argv[2] ?? 100_000));
 const MESSAGE_BYTES = 1024;
@@ -64,20 +69,25 @@ print(json.dumps({'seconds': time.perf_counter() - t, 'left': left}))
 `;
 
 
-/** Rate and main-thread busy microseconds per message of one produce phase. */
+/** Rate and main-thread busy and CPU microseconds per message of one produce phase. */
 interface ProduceRate {
   readonly msgsPerS: number;
   readonly busyUsPerMsg: number;
+  /** Main-thread CPU time per message (bench/thread-cpu.ts; busy also counts time preempted); NaN without /proc. */
+  readonly cpuUsPerMsg: number;
 }
 
-/** Times `phase` (which returns the messages it stored) with the main thread's busy time (event-loop utilization). */
+/** Times `phase` (which returns the messages it stored) with the main thread's busy time (event-loop utilization) and CPU time. */
 async function timed(phase: () => Promise<number>): Promise<ProduceRate> {
   const eluBefore = performance.eventLoopUtilization();
+  const cpuBefore = mainThreadCpuNs();
   const started = performance.now();
   const messages = await phase();
   const ms = performance.now() - started;
+  const cpuAfter = mainThreadCpuNs();
   const busyMs = performance.eventLoopUtilization(eluBefore).utilization * ms;
-  return { msgsPerS: messages / (ms / 1000), busyUsPerMsg: (busyMs * 1000) / messages };
+  const cpuUsPerMsg = cpuBefore === null || cpuAfter === null ? NaN : (cpuAfter - cpuBefore) / 1000 / messages;
+  return { msgsPerS: messages / (ms / 1000), busyUsPerMsg: (busyMs * 1000) / messages, cpuUsPerMsg };
 }
 
 /** The core's own append of `recordsPerBatch`-record batches to a new topic of `core`, CORE_APPENDS_IN_FLIGHT in flight. */
@@ -127,6 +137,9 @@ async function main(): Promise<void> {
   const coreDir = `${server.dataDir}-core`;
   const core = await openCore({ dataDir: coreDir, journalIo: JOURNAL_IO }, coreInternals);
   const warmUpMs = [await warmUpJournal(server.core), await warmUpJournal(core)];
+  const kcatInput = `${coreDir}-kcat-input`;
+  await writeKcatInput(kcatInput, MESSAGES, MESSAGE_BYTES);
+  const kcatStartup = await kcatStartupSeconds(kcat, server.bootstrap, 'bench-kcat-startup', path.dirname(kcatInput));
   let batchesSeen = 0;
   let recordsSeen = 0;
   const unsubscribe = server.core.onAppend((e) => {
@@ -138,7 +151,8 @@ async function main(): Promise<void> {
     // handler (the shared disk's speed drifts by 2-3x within minutes: alternation lets the drift hit
     // both alike); the medians are compared.
     const coreRounds: ProduceRate[] = [];
-    const produceRounds: { msgsPerS: number; busyUsPerMsg: number }[] = [];
+    const produceRounds: ProduceRate[] = [];
+    const kcatRounds: ProduceRate[] = [];
     for (let round = 0; round < PRODUCE_ROUNDS; round++) {
       coreRounds.push(await coreAppend(core, `persistent://public/default/core-bench-${round}`, EXPECTED_RECORDS_PER_BATCH));
       let produced!: Awaited<ReturnType<typeof run>>;
@@ -149,8 +163,20 @@ async function main(): Promise<void> {
       if (produced.code !== 0) throw new Error(`producer failed: ${produced.stderr.slice(-2000)}`);
       const p = JSON.parse(produced.stdout.trim()) as { seconds: number; left: number };
       if (p.left !== 0) throw new Error(`${p.left} messages not delivered`);
-      produceRounds.push({ msgsPerS: MESSAGES / p.seconds, busyUsPerMsg: busy.busyUsPerMsg });
+      produceRounds.push({ msgsPerS: MESSAGES / p.seconds, busyUsPerMsg: busy.busyUsPerMsg, cpuUsPerMsg: busy.cpuUsPerMsg });
+      // kcat -P to a topic created first (its creation's fsyncs are not counted); wall time spawn to exit.
+      const kcatTopic = `bench-kcat-${round}`;
+      await server.core.topics.create(`persistent://public/default/${kcatTopic}`, { partitions: 1 });
+      let kcatSeconds = 0;
+      const kcatBusy = await timed(async () => {
+        kcatSeconds = await kcatProduce(kcat, server.bootstrap, kcatTopic, kcatInput);
+        return MESSAGES;
+      });
+      const stored = server.core.offsets(`persistent://public/default/${kcatTopic}`, 0).highWatermark;
+      if (stored !== MESSAGES) throw new Error(`kcat -P stored ${stored} of ${MESSAGES} messages`);
+      kcatRounds.push({ msgsPerS: MESSAGES / kcatSeconds, busyUsPerMsg: kcatBusy.busyUsPerMsg, cpuUsPerMsg: kcatBusy.cpuUsPerMsg });
     }
+    const kcatMedian = medianBy(kcatRounds);
     const produceMedian = medianBy(produceRounds);
     const produceMsgsPerS = produceMedian.msgsPerS;
     const produceBusy = produceMedian;
@@ -188,16 +214,25 @@ async function main(): Promise<void> {
     const diskLat = await fsyncLatency(`${coreDir}-fsync`);
     const mb = (msgs: number) => (msgs * MESSAGE_BYTES) / (1024 * 1024);
     console.log(`Kafka handler benchmark: ${fmt(MESSAGES)} x 1 KiB records, acks=all, linger.ms=5, fsync always, journal I/O ${JOURNAL_IO}`);
-    console.log(`  produce: ${PRODUCE_ROUNDS} alternated rounds, medians; core ${coreRounds.map((r) => fmt(r.msgsPerS)).join(' / ')}, librdkafka ${produceRounds.map((r) => fmt(r.msgsPerS)).join(' / ')} msgs/s`);
+    console.log(
+      `  produce: ${PRODUCE_ROUNDS} alternated rounds, medians; core ${coreRounds.map((r) => fmt(r.msgsPerS)).join(' / ')}, librdkafka (Python) ${produceRounds.map((r) => fmt(r.msgsPerS)).join(' / ')}, ` +
+        `kcat -P ${kcatRounds.map((r) => fmt(r.msgsPerS)).join(' / ')} msgs/s`,
+    );
+    console.log(`  kcat -P times are spawn to exit, start-up included: kcat -P with no input takes ${fmt(kcatStartup, 2)} s`);
     console.log(`  producer batches seen by the core: ${fmt(batchesSeen)} (avg ${recordsPerBatch} records)`);
     console.log(`  both cores warmed up to recycled journal files of ${fmt(BENCH_JOURNAL_FILE_BYTES / 1048576)} MiB first (${warmUpMs.map((ms) => `${fmt(ms / 1000, 1)} s`).join(', ')}); the latency phase's "core alone" runs on a fresh core`);
     console.log('');
-    const row = (name: string, msgsPerS: number, base: number | null, busyUsPerMsg: number) =>
-      console.log(`  ${name.padEnd(28)} ${fmt(msgsPerS).padStart(11)} ${fmt(mb(msgsPerS), 1).padStart(9)} ${base === null ? ''.padStart(9) : `${fmt((100 * msgsPerS) / base).padStart(8)}%`} ${fmt(busyUsPerMsg, 1).padStart(10)}`);
-    console.log('  produce                           msgs/s      MB/s  vs core  server us/msg');
-    row('core append (raw)', coreAppendMsgsPerS, null, coreAppendBest.busyUsPerMsg);
-    row('kafka produce (librdkafka)', produceMsgsPerS, coreAppendMsgsPerS, produceBusy.busyUsPerMsg);
-    row('kafka Produce loop', produceLoopMsgsPerS, coreAppendMsgsPerS, produceLoopBusy.busyUsPerMsg);
+    const row = (name: string, msgsPerS: number, base: number | null, rate: ProduceRate) =>
+      console.log(
+        `  ${name.padEnd(32)} ${fmt(msgsPerS).padStart(11)} ${fmt(mb(msgsPerS), 1).padStart(9)} ${base === null ? ''.padStart(9) : `${fmt((100 * msgsPerS) / base).padStart(8)}%`} ` +
+          `${fmt(rate.busyUsPerMsg, 1).padStart(9)} ${fmt(rate.cpuUsPerMsg, 2).padStart(8)}`,
+      );
+    console.log('  produce                                msgs/s      MB/s  vs core   server us/msg: busy    cpu');
+    row('core append (raw)', coreAppendMsgsPerS, null, coreAppendBest);
+    row('kafka produce (librdkafka, Python)', produceMsgsPerS, coreAppendMsgsPerS, produceBusy);
+    row('kafka produce (kcat -P)', kcatMedian.msgsPerS, coreAppendMsgsPerS, kcatMedian);
+    row('kafka Produce loop', produceLoopMsgsPerS, coreAppendMsgsPerS, produceLoopBusy);
+    console.log('  (busy: the server main thread\'s event-loop utilization x wall time, which counts time it sat preempted; cpu: its CPU time)');
     console.log('');
     const pct = (x: number, base: number) => `${fmt((100 * x) / base).padStart(7)}%`;
     const mbRow = (name: string, r: PhaseRate, coreBase: PhaseRate | null) =>
@@ -215,7 +250,8 @@ async function main(): Promise<void> {
     console.log('');
     const q = (x: Quantiles) => `p50 ${fmt(x.p50, 2).padStart(6)}  p99 ${fmt(x.p99, 2).padStart(6)}  max ${fmt(x.max, 2).padStart(6)} ms`;
     console.log(`  produce latency at ${fmt(l.rate)} msgs/s (${fmt(l.count)} acked):`);
-    console.log(`    librdkafka produce() -> delivery   ${q(l.client)}   (includes linger.ms=5)`);
+    console.log(`    librdkafka produce() -> callback   ${q(l.client)}   (includes linger.ms=5 and the Python loop)`);
+    console.log(`    librdkafka Message.latency()       ${q(l.clientLibrary)}   (its own clock, includes linger.ms=5)`);
     console.log(`    core.append inside the handler     ${q(l.coreAppendInHandler)}`);
     console.log(`    server event-loop delay            ${q(l.eventLoopDelay)}`);
     console.log(`    core alone, same rate and batching ${q(coreLat)}`);
@@ -224,6 +260,7 @@ async function main(): Promise<void> {
   } finally {
     await core.close();
     await fs.rm(coreDir, { recursive: true, force: true });
+    await fs.rm(kcatInput, { force: true });
     await server.close();
   }
 }

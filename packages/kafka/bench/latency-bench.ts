@@ -27,13 +27,13 @@ await warmUpJournal(server.core);
 const f = (x: Quantiles) => `${x.p50.toFixed(1).padStart(5)} ${x.p99.toFixed(1).padStart(6)} ${x.max.toFixed(1).padStart(6)}`;
 try {
   console.log(`produce latency at ${LATENCY_RATE_PER_S} msgs/s, ms as p50 p99 max; server fsync ${fsync.kind === 'always' ? 'always' : `interval:${fsync.intervalMs}`}`);
-  console.log('  kafka client e2e    | core.append in handler | event-loop delay | core alone         | write+fdatasync');
+  console.log('  client callback     | librdkafka latency() | core.append in handler | event-loop delay | core alone         | write+fdatasync');
   for (let i = 0; i < RUNS; i++) {
     const l = await kafkaProduceLatency(server.core, python, server.bootstrap, `latency-${i}`);
     const core = await coreLatency(`${server.dataDir}-core-${i}`);
     const disk = await fsyncLatency(`${server.dataDir}-fsync-${i}`);
     for (const suffix of [`-core-${i}`, `-fsync-${i}`]) await fs.rm(`${server.dataDir}${suffix}`, { recursive: true, force: true });
-    console.log(`  ${f(l.client)} | ${f(l.coreAppendInHandler)}    | ${f(l.eventLoopDelay)} | ${f(core)} | ${f(disk)}`);
+    console.log(`  ${f(l.client)} | ${f(l.clientLibrary)}   | ${f(l.coreAppendInHandler)}    | ${f(l.eventLoopDelay)} | ${f(core)} | ${f(disk)}`);
   }
 } finally {
   await server.close();

@@ -36,7 +36,10 @@ export interface Quantiles {
 export interface ProduceLatency {
   readonly rate: number;
   readonly count: number;
+  /** produce() call -> Python delivery callback (includes when the Python loop gets to poll()). */
   readonly client: Quantiles;
+  /** librdkafka's own Message.latency(): produce() -> delivery report, measured in its broker thread. */
+  readonly clientLibrary: Quantiles;
   readonly coreAppendInHandler: Quantiles;
   readonly eventLoopDelay: Quantiles;
 }
@@ -55,8 +58,13 @@ bootstrap, topic, rate, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), fl
 p = Producer({'bootstrap.servers': bootstrap, 'acks': 'all', 'linger.ms': 5, 'socket.nagle.disable': True})
 value = b'a' * 1024
 lat = []
+lib = []
 def cb(sent):
-    return lambda err, msg: lat.append(time.perf_counter() - sent) if err is None else None
+    def done(err, msg):
+        if err is None:
+            lat.append(time.perf_counter() - sent)
+            lib.append(msg.latency())
+    return done
 p.produce(topic, value); p.flush(10)
 start = time.perf_counter()
 total = int(rate * seconds)
@@ -75,8 +83,10 @@ while sent < total:
     p.poll(0)
 p.flush(30)
 lat.sort()
-q = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))] * 1000
-print(json.dumps({'count': len(lat), 'p50': q(0.5), 'p99': q(0.99), 'max': lat[-1] * 1000, 'rate': total / (time.perf_counter() - start)}))
+lib.sort()
+q = lambda xs, f: xs[min(len(xs) - 1, int(f * len(xs)))] * 1000
+print(json.dumps({'count': len(lat), 'p50': q(lat, 0.5), 'p99': q(lat, 0.99), 'max': lat[-1] * 1000,
+  'lib': {'p50': q(lib, 0.5), 'p99': q(lib, 0.99), 'max': lib[-1] * 1000}, 'rate': total / (time.perf_counter() - start)}))
 `;
 
 /** librdkafka at LATENCY_RATE_PER_S against `core`'s server, with the server-side timings. */
@@ -100,13 +110,14 @@ export async function kafkaProduceLatency(core: Core, python: string, bootstrap:
   try {
     const latency = await run(python, ['-c', LATENCY_PY, bootstrap, topic, String(LATENCY_RATE_PER_S), String(LATENCY_SECONDS)]);
     if (latency.code !== 0) throw new Error(`latency producer failed: ${latency.stderr.slice(-2000)}`);
-    const l = JSON.parse(latency.stdout.trim()) as { count: number; p50: number; p99: number; max: number; rate: number };
+    const l = JSON.parse(latency.stdout.trim()) as { count: number; p50: number; p99: number; max: number; lib: Quantiles; rate: number };
     loop.disable();
     const ns = 1e6;
     return {
       rate: l.rate,
       count: l.count,
       client: { p50: l.p50, p99: l.p99, max: l.max },
+      clientLibrary: l.lib,
       coreAppendInHandler: quantiles(appendMs),
       eventLoopDelay: { p50: loop.percentile(50) / ns, p99: loop.percentile(99) / ns, max: loop.max / ns },
     };
