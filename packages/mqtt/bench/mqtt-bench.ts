@@ -6,7 +6,8 @@
  *   npm run bench:mqtt                    all scenarios
  *   npm run bench:mqtt -- --idle 2000     fewer idle connections (default 10000)
  *   npm run bench:mqtt -- --with-interval also Strata with fsync interval:5 (opt-in durability)
- *   npm run bench:mqtt -- --only p2p      only the 1→1 scenarios
+ *   npm run bench:mqtt -- --only p2p      only the 1→1 scenarios (`--only qos1`: 1→1 QoS 1 alone)
+ *   STRATA_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"   Node flags for Strata's server process
  *   npm run bench:mqtt -- --rounds 3      repeat the scenarios, alternating which broker goes first
  *   npm run bench:mqtt -- --generator raw 1→1 driven by raw-client.ts processes (one publisher, one
  *                                         subscriber process) instead of mqtt.js in this process
@@ -42,7 +43,10 @@ function openFilesLimit(): number {
 }
 const idleTarget = Math.min(idleRequested, openFilesLimit() - 500);
 if (idleTarget < idleRequested) process.stderr.write(`ulimit -n allows ${idleTarget} idle connections, not ${idleRequested}\n`);
-const onlyP2p = args.includes('--only') && args[args.indexOf('--only') + 1] === 'p2p';
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const onlyP2p = only === 'p2p' || only === 'qos1';
+/** `--only qos1`: the 1→1 QoS 1 scenario alone (for profiling the server: STRATA_BENCH_SERVER_NODE_ARGS). */
+const onlyQos1 = only === 'qos1';
 const rounds = Math.max(1, Math.min(10, Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : 1) || 1));
 const rawGenerator = args.includes('--generator') && args[args.indexOf('--generator') + 1] === 'raw';
 const PAYLOAD = Buffer.alloc(64, 0x61);
@@ -90,7 +94,8 @@ function waitReady(child: ChildProcess, port: number): Promise<void> {
 async function startStrata(fsync?: string): Promise<Broker> {
   const port = await freePort();
   const script = fileURLToPath(new URL('./bench-server.js', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', script, String(port), ...(fsync ? [fsync] : [])], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const nodeArgs = (process.env['STRATA_BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg.length > 0);
+  const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, script, String(port), ...(fsync ? [fsync] : [])], { stdio: ['pipe', 'ignore', 'inherit'] });
   await waitReady(child, port);
   // "gc" on stdin makes the server collect garbage, so RSS reflects live memory
   const gc = async (): Promise<void> => {
@@ -284,12 +289,12 @@ async function fanIn(port: number, publishers: number, each: number): Promise<Re
   return { received, expected: publishers * each, ms };
 }
 
-/** CPU time (user + system) the process has used, ms, from /proc/<pid>/stat (fields 14 and 15, in clock ticks). */
-function cpuMs(pid: number): number {
+/** CPU time the process has used, ms, user and system, from /proc/<pid>/stat (fields 14 and 15, in clock ticks). */
+function cpuMs(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticksPerSecond = 100; // USER_HZ on Linux
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  return { user: (Number(fields[11]) * 1000) / ticksPerSecond, system: (Number(fields[12]) * 1000) / ticksPerSecond };
 }
 
 function rssBytes(pid: number): number {
@@ -350,6 +355,7 @@ async function main(): Promise<void> {
       [`1→1 QoS 0 (100k × 64 B${generatorNote})`, (b) => p2p(b.port, 0, 100_000)],
       [`1→1 QoS 1 (30k × 64 B, window 200${generatorNote})`, (b) => p2p(b.port, 1, 30_000)],
     ];
+    if (onlyQos1) scenarios.shift();
     if (!onlyP2p) {
       scenarios.push(['1→100 fan-out QoS 0 (1k × 100 subs)', (b) => fanOut(b.port, 100, 1000)]);
       scenarios.push(['100→1 fan-in QoS 1 (100 × 300)', (b) => fanIn(b.port, 100, 300)]);
@@ -371,11 +377,15 @@ async function main(): Promise<void> {
           const cpuBefore = cpuMs(b.pid);
           const r = await run(b);
           // Server CPU per delivered message: steadier than the rate on a shared machine, since it does not count time waiting for a core.
-          const cpuUsPerMessage = r.received > 0 ? Number((((cpuMs(b.pid) - cpuBefore) * 1000) / r.received).toFixed(2)) : null;
+          const cpuAfter = cpuMs(b.pid);
+          const perMessage = (ms: number): number | null => (r.received > 0 ? Number(((ms * 1000) / r.received).toFixed(2)) : null);
+          const userUsPerMessage = perMessage(cpuAfter.user - cpuBefore.user);
+          const systemUsPerMessage = perMessage(cpuAfter.system - cpuBefore.system);
+          const cpuUsPerMessage = perMessage(cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system);
           cells.set(b, rate(r));
           const runs = ((json[name] ??= {})[b.name] ??= []) as unknown[];
-          runs.push({ msgPerSecond: Math.round((r.received / r.ms) * 1000), received: r.received, expected: r.expected, ms: r.ms, cpuUsPerMessage });
-          process.stderr.write(`round ${round + 1} ${name} ${b.name}: ${rate(r)}, server CPU ${cpuUsPerMessage} µs/msg\n`);
+          runs.push({ msgPerSecond: Math.round((r.received / r.ms) * 1000), received: r.received, expected: r.expected, ms: r.ms, cpuUsPerMessage, userUsPerMessage, systemUsPerMessage });
+          process.stderr.write(`round ${round + 1} ${name} ${b.name}: ${rate(r)}, server CPU ${cpuUsPerMessage} µs/msg (user ${userUsPerMessage}, system ${systemUsPerMessage})\n`);
         }
         rows.push([rounds > 1 ? `${name}, round ${round + 1}` : name, ...brokers.map((b) => cells.get(b)!)]);
       }
