@@ -15,6 +15,10 @@
  * ends. A Produce whose append is under way must get its answer: its batches are stored, and a
  * client told nothing would see an error for a write that succeeded.
  *
+ * Reading: a plain TCP socket is read straight into our buffers (socket-read-into.ts): a large
+ * frame's body lands in the frame's own buffer, with no per-read allocation and no copy of ours;
+ * any other stream (TLS, in-memory pairs in tests, a Node without the machinery) by 'data' events.
+ *
  * Bad input closes this connection only: a frame over `frameBytesMax`, an unknown API key, a body
  * that does not decode. An unsupported version of a known API gets that API's error response
  * (UNSUPPORTED_VERSION); ApiVersions too new gets the v0 format (KIP-511).
@@ -29,6 +33,7 @@ import { messageCodecs, type ApiCodecs } from './protocol/messages/index.js';
 import { Reader } from './protocol/reader.js';
 import { decodeRequestHeader, encodeResponseHeader } from './protocol/request-header.js';
 import { Writer } from './protocol/writer.js';
+import { readSocketInto } from './socket-read-into.js';
 
 const PRODUCE_KEY = 0;
 const API_VERSIONS_KEY = 18;
@@ -69,6 +74,8 @@ export class KafkaConnection {
   private gate: Promise<void> = Promise.resolve();
   /** Resolves when every request started so far has finished. */
   private allDone: Promise<void> = Promise.resolve();
+  /** The socket reads into the frame decoder's buffers (socket-read-into.ts), not by 'data' events. */
+  readonly readsInto: boolean;
 
   constructor(
     private readonly broker: KafkaBroker,
@@ -81,7 +88,6 @@ export class KafkaConnection {
     this.log = broker.logger.child({ remote: `${info.remoteAddress}:${info.remotePort}` });
     // Kafka brokers set TCP_NODELAY: small responses must not wait for the client's delayed ACK.
     (stream as Partial<Pick<import('node:net').Socket, 'setNoDelay'>>).setNoDelay?.(true);
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('drain', () => this.maybeResume());
     stream.on('error', (error) => {
       this.log.debug('connection error', { error });
@@ -93,6 +99,17 @@ export class KafkaConnection {
     stream.on('end', () => {
       if (!this.draining) this.close();
     });
+    const buffered = readSocketInto(stream, {
+      target: () => this.frames.readTarget(),
+      received: (target, bytes) => this.onReceived(target, bytes),
+    });
+    this.readsInto = buffered !== null;
+    if (buffered === null) {
+      stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    } else {
+      for (const chunk of buffered) this.onData(chunk);
+      if (!this.paused && !this.closed) stream.resume();
+    }
   }
 
   get isClosed(): boolean {
@@ -158,6 +175,29 @@ export class KafkaConnection {
       this.close('closing connection: bad frame', { error });
       return;
     }
+    this.onFrames(frames);
+  }
+
+  /** A read into the decoder's buffer (readsInto). Runs inside Node's read callback: never throws. */
+  private onReceived(target: Buffer, bytes: number): void {
+    if (this.closed || this.draining) return; // draining: read and dropped, as onData does
+    let frames: Buffer[];
+    try {
+      frames = this.frames.received(target, bytes);
+    } catch (error) {
+      this.close('closing connection: bad frame', { error });
+      return;
+    }
+    try {
+      this.onFrames(frames);
+    } catch (error) {
+      // An exception here would escape into Node's read callback and end the process.
+      this.log.error('read callback failed', { error });
+      this.close();
+    }
+  }
+
+  private onFrames(frames: Buffer[]): void {
     for (const frame of frames) {
       if (this.closed) return;
       try {

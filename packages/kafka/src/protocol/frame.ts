@@ -11,6 +11,12 @@ const SIZE_PREFIX_BYTES = 4;
  */
 export const FRAME_PREALLOCATE_BYTES_MAX = 16 * 1024 * 1024;
 
+/**
+ * Size of the reused buffer that socket reads land in (`readTarget`) when no large frame body is
+ * being assembled: what Node itself reads per call (libuv's suggested 64 KiB).
+ */
+export const FRAME_STAGING_BYTES = 64 * 1024;
+
 /** A frame whose body is arriving over several chunks. */
 interface PartialFrame {
   readonly size: number;
@@ -35,6 +41,10 @@ export class FrameDecoder {
   private readonly prefix = Buffer.alloc(SIZE_PREFIX_BYTES);
   private prefixFilled = 0;
   private partial: PartialFrame | null = null;
+  /** Read-into mode (readTarget/received): the reused buffer reads land in outside large frame bodies. */
+  private staging: Buffer | null = null;
+  /** Read-into mode: pushing a view of the staging buffer, whose bytes the next read overwrites. */
+  private pushingStaging = false;
 
   /** `pool` provides (reused) buffers for large frames; see FramePool for when they may go back. */
   constructor(frameBytesMax: number, private readonly pool: FramePool | null = null) {
@@ -45,6 +55,48 @@ export class FrameDecoder {
   /** Bytes received but not yet returned as a frame. */
   get pendingBytes(): number {
     return this.prefixFilled + (this.partial ? SIZE_PREFIX_BYTES + this.partial.filled : 0);
+  }
+
+  /**
+   * Read-into mode, for a socket that reads into buffers we provide (Node's `onread`): where the next
+   * read should land. While a preallocated frame body is arriving, the rest of that body: the
+   * kernel copies the bytes straight into the frame, with no chunk allocated and no copy of ours
+   * (a read never goes past the frame's end, so the next frame starts in a later read). Otherwise
+   * the reused staging buffer. Never empty. Call `received` after every read into it.
+   */
+  readTarget(): Buffer {
+    const partial = this.partial;
+    if (partial?.body) return partial.body.subarray(partial.filled);
+    return (this.staging ??= Buffer.allocUnsafe(FRAME_STAGING_BYTES));
+  }
+
+  /**
+   * Read-into mode: `bytes` were read into `target` (the buffer readTarget returned). Returns the
+   * frames completed, each in memory of its own (frames that lay in the staging buffer are copied
+   * out of it, since the next read overwrites it). Throws like push().
+   */
+  received(target: Buffer, bytes: number): Buffer[] {
+    if (!(bytes > 0 && bytes <= target.length)) throw new RangeError(`received ${bytes} bytes into a buffer of ${target.length}`);
+    const partial = this.partial;
+    if (partial?.body && target.buffer === partial.body.buffer && target.byteOffset === partial.body.byteOffset + partial.filled) {
+      partial.filled += bytes;
+      if (partial.filled < partial.size) return [];
+      this.partial = null;
+      return [partial.body];
+    }
+    if (target !== this.staging) throw new RangeError('received() into a buffer that readTarget() did not return');
+    this.pushingStaging = true;
+    let frames: Buffer[];
+    try {
+      frames = this.push(target.subarray(0, bytes));
+    } finally {
+      this.pushingStaging = false;
+    }
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i]!;
+      if (frame.buffer === target.buffer && frame.length > 0) frames[i] = Buffer.from(frame);
+    }
+    return frames;
   }
 
   push(chunk: Buffer): Buffer[] {
@@ -91,6 +143,7 @@ export class FrameDecoder {
   private fill(partial: PartialFrame, chunk: Buffer, offset: number, frames: Buffer[]): number {
     const take = Math.min(partial.size - partial.filled, chunk.length - offset);
     if (partial.body) chunk.copy(partial.body, partial.filled, offset, offset + take);
+    else if (this.pushingStaging) partial.chunks.push(Buffer.from(chunk.subarray(offset, offset + take)));
     else partial.chunks.push(chunk.subarray(offset, offset + take));
     partial.filled += take;
     if (partial.filled === partial.size) {
