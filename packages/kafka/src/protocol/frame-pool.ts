@@ -11,6 +11,11 @@
 export const FRAME_POOL_FRAME_BYTES_MIN = 128 * 1024;
 export const FRAME_POOL_FRAME_BYTES_MAX = 8 * 1024 * 1024;
 export const FRAME_POOL_BYTES_MAX = 32 * 1024 * 1024;
+/**
+ * Size of the buffer reads land in outside large frame bodies (FrameDecoder read-into mode): what
+ * Node itself reads per call (libuv's suggested 64 KiB).
+ */
+export const FRAME_STAGING_BYTES = 64 * 1024;
 
 export class FramePool {
   private readonly free: Buffer[] = [];
@@ -18,7 +23,19 @@ export class FramePool {
   /** Buffers this pool handed out: only those may come back (a view of a socket chunk may not). */
   private readonly handedOut = new WeakSet<ArrayBufferLike>();
 
+  private stagingBuffer: Buffer | null = null;
+
   constructor(private readonly poolBytesMax = FRAME_POOL_BYTES_MAX) {}
+
+  /**
+   * The buffer socket reads land in when they do not go straight into a frame (FrameDecoder read-into
+   * mode), one for every connection of the handler: a read is decoded to the last byte (frames and
+   * partial frames copied out) before its callback returns, and reads run one at a time on the event
+   * loop, so nothing of it outlives a read. Shared, an idle connection holds no read buffer at all.
+   */
+  get staging(): Buffer {
+    return (this.stagingBuffer ??= Buffer.allocUnsafeSlow(FRAME_STAGING_BYTES));
+  }
 
   /** Bytes held for reuse (tests, metrics). */
   get idleBytes(): number {

@@ -1,5 +1,5 @@
 import { KafkaDecodeError } from './errors.js';
-import type { FramePool } from './frame-pool.js';
+import { FRAME_STAGING_BYTES, type FramePool } from './frame-pool.js';
 
 const SIZE_PREFIX_BYTES = 4;
 
@@ -11,11 +11,7 @@ const SIZE_PREFIX_BYTES = 4;
  */
 export const FRAME_PREALLOCATE_BYTES_MAX = 16 * 1024 * 1024;
 
-/**
- * Size of the reused buffer that socket reads land in (`readTarget`) when no large frame body is
- * being assembled: what Node itself reads per call (libuv's suggested 64 KiB).
- */
-export const FRAME_STAGING_BYTES = 64 * 1024;
+export { FRAME_STAGING_BYTES };
 
 /** A frame whose body is arriving over several chunks. */
 interface PartialFrame {
@@ -41,7 +37,7 @@ export class FrameDecoder {
   private readonly prefix = Buffer.alloc(SIZE_PREFIX_BYTES);
   private prefixFilled = 0;
   private partial: PartialFrame | null = null;
-  /** Read-into mode (readTarget/received): the reused buffer reads land in outside large frame bodies. */
+  /** Read-into mode (readTarget/received): the reused buffer reads land in outside large frame bodies (the pool's, shared). */
   private staging: Buffer | null = null;
   /** Read-into mode: pushing a view of the staging buffer, whose bytes the next read overwrites. */
   private pushingStaging = false;
@@ -62,12 +58,13 @@ export class FrameDecoder {
    * read should land. While a preallocated frame body is arriving, the rest of that body: the
    * kernel copies the bytes straight into the frame, with no chunk allocated and no copy of ours
    * (a read never goes past the frame's end, so the next frame starts in a later read). Otherwise
-   * the reused staging buffer. Never empty. Call `received` after every read into it.
+   * the staging buffer (the pool's, shared by every decoder of that pool: see FramePool.staging).
+   * Never empty. Call `received` after every read into it, before any other decoder's read.
    */
   readTarget(): Buffer {
     const partial = this.partial;
     if (partial?.body) return partial.body.subarray(partial.filled);
-    return (this.staging ??= Buffer.allocUnsafe(FRAME_STAGING_BYTES));
+    return (this.staging ??= this.pool?.staging ?? Buffer.allocUnsafeSlow(FRAME_STAGING_BYTES));
   }
 
   /**

@@ -151,3 +151,28 @@ test('read-into: garbage never throws anything but frameTooLarge, and never hang
     }
   }
 });
+
+test('read-into: decoders of one pool share its staging buffer, reads interleaved, each stream intact', () => {
+  const pool = new FramePool();
+  const decoders = [new FrameDecoder(1 << 22, pool), new FrameDecoder(1 << 22, pool), new FrameDecoder(1 << 22, pool)];
+  const payloads = decoders.map((_, d) => [10, 5000, 70_000, 300_000, 1, 40_000].map((size, i) => payloadOf(size, d * 10 + i)));
+  const streams = payloads.map((list) => Buffer.concat(list.map((p) => encodeFrame([p]))));
+  const offsets = decoders.map(() => 0);
+  const frames: Buffer[][] = decoders.map(() => []);
+  const random = seededRandom(11);
+  const stagingTargets = new Set<ArrayBufferLike>();
+  while (offsets.some((offset, d) => offset < streams[d]!.length)) {
+    const d = Math.floor(random() * decoders.length);
+    const stream = streams[d]!;
+    if (offsets[d]! >= stream.length) continue;
+    const target = decoders[d]!.readTarget();
+    if (target.length === FRAME_STAGING_BYTES) stagingTargets.add(target.buffer);
+    target.fill(0xee); // whatever another decoder's read left there
+    const bytes = Math.min(1 + Math.floor(random() * target.length), stream.length - offsets[d]!);
+    stream.copy(target, 0, offsets[d]!, offsets[d]! + bytes);
+    offsets[d]! += bytes;
+    frames[d]!.push(...decoders[d]!.received(target, bytes));
+  }
+  assert.equal(stagingTargets.size, 1, 'one staging buffer for all');
+  frames.forEach((list, d) => assert.deepEqual(list, payloads[d], `decoder ${d}`));
+});
