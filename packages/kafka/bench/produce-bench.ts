@@ -3,14 +3,16 @@
  * core's append of the same ~950 x 1 KiB record batch, 8 in flight (as kafka-bench's "core append
  * (raw)"), then (b) the bare Produce v7 loop (bench/fetch-client.ts in a worker thread: 8 requests
  * in flight, acks=-1, the same batch per ~1 MB request) against Strata in this process, fsync
- * always, both on the same warmed-up core. Per phase: msgs/s, the server's main-thread busy
+ * always, both on the same warmed-up core; then (c) the same loop against a second handler (its own
+ * warmed-up core) with `socketReadInto: false`, i.e. Node's 'data' events and a copy into the frame
+ * (the read path before 2026-11-22 09:00). Per phase: msgs/s, the server's main-thread busy
  * microseconds per message (event-loop utilization x wall time), and the server isolate's garbage
  * collections (count and pause ms by kind, from perf_hooks 'gc' entries; the client's worker has
  * its own isolate and is not counted). The machine's noise moves both phases of a round alike:
  * compare the columns of one round, and the medians. Run with --trace-gc for the details.
  * STRATA_BENCH_CPU_PROFILE_DIR=<dir>: each phase's server CPU profile goes to
  * <dir>/<round>-<phase>.cpuprofile (node:inspector; profiling itself adds CPU time).
- * STRATA_BENCH_PHASES=core|kafka: run only that phase (e.g. under `perf record`).
+ * STRATA_BENCH_PHASES=core,kafka,data: run only those phases (e.g. under `perf record`).
  * Usage: node produce-bench.js [messages=200000] [rounds=3]
  */
 import fs from 'node:fs/promises';
@@ -29,7 +31,7 @@ const MESSAGE_BYTES = 1024;
 const RECORDS_PER_BATCH = 950;
 const IN_FLIGHT = 8;
 const PROFILE_DIR = process.env['STRATA_BENCH_CPU_PROFILE_DIR'];
-const PHASES = process.env['STRATA_BENCH_PHASES'] ?? 'core,kafka';
+const PHASES = (process.env['STRATA_BENCH_PHASES'] ?? 'core,kafka,data').split(',');
 
 interface GcTally {
   scavenges: number;
@@ -136,6 +138,8 @@ async function main(): Promise<void> {
   const coreInternals = { tuning: { journalFileBytesMax: BENCH_JOURNAL_FILE_BYTES } };
   const server = await startKafkaServer({ journalIo: JOURNAL_IO, coreInternals });
   await warmUpJournal(server.core);
+  const dataServer = PHASES.includes('data') ? await startKafkaServer({ journalIo: JOURNAL_IO, coreInternals, config: { socketReadInto: false } }) : null;
+  if (dataServer) await warmUpJournal(dataServer.core);
   observer.observe({ entryTypes: ['gc'] });
   try {
     const batches = Math.ceil(MESSAGES / RECORDS_PER_BATCH);
@@ -145,6 +149,15 @@ async function main(): Promise<void> {
     console.log('round | phase        |    msgs/s | busy us/msg | cpu us/msg | preempted us/msg | scavenges (ms) | mark-compacts (ms) | MC per 100k msgs');
     const core: PhaseResult[] = [];
     const kafka: PhaseResult[] = [];
+    const dataEvents: PhaseResult[] = [];
+    const produceLoop = async (target: typeof server, topic: string): Promise<[number, number]> => {
+      await target.core.topics.create(`persistent://public/default/${topic}`, { partitions: 1 });
+      const result = await runWorker({
+        mode: 'produce', port: target.port, topic, records: batches * RECORDS_PER_BATCH, recordsPerBatch: RECORDS_PER_BATCH, batchBytes: 0,
+        maxBytes: 0, depth: IN_FLIGHT, bytes: 0, messageBytes: MESSAGE_BYTES,
+      });
+      return [result.records, result.ms];
+    };
     for (let round = 0; round < ROUNDS; round++) {
       if (PHASES.includes('core')) {
         const coreTopic = `persistent://public/default/core-append-${round}`;
@@ -153,18 +166,16 @@ async function main(): Promise<void> {
         console.log(row(String(round), 'core append', c));
         core.push(c);
       }
-      if (!PHASES.includes('kafka')) continue;
-      const topic = `produce-bench-${round}`;
-      await server.core.topics.create(`persistent://public/default/${topic}`, { partitions: 1 });
-      const k = await measured(`${round}-produce-loop`, async () => {
-        const result = await runWorker({
-          mode: 'produce', port: server.port, topic, records: batches * RECORDS_PER_BATCH, recordsPerBatch: RECORDS_PER_BATCH, batchBytes: 0,
-          maxBytes: 0, depth: IN_FLIGHT, bytes: 0, messageBytes: MESSAGE_BYTES,
-        });
-        return [result.records, result.ms];
-      });
-      console.log(row(String(round), 'Produce loop', k));
-      kafka.push(k);
+      if (PHASES.includes('kafka')) {
+        const k = await measured(`${round}-produce-loop`, () => produceLoop(server, `produce-bench-${round}`));
+        console.log(row(String(round), 'Produce loop', k));
+        kafka.push(k);
+      }
+      if (dataServer) {
+        const d = await measured(`${round}-produce-loop-data-events`, () => produceLoop(dataServer, `produce-bench-data-${round}`));
+        console.log(row(String(round), "  'data' path", d));
+        dataEvents.push(d);
+      }
     }
     const coreUs = median(core.map((r) => r.usPerMsg));
     const kafkaUs = median(kafka.map((r) => r.usPerMsg));
@@ -172,15 +183,23 @@ async function main(): Promise<void> {
     const kafkaCpuUs = median(kafka.map((r) => r.cpuUsPerMsg));
     const coreRate = median(core.map((r) => r.msgsPerS));
     const kafkaRate = median(kafka.map((r) => r.msgsPerS));
+    const dataCpuUs = median(dataEvents.map((r) => r.cpuUsPerMsg));
+    const dataRate = median(dataEvents.map((r) => r.msgsPerS));
     console.log(
       `medians: core append ${coreUs.toFixed(2)} busy / ${coreCpuUs.toFixed(2)} cpu us/msg, ${Math.round(coreRate).toLocaleString('en-US')} msgs/s; ` +
         `Produce loop ${kafkaUs.toFixed(2)} busy / ${kafkaCpuUs.toFixed(2)} cpu us/msg (+${(kafkaUs - coreUs).toFixed(2)} / +${(kafkaCpuUs - coreCpuUs).toFixed(2)}), ` +
         `${Math.round(kafkaRate).toLocaleString('en-US')} msgs/s (${((100 * kafkaRate) / coreRate).toFixed(0)}% of core append)`,
     );
+    if (dataServer) {
+      console.log(
+        `  'data' path (socketReadInto false): ${dataCpuUs.toFixed(2)} cpu us/msg, ${Math.round(dataRate).toLocaleString('en-US')} msgs/s (${((100 * dataRate) / coreRate).toFixed(0)}% of core append)`,
+      );
+    }
   } finally {
     observer.disconnect();
     session?.disconnect();
     await server.close();
+    await dataServer?.close();
   }
 }
 

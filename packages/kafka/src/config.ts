@@ -25,6 +25,12 @@ export interface KafkaConfig {
   readonly requestQueueBytesMax: number;
   /** Response bytes queued on a socket before we stop reading from it. */
   readonly responseQueueBytesMax: number;
+  /**
+   * Read plain TCP sockets straight into frame buffers (socket-read-into.ts: Node's `onread` path,
+   * turned on for accepted sockets through Node internals, checked at every connection); false:
+   * Node's 'data' events for every connection (an escape hatch should a Node version misbehave).
+   */
+  readonly socketReadInto: boolean;
   /** Caps a Fetch's maxBytes. */
   readonly fetchBytesMax: number;
   /** Caps a Fetch's maxWaitMs. */
@@ -58,6 +64,7 @@ export const DEFAULT_KAFKA_CONFIG: KafkaConfig = {
   requestQueueMax: 64,
   requestQueueBytesMax: 128 * 1024 * 1024,
   responseQueueBytesMax: 64 * 1024 * 1024,
+  socketReadInto: true,
   fetchBytesMax: 64 * 1024 * 1024,
   fetchWaitMsMax: 30_000,
   groupSessionTimeoutMsMin: 1_000,
@@ -116,6 +123,8 @@ export function parseKafkaConfig(raw: Readonly<Record<string, unknown>> = {}): K
       config.groupInitialRebalanceDelayMs = positiveInt(key, value, 0);
     } else if (key === 'autoCreateTopics') {
       config.autoCreateTopics = bool(key, value);
+    } else if (key === 'socketReadInto') {
+      config.socketReadInto = bool(key, value);
     } else if (key === 'advertisedHost') {
       if (value !== null && (typeof value !== 'string' || value === '')) fail('advertisedHost must be a host name');
       config.advertisedHost = value as string | null;

@@ -99,10 +99,9 @@ export class KafkaConnection {
     stream.on('end', () => {
       if (!this.draining) this.close();
     });
-    const buffered = readSocketInto(stream, {
-      target: () => this.frames.readTarget(),
-      received: (target, bytes) => this.onReceived(target, bytes),
-    });
+    const buffered = broker.config.socketReadInto
+      ? readSocketInto(stream, { target: () => this.frames.readTarget(), received: (target, bytes) => this.onReceived(target, bytes) })
+      : null;
     this.readsInto = buffered !== null;
     if (buffered === null) {
       stream.on('data', (chunk: Buffer) => this.onData(chunk));

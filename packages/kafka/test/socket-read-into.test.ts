@@ -221,3 +221,20 @@ test('the Kafka handler reads TCP connections into frames and serves in-memory s
     await server.close();
   }
 });
+
+test('socketReadInto: false reads every connection by data events', async () => {
+  const server = await startKafkaServer({ config: { socketReadInto: 'false' } });
+  try {
+    const connections = (server.handler as unknown as { connections: Set<KafkaConnection> }).connections;
+    const client = await RawClient.connect(server.port);
+    try {
+      client.send(RawClient.encode(API_KEY.ApiVersions, 3, 1, { clientSoftwareName: 't', clientSoftwareVersion: '1' }));
+      assert.ok(await client.response(API_KEY.ApiVersions, 3, 5_000));
+      assert.equal([...connections][0]!.readsInto, false);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await server.close();
+  }
+});
