@@ -20,6 +20,8 @@
  *      like the producer's batches (~950 records), alternated with phase 1 over PRODUCE_ROUNDS
  *      rounds; the medians are printed side by side.
  * Bounded: fixed message counts, every child process killed after a deadline.
+ * STRATA_BENCH_SOCKET_READ_INTO=false runs the handler with `socketReadInto: false` (Node's 'data'
+ * events, the read path before 2026-11-22 09:00), to compare runs.
  * Usage: node kafka-bench.js [messages=100000]
  */
 import fs from 'node:fs/promises';
@@ -132,7 +134,8 @@ async function main(): Promise<void> {
   // Both cores with the same journal file size, warmed up to recycled journal files: a running
   // server's steady state (@strata/testing warm-up-journal.ts).
   const coreInternals = { tuning: { journalFileBytesMax: BENCH_JOURNAL_FILE_BYTES } };
-  const server = await startKafkaServer({ config: { defaultPartitions: 1 }, journalIo: JOURNAL_IO, coreInternals });
+  const socketReadInto = process.env['STRATA_BENCH_SOCKET_READ_INTO'] !== 'false';
+  const server = await startKafkaServer({ config: { defaultPartitions: 1, socketReadInto }, journalIo: JOURNAL_IO, coreInternals });
   await server.core.topics.create('persistent://public/default/bench-loop', { partitions: 1 });
   const coreDir = `${server.dataDir}-core`;
   const core = await openCore({ dataDir: coreDir, journalIo: JOURNAL_IO }, coreInternals);
@@ -213,7 +216,7 @@ async function main(): Promise<void> {
     const coreLat = await coreLatency(`${coreDir}-latency`);
     const diskLat = await fsyncLatency(`${coreDir}-fsync`);
     const mb = (msgs: number) => (msgs * MESSAGE_BYTES) / (1024 * 1024);
-    console.log(`Kafka handler benchmark: ${fmt(MESSAGES)} x 1 KiB records, acks=all, linger.ms=5, fsync always, journal I/O ${JOURNAL_IO}`);
+    console.log(`Kafka handler benchmark: ${fmt(MESSAGES)} x 1 KiB records, acks=all, linger.ms=5, fsync always, journal I/O ${JOURNAL_IO}, socketReadInto ${socketReadInto}`);
     console.log(
       `  produce: ${PRODUCE_ROUNDS} alternated rounds, medians; core ${coreRounds.map((r) => fmt(r.msgsPerS)).join(' / ')}, librdkafka (Python) ${produceRounds.map((r) => fmt(r.msgsPerS)).join(' / ')}, ` +
         `kcat -P ${kcatRounds.map((r) => fmt(r.msgsPerS)).join(' / ')} msgs/s`,
