@@ -1,10 +1,10 @@
 /**
  * Reading an accepted TCP socket straight into buffers we choose (for a large Produce frame: into
  * the frame itself), instead of Node's default of a fresh 64 KiB buffer per read that we then copy
- * into the frame. Measured on the development VM (docs/performance.md, Kafka, 2026-11-22 09:xx):
- * the default path costs the main thread ~0.9 ms per MB received (the read buffers' allocation,
- * their garbage collection, the Readable stream's per-chunk work, our copy), reading into the frame
- * ~0.45 ms per MB.
+ * into the frame. Measured on the development VM (bench/read-path-bench.ts, ~1 MB frames, both
+ * ways alternated; docs/performance.md, Kafka): the default path costs the main thread 0.7-1.5 ms
+ * of CPU per MB received (median 1.1: the read buffers' allocation and garbage collection, the
+ * Readable stream's per-chunk work, our copy), reading into the frame 0.6-0.7 ms (median 0.65).
  *
  * Node offers this as the documented `onread` option only to sockets it creates for the caller
  * (`net.connect({ onread })`, `new net.Socket({ onread })`), not to sockets a server accepts. The
