@@ -94,6 +94,12 @@ export interface StorageTuning {
   readonly segmentPendingBytesMax: number;
   /** A segment holding this many pending bytes is written without waiting for the global bound. */
   readonly segmentFlushBytes: number;
+  /**
+   * A segment with this many bytes written since its last fsync is fsynced in the background
+   * (segment-flusher.ts `syncBehind`), so checkpoints do not push a journal file's worth of writes
+   * to the disk at once; 0 leaves every segment fsync to the checkpoints.
+   */
+  readonly segmentSyncBytes: number;
   /** Most idempotent-producer batch ranges remembered per (partition, producer), KIP-98's 5. */
   readonly producerBatchesMax: number;
   /** Idempotent producers remembered per partition (least recently appending forgotten first). */
@@ -122,6 +128,7 @@ export const DEFAULT_STORAGE_TUNING: StorageTuning = {
   segmentWritesConcurrencyMax: 2,
   segmentPendingBytesMax: 64 * MiB,
   segmentFlushBytes: 1 * MiB,
+  segmentSyncBytes: 8 * MiB,
 };
 
 export function resolveLimits(overrides: Partial<CoreLimits> | undefined): CoreLimits {

@@ -132,6 +132,8 @@ export class LogManager {
       options.tuning.segmentWritesConcurrencyMax,
       options.logger,
       (file, dir) => this.checkpointer.markDirty(file, dir),
+      options.tuning.segmentSyncBytes,
+      (what, sync) => this.storageFailure.trackSync(what, sync),
     );
     this.partitionDeps = {
       storage: this.storage,
@@ -717,11 +719,12 @@ export class LogManager {
     return this.checkpointer.journal;
   }
 
-  stats(): { groups: number; groupedAppends: number; checkpoints: number; journalsRecycled: number; openFiles: number; tailCacheBytes: number; pendingBytes: number; flushes: number } {
+  stats(): { groups: number; groupedAppends: number; checkpoints: number; journalsRecycled: number; openFiles: number; tailCacheBytes: number; pendingBytes: number; flushes: number; syncsBehind: number } {
     return {
       journalsRecycled: this.checkpointer.journalsRecycled,
       pendingBytes: this.flusher.pendingBytes,
       flushes: this.flusher.flushes,
+      syncsBehind: this.flusher.syncsBehind,
       groups: this.committer.groups,
       groupedAppends: this.committer.groupedAppends,
       checkpoints: this.checkpointer.checkpoints,
@@ -740,6 +743,7 @@ export class LogManager {
       for (const timer of this.timers) clearInterval(timer);
       await this.committer.close();
       for (const log of this.allLogs()) log.wake();
+      await this.flusher.idle();
       await this.checkpointer.settled();
       await this.checkpointer.start();
       await this.checkpointer.settled();

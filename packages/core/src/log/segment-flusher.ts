@@ -23,12 +23,21 @@ export class SegmentFlusher {
   private lastFlushFailed = false;
   flushes = 0;
 
+  /** The write-behind fsync in flight (at most one): see `syncBehind`. */
+  private syncing: Promise<void> | null = null;
+  /** Write-behind fsyncs started (statistics). */
+  syncsBehind = 0;
+
   constructor(
     private readonly pendingBytesMax: number,
     private readonly segmentFlushBytes: number,
     private readonly concurrencyMax: number,
     private readonly logger: Logger,
     private readonly markDirty: (file: string, dir: string) => void,
+    /** StorageTuning.segmentSyncBytes; 0 leaves all segment fsyncs to checkpoints. */
+    private readonly segmentSyncBytes: number = 0,
+    /** StorageFailure.trackSync: a failed fsync enters the failed state (never retried). */
+    private readonly trackSync: (what: string, sync: () => Promise<void>) => Promise<void> = (_what, sync) => sync(),
   ) {}
 
   get pendingBytes(): number {
@@ -156,6 +165,44 @@ export class SegmentFlusher {
       if (segment.pendingBytes >= this.segmentFlushBytes) this.ready.add(segment);
     }
     this.markDirty(segment.path, log.dir);
+    segment.unsyncedBytes += bytes;
+    if (this.segmentSyncBytes > 0 && segment.unsyncedBytes >= this.segmentSyncBytes && this.syncing === null) this.syncBehind(log, segment);
     return true;
+  }
+
+  /**
+   * Fsyncs a segment that has `segmentSyncBytes` written since its last one, in the background
+   * (RocksDB's bytes_per_sync). Without it the page cache holds every segment byte written since
+   * the last checkpoint (on a machine with plenty of memory the kernel starts no writeback of its
+   * own for 30 s), and the checkpoint's fsyncs push them all to the disk at once: a burst of up to
+   * a journal file's worth of writes that the journal's fsyncs, and so the acknowledgements, queue
+   * behind. In small pieces the writeback is spread out, and the checkpoint finds little left.
+   * The checkpoint still fsyncs every dirty file: this only moves work earlier. A failure enters
+   * the failed state like any segment fsync (trackSync), since a later fsync of the same file may
+   * succeed without the pages this one lost.
+   */
+  private syncBehind(log: PartitionLog, segment: Segment): void {
+    segment.unsyncedBytes = 0;
+    this.syncsBehind++;
+    this.syncing = (async () => {
+      const lease = await log.openForWrite(segment);
+      try {
+        await this.trackSync(`fsync of ${segment.path} (write-behind)`, () => lease.sync());
+      } finally {
+        lease.release();
+      }
+    })()
+      .catch((error: unknown) => {
+        // A failed fsync entered the failed state in trackSync; a failed open (a deleted segment) is harmless.
+        this.logger.debug('write-behind fsync did not complete', { file: segment.path, error });
+      })
+      .finally(() => {
+        this.syncing = null;
+      });
+  }
+
+  /** Settles once no write-behind fsync is in flight (close). */
+  async idle(): Promise<void> {
+    while (this.syncing !== null) await this.syncing;
   }
 }

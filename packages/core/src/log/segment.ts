@@ -38,6 +38,8 @@ export class Segment {
    */
   pending: Entry[] = [];
   pendingBytes = 0;
+  /** Bytes written to the file since the flusher's last write-behind fsync of it (segmentSyncBytes). */
+  unsyncedBytes = 0;
   entries = 0;
   /** Largest batch maxTimestamp in the segment; -1 when empty. */
   maxTimestamp = -1;

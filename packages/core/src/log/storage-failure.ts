@@ -1,8 +1,9 @@
 /**
  * The core's failed storage state (PostgreSQL's answer to "fsyncgate": never retry an fsync, stop
  * and repair from the write-ahead log). Entered on the first fsync that cannot be trusted: a segment
- * fsync or syncfs of a checkpoint, a segment fsync before its index file, the journal's fsync under
- * the interval policy, or the fsync of a journal's end record at a rotation. From then on:
+ * fsync or syncfs of a checkpoint, a segment fsync before its index file, a write-behind segment
+ * fsync, the journal's fsync under the interval policy, or the fsync of a journal's end record at a
+ * rotation. From then on:
  *  - appends fail with STORAGE_ERROR, not retriable (reads go on);
  *  - no checkpoint runs, so no journal file is retired (recycled or deleted) and no later fsync is
  *    trusted;
