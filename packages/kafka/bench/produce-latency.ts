@@ -21,7 +21,12 @@ import { JOURNAL_IO } from './journal-io.js';
 import { run } from './child.js';
 
 export const LATENCY_RATE_PER_S = 10_000;
-const LATENCY_SECONDS = 3;
+/**
+ * Seconds of each latency measurement: STRATA_BENCH_LATENCY_SECONDS (default 3, at most 60). At
+ * 10,000 msgs/s a 3-second p99 is the worst ~6 client batches, so one checkpoint (every few seconds
+ * at this rate) lands in some runs and not in others; 10-20 s runs include a few each.
+ */
+const LATENCY_SECONDS = Math.min(60, Math.max(1, Number(process.env['STRATA_BENCH_LATENCY_SECONDS'] ?? 3)));
 const MESSAGE_BYTES = 1024;
 const LINGER_MS = 5;
 /** Quiet time after creating the topic, before the measured run. */
@@ -143,7 +148,7 @@ export async function coreLatency(dataDir: string): Promise<Quantiles> {
     const latencies: number[] = [];
     const pending: Promise<void>[] = [];
     const started = performance.now();
-    for (let i = 0; performance.now() - started < LATENCY_SECONDS * 1000 && i < 100_000; i++) {
+    for (let i = 0; performance.now() - started < LATENCY_SECONDS * 1000 && i < 1_000_000; i++) {
       const at = performance.now();
       pending.push(core.append(topic, 0, { kind: 'batches', data: batch }).then(() => void latencies.push(performance.now() - at)));
       const next = started + (i + 1) * lingerMs;
@@ -165,7 +170,7 @@ export async function fsyncLatency(dir: string): Promise<Quantiles> {
     const latencies: number[] = [];
     const started = performance.now();
     let position = 0;
-    for (let i = 0; performance.now() - started < LATENCY_SECONDS * 1000 && i < 100_000; i++) {
+    for (let i = 0; performance.now() - started < LATENCY_SECONDS * 1000 && i < 1_000_000; i++) {
       const at = performance.now();
       await file.write(bytes, 0, bytes.length, position);
       await file.datasync();
