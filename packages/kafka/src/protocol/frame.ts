@@ -69,8 +69,8 @@ export class FrameDecoder {
 
   /**
    * Read-into mode: `bytes` were read into `target` (the buffer readTarget returned). Returns the
-   * frames completed, each in memory of its own (frames that lay in the staging buffer are copied
-   * out of it, since the next read overwrites it). Throws like push().
+   * frames completed, none of them in the staging buffer (frames that lay in it are copied out
+   * together, since the next read overwrites it). Throws like push().
    */
   received(target: Buffer, bytes: number): Buffer[] {
     if (!(bytes > 0 && bytes <= target.length)) throw new RangeError(`received ${bytes} bytes into a buffer of ${target.length}`);
@@ -89,9 +89,23 @@ export class FrameDecoder {
     } finally {
       this.pushingStaging = false;
     }
+    // Frames that lay whole in the staging buffer move out of it together: one allocation and one
+    // copy per read (as Node's own read path costs), the frames views of that copy.
+    let first = -1;
+    let end = 0;
+    for (const frame of frames) {
+      if (frame.buffer !== target.buffer || frame.length === 0) continue;
+      if (first < 0) first = frame.byteOffset;
+      end = frame.byteOffset + frame.length;
+    }
+    if (first < 0) return frames;
+    const moved = Buffer.allocUnsafe(end - first);
+    target.copy(moved, 0, first - target.byteOffset, end - target.byteOffset);
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i]!;
-      if (frame.buffer === target.buffer && frame.length > 0) frames[i] = Buffer.from(frame);
+      if (frame.buffer !== target.buffer || frame.length === 0) continue;
+      const start = frame.byteOffset - first;
+      frames[i] = moved.subarray(start, start + frame.length);
     }
     return frames;
   }
