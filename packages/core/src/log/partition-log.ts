@@ -305,6 +305,11 @@ export class PartitionLog {
 
   // ---------------------------------------------------------------- append (staged by the group commit)
 
+  /** Opens a segment file that exists (ENOENT when retention or a deletion removed it): for fsyncs, never creates. */
+  openExisting(segment: Segment): Promise<SegmentFile> {
+    return this.deps.storage.open(segment.path, false);
+  }
+
   /**
    * Opens a segment for writing, creating it (and, on a partition's first write, its directory:
    * idle partitions cost no inode) when missing.

@@ -185,7 +185,9 @@ export class SegmentFlusher {
     segment.unsyncedBytes = 0;
     this.syncsBehind++;
     this.syncing = (async () => {
-      const lease = await log.openForWrite(segment);
+      if (log.deleted || !log.segments.includes(segment)) return;
+      // Never creates the file: retention may have deleted the segment since its write.
+      const lease = await log.openExisting(segment);
       try {
         await this.trackSync(`fsync of ${segment.path} (write-behind)`, () => lease.sync());
       } finally {
