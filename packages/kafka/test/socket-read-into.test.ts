@@ -238,3 +238,49 @@ test('socketReadInto: false reads every connection by data events', async () => 
     await server.close();
   }
 });
+
+test('a connection reading into frames stops reading at requestQueueMax and answers everything in order after', async () => {
+  const REQUEST_QUEUE_MAX = 4;
+  const FETCH_WAIT_MS = 600;
+  const server = await startKafkaServer({ config: { requestQueueMax: REQUEST_QUEUE_MAX, fetchWaitMsMax: FETCH_WAIT_MS } });
+  try {
+    await server.core.topics.create('persistent://public/default/bp', { partitions: 1 });
+    const connections = (server.handler as unknown as { connections: Set<KafkaConnection> }).connections;
+    const client = await RawClient.connect(server.port);
+    try {
+      // Long-polling Fetches (nothing to read) hold their slots; the ApiVersions behind them wait.
+      const fetch = (id: number) =>
+        RawClient.encode(API_KEY.Fetch, 11, id, {
+          replicaId: -1, maxWaitMs: FETCH_WAIT_MS, minBytes: 1, maxBytes: 1 << 16, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+          topics: [{ topic: 'bp', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, logStartOffset: -1, partitionMaxBytes: 1 << 16 }] }],
+          forgottenTopicsData: [], rackId: '',
+        });
+      const requests: Buffer[] = [];
+      for (let id = 0; id < REQUEST_QUEUE_MAX; id++) requests.push(fetch(id));
+      const TOTAL = 2_000;
+      // ~230 bytes each: several reads' worth in all, so that the server pauses between reads.
+      const name = 'n'.repeat(200);
+      for (let id = REQUEST_QUEUE_MAX; id < TOTAL; id++) requests.push(RawClient.encode(API_KEY.ApiVersions, 3, id, { clientSoftwareName: name, clientSoftwareVersion: '1' }));
+      const bytes = Buffer.concat(requests);
+      client.send(bytes);
+      await sleep(FETCH_WAIT_MS / 3);
+      const connection = [...connections][0]!;
+      assert.equal(connection.readsInto, true);
+      const stream = (connection as unknown as { stream: Socket }).stream;
+      const readWhilePaused = stream.bytesRead;
+      assert.ok(readWhilePaused < bytes.length, `paused after ${readWhilePaused} of ${bytes.length} bytes`);
+      await sleep(50);
+      assert.equal(stream.bytesRead, readWhilePaused, 'no reads while the queue is full');
+      for (let id = 0; id < TOTAL; id++) {
+        const response = id < REQUEST_QUEUE_MAX ? await client.response(API_KEY.Fetch, 11, 5_000) : await client.response(API_KEY.ApiVersions, 3, 5_000);
+        assert.ok(response, `response ${id}`);
+        assert.equal(response.correlationId, id);
+      }
+      assert.equal(stream.bytesRead, bytes.length);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await server.close();
+  }
+});
