@@ -14,6 +14,6 @@ VOLUME /data
 # kafka, mqtt, mqtt-ws (docs/configuration.md lists every listener and its default port)
 EXPOSE 9092 1883 8083
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "packages/server/dist/src/cli.js"]
+ENTRYPOINT ["node", "packages/server/dist/src/strata.cjs"]
 # Inside a container the server must listen on every interface; the default 127.0.0.1 would be unreachable.
 CMD ["serve", "--host", "0.0.0.0", "--data-dir", "/data"]

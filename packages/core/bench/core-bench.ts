@@ -14,12 +14,15 @@
  *   - produce-to-read latency p50/p99 at a fixed rate with a long-polling reader.
  * Bounded: every phase runs for a fixed short time. Usage: node core-bench.js [phaseSeconds]
  */
+// First: UV_THREADPOOL_SIZE as strata serve sets it (the script runs again with it when unset).
+import './server-thread-pool.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
+import { threadPoolSize } from '../src/thread-pool.js';
 import { encodeRecordBatch } from '../src/record-batch/index.js';
 import { JOURNAL_RECORD_HEADER_BYTES } from '../src/storage/journal-format.js';
 import type { Message } from '../src/message.js';
@@ -297,7 +300,7 @@ async function main(): Promise<void> {
     rows.push([name, strata, raw, ratio]);
     console.log(`${name.padEnd(44)} ${strata.padStart(24)} ${raw.padStart(24)} ${ratio.padStart(8)}`);
   };
-  console.log(`core bench: ${ROUNDS} alternating rounds of ${PHASE_MS / 1000}s per side, ${MESSAGE_BYTES} B messages (${batchBytes} B batches), data in ${dataDir}, ${os.cpus().length} CPUs`);
+  console.log(`core bench: ${ROUNDS} alternating rounds of ${PHASE_MS / 1000}s per side, ${MESSAGE_BYTES} B messages (${batchBytes} B batches), data in ${dataDir}, ${os.cpus().length} CPUs, ${threadPoolSize()} libuv pool threads`);
   console.log(`${'measure'.padEnd(44)} ${'strata'.padStart(24)} ${'raw baseline'.padStart(24)} ${'ratio'.padStart(8)}`);
   try {
     const steady = { tuning: { journalFileBytesMax: STEADY_JOURNAL_FILE_BYTES } };

@@ -7,6 +7,8 @@
  *   metadata: puts/s of the embedded store, 1 writer awaiting each put vs 100 concurrent writers
  *             (group commit), fsync on every commit.
  */
+// First: UV_THREADPOOL_SIZE as strata serve sets it (the script runs again with it when unset).
+import './server-thread-pool.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -27,5 +27,6 @@ export {
   type CompactResult,
 } from './compaction/compact-batches.js';
 export * from './random.js';
+export { rerunWithServerThreadPool, SERVER_THREAD_POOL_SIZE, threadPoolSize } from './thread-pool.js';
 export type { SegmentFile, SegmentFileStat, SegmentRewrite, SegmentStorage } from './storage/segment-storage.js';
 export { LocalSegmentStorage } from './storage/local-segment-storage.js';

@@ -85,7 +85,10 @@ export interface StorageTuning {
    * not mean 10,000 fsyncs.
    */
   readonly checkpointSyncfsFilesMin: number;
-  /** Segment files written concurrently by a flush (each holds a descriptor meanwhile). */
+  /**
+   * Segment files written concurrently by a flush (each holds a descriptor meanwhile). Default:
+   * the libuv pool size less two, 2 to 6 (thread-pool.ts), resolved when the core opens.
+   */
   readonly segmentWritesConcurrencyMax: number;
   /**
    * Acknowledged bytes waiting in memory to be written to segment files (they are in the journal

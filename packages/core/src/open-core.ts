@@ -28,6 +28,7 @@ import { StrataError } from './errors.js';
 import { TOPIC_SCHEME } from './names.js';
 import { systemClock, type Clock } from './handler.js';
 import { DEFAULT_STORAGE_TUNING, DEFAULT_TOPIC_POLICIES, resolveLimits, type StorageTuning } from './limits.js';
+import { segmentWritersFor, threadPoolSize } from './thread-pool.js';
 import { silentLogger, type Logger } from './logger.js';
 import { LogManager } from './log/log-manager.js';
 import type { PartitionLog } from './log/partition-log.js';
@@ -79,7 +80,7 @@ export async function openCoreImpl(options: CoreOptions, internals: CoreInternal
   const clock = options.clock ?? systemClock;
   const limits = resolveLimits(options.limits);
   const fsync = validateFsync(options.fsync);
-  const tuning = { ...DEFAULT_STORAGE_TUNING, ...internals.tuning };
+  const tuning = { ...DEFAULT_STORAGE_TUNING, segmentWritesConcurrencyMax: segmentWritersFor(threadPoolSize()), ...internals.tuning };
   const journalIo = validateJournalIo(options.journalIo);
   const basePolicies = mergePolicies(DEFAULT_TOPIC_POLICIES, validatePolicies(options.defaultPolicies ?? {}) as Partial<TopicPolicies>);
 

@@ -2,6 +2,8 @@
  * The consume phases of `bench:kafka` alone (bench/fetch-phases.ts), for profiling the Fetch path
  * without the producers: `node packages/kafka/dist/bench/consume-bench.js [MiB=48] [depth=4] [rounds=5]`.
  */
+// First: UV_THREADPOOL_SIZE as strata serve sets it (the script runs again with it when unset).
+import './server-thread-pool.js';
 import { startKafkaServer } from '../test/helpers/kafka-server.js';
 import { JOURNAL_IO } from './journal-io.js';
 import { consumePhases, type PhaseRate } from './fetch-phases.js';

@@ -24,6 +24,8 @@
  * events, the read path before 2026-11-22 09:00), to compare runs.
  * Usage: node kafka-bench.js [messages=100000]
  */
+// First: UV_THREADPOOL_SIZE as strata serve sets it (the script runs again with it when unset).
+import './server-thread-pool.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -5,6 +5,8 @@
  * with a long interval no fsync is on the acknowledgement path, which separates what durability
  * adds to the p99 from what the client and the machine add.
  */
+// First: UV_THREADPOOL_SIZE as strata serve sets it (the script runs again with it when unset).
+import './server-thread-pool.js';
 import fs from 'node:fs/promises';
 import { BENCH_JOURNAL_FILE_BYTES, findTool, warmUpJournal } from '@strata/testing';
 import { startKafkaServer } from '../test/helpers/kafka-server.js';

@@ -15,6 +15,8 @@
  * STRATA_BENCH_PHASES=core,kafka,data: run only those phases (e.g. under `perf record`).
  * Usage: node produce-bench.js [messages=200000] [rounds=3]
  */
+// First: UV_THREADPOOL_SIZE as strata serve sets it (the script runs again with it when unset).
+import './server-thread-pool.js';
 import fs from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, constants as perfConstants, type PerformanceEntry } from 'node:perf_hooks';

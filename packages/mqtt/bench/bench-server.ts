@@ -3,6 +3,8 @@
  * share its event loop): a core in a temp dir (fsync `always`), the handler on 127.0.0.1:<port>.
  * Usage: node bench-server.js <port> [interval:<ms>]; prints "ready" when listening; SIGTERM closes it.
  */
+// First: UV_THREADPOOL_SIZE as strata serve sets it (the script runs again with it when unset).
+import './server-thread-pool.js';
 import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -16,6 +16,8 @@
  * Scenarios: 1→1 QoS 0, 1→1 QoS 1 (window 200), 1→100 fan-out (QoS 0), 100→1 fan-in (QoS 1),
  * N idle connections (server RSS per connection). Each is bounded in count and time.
  */
+// First: UV_THREADPOOL_SIZE as strata serve sets it (the Strata server child inherits it).
+import './server-thread-pool.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect as netConnect, createServer, type Socket } from 'node:net';

@@ -215,3 +215,33 @@ test('--help lists the flags, including one per listener of loaded handlers', as
     assert.ok(result.stdout.includes(flag), `help mentions ${flag}`);
   }
 });
+
+/** Threads of a running process (main, V8's, libuv's pool, ...), from /proc. */
+async function threadCount(pid: number): Promise<number> {
+  const { readdir } = await import('node:fs/promises');
+  return (await readdir(`/proc/${pid}/task`)).length;
+}
+
+test("the strata launcher starts libuv's thread pool with 8 threads unless UV_THREADPOOL_SIZE is set", async (t) => {
+  // The pool starts while the server opens its core; its threads are then there for good. The
+  // same server with UV_THREADPOOL_SIZE=4 (libuv's default) has exactly 4 threads fewer: the launcher
+  // set the variable before the pool started (an ES module entry point could not: Node's module
+  // loader starts the pool first).
+  const counts = new Map<string, number>();
+  for (const size of ['unset', '4']) {
+    const dir = await makeTempDir();
+    t.after(() => dir.remove());
+    const env: Record<string, string> = size === 'unset' ? {} : { UV_THREADPOOL_SIZE: size };
+    const saved = process.env['UV_THREADPOOL_SIZE'];
+    delete process.env['UV_THREADPOOL_SIZE']; // spawnServer passes this process's environment on
+    try {
+      const server = await spawnServer({ dataDir: dir.path, args: ['--handler-module', echoModule], env });
+      t.after(() => server.kill('SIGKILL'));
+      counts.set(size, await threadCount(server.pid));
+      assert.equal((await server.stop()).code, 0);
+    } finally {
+      if (saved !== undefined) process.env['UV_THREADPOOL_SIZE'] = saved;
+    }
+  }
+  assert.equal(counts.get('unset')! - counts.get('4')!, 4, `threads: ${JSON.stringify(Object.fromEntries(counts))}`);
+});

@@ -7,8 +7,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Where `npm run build` puts the CLI, relative to this compiled file (packages/testing/dist/src). */
-export const cliPath = fileURLToPath(new URL('../../../server/dist/src/cli.js', import.meta.url));
+/**
+ * The `strata` command as `npm start` and the package's bin run it (the CommonJS launcher that sets
+ * UV_THREADPOOL_SIZE, then the CLI), relative to this compiled file (packages/testing/dist/src).
+ */
+export const cliPath = fileURLToPath(new URL('../../../server/dist/src/strata.cjs', import.meta.url));
 
 const LISTENER_LINE = /^strata: (\S+) listening on (?:\[([^\]]+)\]|([^:\s]+)):(\d+)$/;
 const READY_LINE = 'strata: ready';
