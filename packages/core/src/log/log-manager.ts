@@ -708,6 +708,17 @@ export class LogManager {
     return this.flusher.flush();
   }
 
+  /**
+   * Waits until no background storage work of this core is running: a segment flush, a write-behind
+   * fsync, a checkpoint's fsyncs (benchmark: another core's leftovers must not run beside a measured
+   * phase). Starts none.
+   */
+  async backgroundSettled(): Promise<void> {
+    await this.flusher.idle();
+    await this.checkpointer.settled();
+    await this.flusher.idle();
+  }
+
   /** Forces a checkpoint now (tests, benchmark). */
   async checkpoint(): Promise<void> {
     await this.checkpointer.start();

@@ -203,8 +203,11 @@ export class SegmentFlusher {
       });
   }
 
-  /** Settles once no write-behind fsync is in flight (close). */
+  /** Settles once no flush and no write-behind fsync is in flight (close, benchmark). */
   async idle(): Promise<void> {
-    while (this.syncing !== null) await this.syncing;
+    for (let i = 0; i < 100 && (this.syncing !== null || this.flushing !== null); i++) {
+      await this.flushing?.catch(() => undefined);
+      await this.syncing;
+    }
   }
 }
