@@ -336,7 +336,9 @@ export class GroupCommitter {
     const undo: (() => void)[] = [];
     const touchedSegments = new Map<Segment, SegmentSnapshot>();
     const touchedLogs = new Map<PartitionLog, number>();
-    const journalRecords: { topicId: number; partition: number; batch: Buffer }[] = [];
+    // The group's journal records as parallel lists (no object per record on the hot path).
+    const recordLogs: PartitionLog[] = [];
+    const recordBatches: Buffer[] = [];
     let journalBytes = 0;
     const staged: AppendRequest[] = [];
 
@@ -373,7 +375,8 @@ export class GroupCommitter {
           setBaseOffset(batch, baseOffset);
           segment.noteBatch(baseOffset, lastOffset, fields.maxTimestamp, batch.length, this.deps.tuning.indexIntervalBytes);
           request.segments[i] = segment;
-          journalRecords.push({ topicId: log.topicId, partition: log.partition, batch });
+          recordLogs.push(log);
+          recordBatches.push(batch);
           journalBytes += JOURNAL_RECORD_HEADER_BYTES + batch.length;
           log.nextOffset = lastOffset + 1;
           if (i === 0) request.baseOffset = baseOffset;
@@ -394,20 +397,22 @@ export class GroupCommitter {
       return { staged, undo, segmentEnds, journal: null, start: 0, write: Promise.resolve(), writeError: undefined, durable: Promise.resolve(), syncError: undefined };
     }
     let ownBufferBytes = 0;
-    for (const record of journalRecords) ownBufferBytes += JOURNAL_RECORD_HEADER_BYTES + (record.batch.length < JOURNAL_INLINE_BATCH_BYTES_MAX ? record.batch.length : 0);
+    for (const batch of recordBatches) ownBufferBytes += JOURNAL_RECORD_HEADER_BYTES + (batch.length < JOURNAL_INLINE_BATCH_BYTES_MAX ? batch.length : 0);
     const journal = this.deps.journal();
     const journalBuffer = this.takeJournalBuffer(ownBufferBytes);
     const parts: Buffer[] = [];
     let at = 0;
     let runStart = 0;
-    for (const record of journalRecords) {
-      if (record.batch.length < JOURNAL_INLINE_BATCH_BYTES_MAX) {
-        at += writeJournalRecord(journalBuffer, at, journal.tag, record.topicId, record.partition, record.batch);
+    for (let r = 0; r < recordBatches.length; r++) {
+      const batch = recordBatches[r]!;
+      const log = recordLogs[r]!;
+      if (batch.length < JOURNAL_INLINE_BATCH_BYTES_MAX) {
+        at += writeJournalRecord(journalBuffer, at, journal.tag, log.topicId, log.partition, batch);
         continue;
       }
-      writeJournalRecordHeader(journalBuffer, at, journal.tag, record.topicId, record.partition, record.batch);
+      writeJournalRecordHeader(journalBuffer, at, journal.tag, log.topicId, log.partition, batch);
       at += JOURNAL_RECORD_HEADER_BYTES;
-      parts.push(journalBuffer.subarray(runStart, at), record.batch);
+      parts.push(journalBuffer.subarray(runStart, at), batch);
       runStart = at;
     }
     if (at > runStart) parts.push(journalBuffer.subarray(runStart, at));

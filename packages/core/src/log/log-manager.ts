@@ -350,7 +350,8 @@ export class LogManager {
     if (isIdempotent(fields)) log.producers.replay(fields, baseOffset, lastOffset);
     // Like an acknowledged append: pending until flushed. On a full disk the flush fails, the data
     // stays readable from memory, and the journal is kept until a checkpoint succeeds.
-    this.flusher.add(log, segment, baseOffset, lastOffset, Buffer.from(record.batch));
+    const bytes = Buffer.from(record.batch);
+    this.flusher.add(log, segment, { baseOffset, lastOffset, bytes });
     if (this.flusher.pendingBytes >= this.options.tuning.segmentPendingBytesMax) await this.flusher.flush();
   }
 
@@ -492,8 +493,11 @@ export class LogManager {
           const batch = request.batches[i]!;
           const baseOffset = batchBaseOffset(batch);
           const lastOffset = baseOffset + request.fields[i]!.lastOffsetDelta;
-          this.flusher.add(log, request.segments[i]!, baseOffset, lastOffset, batch);
-          this.tailCache.add(log.tail, { baseOffset, lastOffset, bytes: batch });
+          // One object for both (read-only): it lives until the segment write and the tail cache
+          // are done with it, so it is old-generation garbage for the GC; one is half the work.
+          const entry: Entry = { baseOffset, lastOffset, bytes: batch };
+          this.flusher.add(log, request.segments[i]!, entry);
+          this.tailCache.add(log.tail, entry);
         }
         log.highWatermark = request.lastOffset + 1;
         touched.add(log);

@@ -6,6 +6,7 @@
  * (pendingBytesMax): past it a flush starts, past twice it the group commit waits for it.
  * A checkpoint flushes everything before it fsyncs.
  */
+import type { Entry } from '../core.js';
 import type { Logger } from '../logger.js';
 import type { PartitionLog } from './partition-log.js';
 import type { Segment } from './segment.js';
@@ -50,15 +51,15 @@ export class SegmentFlusher {
   }
 
   /** An acknowledged batch joins its segment's pending list. */
-  add(log: PartitionLog, segment: Segment, baseOffset: number, lastOffset: number, batch: Buffer): void {
+  add(log: PartitionLog, segment: Segment, entry: Entry): void {
     // The first acknowledged batch of a new segment seals the one before it for good.
     if (segment.pending.length === 0 && segment.writtenBytes === 0) {
       const previous = log.segments[log.segments.indexOf(segment) - 1];
       if (previous && !previous.summarized) this.sealed.set(previous, log);
     }
-    segment.pending.push({ baseOffset, lastOffset, bytes: batch });
-    segment.pendingBytes += batch.length;
-    this.pendingTotal += batch.length;
+    segment.pending.push(entry);
+    segment.pendingBytes += entry.bytes.length;
+    this.pendingTotal += entry.bytes.length;
     this.dirty.set(segment, log);
     if (segment.pendingBytes >= this.segmentFlushBytes) this.ready.add(segment);
   }
