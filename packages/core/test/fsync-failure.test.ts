@@ -14,7 +14,7 @@ import { batchBaseOffset, batchTotalBytes } from '../src/log/batch-fields.js';
 import { REWRITE_MARKER_FILE } from '../src/storage/rewrite-marker.js';
 import type { JournalFile } from '../src/storage/journal.js';
 import { eio, FailingStorage } from './support/failing-storage.js';
-import { message, removeDir, tempDir, TOPIC } from './log-helpers.js';
+import { message, removeDir, tempDir, TOPIC, until } from './log-helpers.js';
 
 /** Checkpoints only when a test asks for one. */
 const TUNING = { checkpointIntervalMs: 1e9 };
@@ -319,15 +319,6 @@ test('a failed segment fsync before an index file is written enters the failed s
     removeDir(dir);
   }
 });
-
-/** Polls `condition` every 5 ms, for at most `ms`. */
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 test('a checkpoint whose fsyncs succeed retires no journal while a segment fsync outside it is still to report its error', async () => {
   const dir = tempDir('strata-fsyncgate-race-');

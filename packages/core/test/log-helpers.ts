@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 // Shared helpers of the core log tests: temporary data directories and message builders.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,3 +23,12 @@ export function message(value: string | Buffer, options: { key?: string; timesta
 }
 
 export const TOPIC = 'persistent://public/default/orders';
+
+/** Polls `condition` every 5 ms until it holds; fails the test after `ms`. */
+export async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

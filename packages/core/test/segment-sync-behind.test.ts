@@ -8,7 +8,7 @@ import { isStrataError } from '../src/errors.js';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import { decodeRecordBatch } from '../src/record-batch/decode.js';
 import { FailingStorage } from './support/failing-storage.js';
-import { message, removeDir, tempDir, TOPIC } from './log-helpers.js';
+import { message, removeDir, tempDir, TOPIC, until } from './log-helpers.js';
 
 const VALUE_BYTES = 1000;
 /** No checkpoint unless asked; every segment written as soon as a group adds to it. */
@@ -26,14 +26,6 @@ async function readCount(core: CoreImpl): Promise<number> {
     return result.entries.reduce((sum, entry) => sum + decodeRecordBatch(entry.bytes).messages.length, 0);
   } finally {
     result.release();
-  }
-}
-
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
