@@ -36,9 +36,9 @@ export class SegmentFlusher {
     private readonly logger: Logger,
     private readonly markDirty: (file: string, dir: string) => void,
     /** StorageTuning.segmentSyncBytes; 0 leaves all segment fsyncs to checkpoints. */
-    private readonly segmentSyncBytes: number = 0,
-    /** StorageFailure.trackSync: a failed fsync enters the failed state (never retried). */
-    private readonly trackSync: (what: string, sync: () => Promise<void>) => Promise<void> = (_what, sync) => sync(),
+    private readonly segmentSyncBytes: number,
+    /** StorageFailure.trackSync: a failed fsync enters the failed state (never retried). No default: an untracked fsync would be a hole in that. */
+    private readonly trackSync: (what: string, sync: () => Promise<void>) => Promise<void>,
   ) {}
 
   get pendingBytes(): number {
