@@ -1,9 +1,17 @@
 /**
  * The core journal I/O mode every benchmark of this folder runs with (CoreOptions.journalIo):
- * STRATA_JOURNAL_IO=event-loop|thread-pool|auto (default auto, the core's default), so the modes
- * can be compared on one machine.
+ * STRATA_JOURNAL_IO=event-loop|thread-pool|concurrent|auto (default auto, the core's default), so
+ * the modes can be compared on one machine.
  */
 import type { JournalIo } from '@strata/core';
 
-const requested = process.env['STRATA_JOURNAL_IO'];
-export const JOURNAL_IO: JournalIo = requested === 'thread-pool' || requested === 'event-loop' ? requested : 'auto';
+const MODES: readonly JournalIo[] = ['auto', 'event-loop', 'thread-pool', 'concurrent'];
+
+export function journalIoNamed(name: string | undefined): JournalIo {
+  if (name === undefined || name === '') return 'auto';
+  const mode = MODES.find((candidate) => candidate === name);
+  if (!mode) throw new Error(`unknown journal I/O mode ${JSON.stringify(name)} (${MODES.join(', ')})`);
+  return mode;
+}
+
+export const JOURNAL_IO: JournalIo = journalIoNamed(process.env['STRATA_JOURNAL_IO']);

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRecordBatch, openCore, type Core } from '@strata/core';
+import type { JournalIo } from '@strata/core';
 import { JOURNAL_IO } from './journal-io.js';
 import { run } from './child.js';
 
@@ -28,7 +29,13 @@ export const LATENCY_RATE_PER_S = 10_000;
  */
 const LATENCY_SECONDS = Math.min(60, Math.max(1, Number(process.env['STRATA_BENCH_LATENCY_SECONDS'] ?? 3)));
 const MESSAGE_BYTES = 1024;
-const LINGER_MS = 5;
+/**
+ * librdkafka's linger.ms: STRATA_BENCH_LINGER_MS (default 5, librdkafka 2.0's own default and the
+ * throughput phase's setting; 0 sends each poll's records at once, as latency-minded producers do).
+ */
+export const LINGER_MS = Math.min(100, Math.max(0, Number(process.env['STRATA_BENCH_LINGER_MS'] ?? 5)));
+/** How often the client sends a batch: every linger, or every 1 ms poll tick of the script at linger 0. */
+const BATCH_INTERVAL_MS = Math.max(1, LINGER_MS);
 /** Quiet time after creating the topic, before the measured run. */
 const SETTLE_MS = 500;
 
@@ -59,8 +66,8 @@ export function quantiles(values: number[]): Quantiles {
 const LATENCY_PY = String.raw`
 import sys, time, json
 from confluent_kafka import Producer
-bootstrap, topic, rate, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-p = Producer({'bootstrap.servers': bootstrap, 'acks': 'all', 'linger.ms': 5, 'socket.nagle.disable': True})
+bootstrap, topic, rate, seconds, linger = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+p = Producer({'bootstrap.servers': bootstrap, 'acks': 'all', 'linger.ms': linger, 'socket.nagle.disable': True})
 value = b'a' * 1024
 lat = []
 lib = []
@@ -113,7 +120,7 @@ export async function kafkaProduceLatency(core: Core, python: string, bootstrap:
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   try {
-    const latency = await run(python, ['-c', LATENCY_PY, bootstrap, topic, String(LATENCY_RATE_PER_S), String(LATENCY_SECONDS)]);
+    const latency = await run(python, ['-c', LATENCY_PY, bootstrap, topic, String(LATENCY_RATE_PER_S), String(LATENCY_SECONDS), String(LINGER_MS)]);
     if (latency.code !== 0) throw new Error(`latency producer failed: ${latency.stderr.slice(-2000)}`);
     const l = JSON.parse(latency.stdout.trim()) as { count: number; p50: number; p99: number; max: number; lib: Quantiles; rate: number };
     loop.disable();
@@ -133,15 +140,15 @@ export async function kafkaProduceLatency(core: Core, python: string, bootstrap:
 }
 
 /**
- * The core's own append latency at the same rate, batched as librdkafka batches at linger 5 ms
- * (rate x 5 ms records per batch, one batch every 5 ms): the floor under the Kafka p99.
+ * The core's own append latency at the same rate, batched as librdkafka batches (at linger 5 ms,
+ * rate x 5 ms records per batch, one batch every 5 ms): the floor under the Kafka p99.
  */
-export async function coreLatency(dataDir: string): Promise<Quantiles> {
-  const core: Core = await openCore({ dataDir, journalIo: JOURNAL_IO });
+export async function coreLatency(dataDir: string, journalIo: JournalIo = JOURNAL_IO): Promise<Quantiles> {
+  const core: Core = await openCore({ dataDir, journalIo });
   try {
     const topic = 'persistent://public/default/core-latency';
     await core.topics.create(topic, { partitions: 1 });
-    const lingerMs = LINGER_MS;
+    const lingerMs = BATCH_INTERVAL_MS;
     const perBatch = Math.max(1, Math.round((LATENCY_RATE_PER_S * lingerMs) / 1000));
     const value = Buffer.alloc(MESSAGE_BYTES, 0x61);
     const batch = encodeRecordBatch(Array.from({ length: perBatch }, () => ({ key: null, value, headers: [], timestamp: Date.now() })));
@@ -161,12 +168,12 @@ export async function coreLatency(dataDir: string): Promise<Quantiles> {
   }
 }
 
-/** One batch's bytes written and fdatasync'd every LINGER_MS, as the journal does: the disk's floor. */
+/** One batch's bytes written and fdatasync'd every batch interval, as the journal does: the disk's floor. */
 export async function fsyncLatency(dir: string): Promise<Quantiles> {
   await fs.mkdir(dir, { recursive: true });
   const file = await fs.open(path.join(dir, 'fsync-probe'), 'w');
   try {
-    const bytes = Buffer.alloc(Math.round((LATENCY_RATE_PER_S * LINGER_MS) / 1000) * (MESSAGE_BYTES + 70), 0x61);
+    const bytes = Buffer.alloc(Math.round((LATENCY_RATE_PER_S * BATCH_INTERVAL_MS) / 1000) * (MESSAGE_BYTES + 70), 0x61);
     const latencies: number[] = [];
     const started = performance.now();
     let position = 0;
@@ -176,7 +183,7 @@ export async function fsyncLatency(dir: string): Promise<Quantiles> {
       await file.datasync();
       latencies.push(performance.now() - at);
       position += bytes.length;
-      await sleep(Math.max(0, started + (i + 1) * LINGER_MS - performance.now()));
+      await sleep(Math.max(0, started + (i + 1) * BATCH_INTERVAL_MS - performance.now()));
     }
     return quantiles(latencies);
   } finally {
