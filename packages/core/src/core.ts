@@ -20,11 +20,8 @@ export type FsyncPolicy = { kind: 'always' } | { kind: 'interval'; intervalMs: n
  * stays free during the fsync but every group pays two hand-offs to and from a pool thread.
  * `auto`: by the group's size: groups of 256 KiB or more (a Kafka producer's batches) in the pool,
  * where the hand-offs are small next to the write and flush, smaller ones on the event loop.
- * `concurrent`: O_DSYNC writes in the pool, up to four groups in flight at once, each through its
- * own descriptor and durable on its own; an append arriving while groups are in flight goes out
- * at once, so its latency is one durable write (never a loop blocked in another group's fsync).
  */
-export type JournalIo = 'auto' | 'event-loop' | 'thread-pool' | 'concurrent';
+export type JournalIo = 'auto' | 'event-loop' | 'thread-pool';
 
 /** Retention and segment policy. On a namespace these are defaults; on a topic, overrides. */
 export interface TopicPolicies {

@@ -62,8 +62,8 @@ function validateFsync(policy: FsyncPolicy | undefined): FsyncPolicy {
 
 function validateJournalIo(io: JournalIo | undefined): JournalIo {
   if (io === undefined) return 'auto';
-  if (io === 'auto' || io === 'event-loop' || io === 'thread-pool' || io === 'concurrent') return io;
-  throw new StrataError('INVALID_ARGUMENT', `invalid journalIo ${JSON.stringify(io)} (auto, event-loop, thread-pool or concurrent)`);
+  if (io === 'auto' || io === 'event-loop' || io === 'thread-pool') return io;
+  throw new StrataError('INVALID_ARGUMENT', `invalid journalIo ${JSON.stringify(io)} (auto, event-loop or thread-pool)`);
 }
 
 export async function openCore(options: CoreOptions, internals: CoreInternals = {}): Promise<Core> {

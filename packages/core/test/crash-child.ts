@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   // Small journal files, frequent checkpoints and write-behind fsyncs every 16 KiB of a segment:
   // kills also land during journal rotation, segment write-behind, background segment fsyncs,
   // checkpoint fsyncs and index-file writes.
-  const journalIo = process.argv[3] === 'thread-pool' || process.argv[3] === 'auto' || process.argv[3] === 'concurrent' ? process.argv[3] : 'event-loop';
+  const journalIo = process.argv[3] === 'thread-pool' || process.argv[3] === 'auto' ? process.argv[3] : 'event-loop';
   const core = await openCore({ dataDir, journalIo }, { tuning: { journalFileBytesMax: 256 * 1024, checkpointIntervalMs: 100, segmentFlushBytes: 32 * 1024, segmentSyncBytes: 16 * 1024 } });
   if (!core.topics.exists(CRASH_TOPIC)) {
     // Small segments so that rolls happen during the run too.

@@ -164,7 +164,7 @@ test('journal record header written apart from its batch equals the whole record
   }
 });
 
-for (const journalIo of ['event-loop', 'thread-pool', 'concurrent'] as const) {
+for (const journalIo of ['event-loop', 'thread-pool'] as const) {
   test(`core (${journalIo} I/O): checkpoints recycle journal files; after an abandoned run every acknowledged append replays`, async () => {
     const dir = tempDir();
     try {

@@ -4,7 +4,7 @@
  * STRATA_BENCH_FSYNC_INTERVAL_MS=<ms> runs the server with fsync `interval:<ms>` instead of `always`:
  * with a long interval no fsync is on the acknowledgement path, which separates what durability
  * adds to the p99 from what the client and the machine add. STRATA_BENCH_LINGER_MS sets the
- * client's linger.ms (default 5). STRATA_BENCH_JOURNAL_IO_MODES=auto,concurrent runs one server per
+ * client's linger.ms (default 5). STRATA_BENCH_JOURNAL_IO_MODES=auto,thread-pool runs one server per
  * journal I/O mode and alternates them run by run.
  */
 // First: UV_THREADPOOL_SIZE as strata serve sets it (the script runs again with it when unset).

@@ -89,12 +89,11 @@ interface StagedGroup {
   syncError: unknown;
 }
 
-/*
- * Groups in flight at once (JournalFile.writesInFlightMax): two with write + fdatasync, so that
- * while one group's fsync runs the next one is staged and written, and the JavaScript work of a
- * group overlaps the previous group's disk wait instead of adding to it; with `concurrent` I/O up
- * to JOURNAL_WRITES_IN_FLIGHT_MAX O_DSYNC writes, each durable on its own.
+/**
+ * Groups in flight at once: while one group's fsync runs, the next one is staged and written, so
+ * the JavaScript work of a group overlaps the previous group's disk wait instead of adding to it.
  */
+const PIPELINE_GROUPS_MAX = 2;
 
 /**
  * Batches smaller than this are copied into the group's one contiguous journal buffer (one memcpy
@@ -138,8 +137,7 @@ export class GroupCommitter {
     if (!this.closed && (this.queuedBytes === 0 || this.queuedBytes + request.bytes <= this.deps.limits.appendQueueBytesMax)) {
       this.queue.push(request);
       this.queuedBytes += request.bytes;
-      if (this.arrived !== null) this.arrived();
-      else this.kick();
+      this.kick();
       return undefined;
     }
     return this.submitWaiting(request);
@@ -153,8 +151,7 @@ export class GroupCommitter {
     }
     this.queue.push(request);
     this.queuedBytes += request.bytes;
-    if (this.arrived !== null) this.arrived();
-    else this.kick();
+    this.kick();
   }
 
   /** Runs the loop if it is idle (also used by timers: interval fsync, idle checkpoints). */
@@ -187,19 +184,12 @@ export class GroupCommitter {
       if (failed !== null && this.queue.length > this.queueHead) this.refuseQueued(failed);
       const queued = this.queue.length > this.queueHead;
       // A due checkpoint stops staging until the pipeline has drained (it rotates the journal).
-      const journal = this.deps.journal();
-      if (queued && window.length < journal.writesInFlightMax && !this.deps.checkpointDue()) {
+      if (queued && window.length < PIPELINE_GROUPS_MAX && !this.deps.checkpointDue()) {
         window.push(this.stage(this.takeGroup()));
         continue;
       }
       if (window.length > 0) {
         const oldest = window[0]!;
-        // `concurrent` I/O: an append that arrives while groups are in flight is staged at once, in
-        // a group of its own whose write runs beside theirs, rather than after the oldest's
-        // acknowledgement: its latency is one durable write, not the rest of another plus its own.
-        if (journal.writesAreDurable && window.length < journal.writesInFlightMax && !this.deps.checkpointDue()) {
-          if (await this.arrivalBefore(oldest.durable)) continue;
-        }
         const error = await this.complete(oldest);
         if (error !== null) {
           await this.failWindow(window, error);
@@ -229,30 +219,6 @@ export class GroupCommitter {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.queue.length === this.queueHead) return;
     }
-  }
-
-  /** Resolves the loop's wait for an arrival (arrivalBefore); null when it is not waiting. */
-  private arrived: (() => void) | null = null;
-
-  /**
-   * Waits until `settled` settles or an append is queued, whichever comes first; true for an
-   * append. Appends queued by the same callback as the first one join it: the wait ends in a
-   * microtask, after that callback returns.
-   */
-  private async arrivalBefore(settled: Promise<void>): Promise<boolean> {
-    if (this.queue.length > this.queueHead) return true;
-    let arrival = false;
-    await Promise.race([
-      settled,
-      new Promise<void>((resolve) => {
-        this.arrived = () => {
-          arrival = true;
-          resolve();
-        };
-      }),
-    ]);
-    this.arrived = null;
-    return arrival;
   }
 
   /** Waits for a group's journal write (and fsync under `always`); returns its error or null. */
@@ -459,11 +425,7 @@ export class GroupCommitter {
         this.returnJournalBuffer(journalBuffer);
       },
     );
-    // A durable write (`concurrent` I/O) needs no fsync, nor to wait for the previous group's: the
-    // acknowledgements stay in order because the loop completes the oldest group first.
-    (result as { durable: Promise<void> }).durable = this.lastDurable = journal.writesAreDurable
-      ? result.write
-      : this.syncAfter(result, journal, this.lastDurable);
+    (result as { durable: Promise<void> }).durable = this.lastDurable = this.syncAfter(result, journal, this.lastDurable);
     return result;
   }
 

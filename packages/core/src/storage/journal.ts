@@ -22,7 +22,6 @@ import { closeFile, fdatasync, fsyncDirectory, ftruncate, openFile, readAt, writ
 import { JOURNAL_RECORD_HEADER_BYTES, journalEndRecord, journalFileFormat, journalFileTag, parseJournalRecord, type JournalFileFormat, type JournalRecord } from './journal-format.js';
 import type { JournalIo } from '../core.js';
 import { FsyncFailure } from './fsync-failure.js';
-import { assert } from '../errors.js';
 
 const JOURNAL_SUFFIX = '.jnl';
 /**
@@ -33,13 +32,6 @@ const JOURNAL_SUFFIX = '.jnl';
  * the event loop blocked for milliseconds in which the next requests could be read and staged.
  */
 export const JOURNAL_POOL_BYTES_MIN = 256 * 1024;
-/**
- * `concurrent` journal I/O: group writes in flight at once, each through its own descriptor opened
- * with O_DSYNC. Linux reports a writeback error once per open file description (errseq), so two
- * writes that waited on one shared descriptor could both return success with one group's pages
- * lost: one descriptor per write in flight makes each write's return value cover its own pages.
- */
-export const JOURNAL_WRITES_IN_FLIGHT_MAX = 4;
 /** Bytes read per step while replaying. */
 const REPLAY_CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -71,48 +63,6 @@ export class JournalFile {
     this.tag = journalFileTag(seq);
   }
 
-  /** `concurrent` I/O: the O_DSYNC descriptors not carrying a write now (one per write in flight). */
-  private idleWriters: number[] = [];
-  /** Every O_DSYNC descriptor open for this file, busy or idle. */
-  private writers: number[] = [];
-
-  /** True when a write returns only once it is durable (`concurrent` I/O): no fdatasync follows it. */
-  get writesAreDurable(): boolean {
-    return this.io === 'concurrent';
-  }
-
-  /** Groups the committer may have in flight on this file at once. */
-  get writesInFlightMax(): number {
-    return this.io === 'concurrent' ? JOURNAL_WRITES_IN_FLIGHT_MAX : 2;
-  }
-
-  private static async opened(file: JournalFile): Promise<JournalFile> {
-    if (file.io !== 'concurrent') return file;
-    try {
-      await file.openWriters();
-    } catch (error) {
-      await file.close();
-      throw error;
-    }
-    return file;
-  }
-
-  private async openWriters(): Promise<void> {
-    const file = path.join(this.dir, journalFileName(this.seq));
-    for (let i = 0; i < JOURNAL_WRITES_IN_FLIGHT_MAX; i++) {
-      const fd = await openFile(file, fs.constants.O_RDWR | fs.constants.O_DSYNC);
-      this.writers.push(fd);
-      this.idleWriters.push(fd);
-    }
-  }
-
-  private async closeWriters(): Promise<void> {
-    const writers = this.writers;
-    this.writers = [];
-    this.idleWriters = [];
-    for (const fd of writers) await closeFile(fd);
-  }
-
   // Plain write + fdatasync per group. (O_DSYNC was tried: one thread-pool trip instead of two, but
   // no faster for group-sized writes on this ext4, and slower for large ones.)
   static async create(dir: string, seq: number, io: JournalIo): Promise<JournalFile> {
@@ -124,7 +74,7 @@ export class JournalFile {
       await closeFile(fd);
       throw new FsyncFailure(`fsync of directory ${dir}`, error);
     }
-    return JournalFile.opened(new JournalFile(dir, seq, io, fd, 0, 0));
+    return new JournalFile(dir, seq, io, fd, 0, 0);
   }
 
   /**
@@ -148,7 +98,7 @@ export class JournalFile {
       await closeFile(fd);
       throw error;
     }
-    return JournalFile.opened(new JournalFile(dir, seq, io, fd, size, 0));
+    return new JournalFile(dir, seq, io, fd, size, 0);
   }
 
   /**
@@ -163,26 +113,11 @@ export class JournalFile {
 
   /** Writes one group's records at their reserved position (groups may be in flight together with thread-pool I/O). */
   async writeAt(buffers: readonly Buffer[], position: number): Promise<void> {
-    if (this.io === 'concurrent') return this.writeDurablyAt(buffers, position);
     let bytes = 0;
     for (const buffer of buffers) bytes += buffer.length;
     this.unsyncedBytes += bytes;
     if (this.inPool(bytes)) await writeAllAt(this.fd, buffers, position);
     else writeAllAtNow(this.fd, buffers, position);
-  }
-
-  /**
-   * `concurrent` I/O: an O_DSYNC write in the thread pool through a descriptor no other write is
-   * using, so that its result covers exactly its own pages (JOURNAL_WRITES_IN_FLIGHT_MAX).
-   */
-  private async writeDurablyAt(buffers: readonly Buffer[], position: number): Promise<void> {
-    const fd = this.idleWriters.pop();
-    assert(fd !== undefined, `more than ${JOURNAL_WRITES_IN_FLIGHT_MAX} journal writes in flight`);
-    try {
-      await writeAllAt(fd, buffers, position);
-    } finally {
-      if (this.writers.includes(fd)) this.idleWriters.push(fd);
-    }
   }
 
   /** Bytes written since the last fdatasync began: what the next one flushes (`auto` I/O). */
@@ -200,17 +135,6 @@ export class JournalFile {
    * FsyncFailure (never to be retried: storage-failure.ts).
    */
   async finish(): Promise<void> {
-    if (this.io === 'concurrent') {
-      try {
-        await this.writeAt([journalEndRecord(this.tag)], this.position);
-      } catch (error) {
-        const code = (error as { code?: unknown } | null)?.code;
-        if (code === 'ENOSPC' || code === 'EDQUOT') throw error; // nothing was flushed: the rotation is retried
-        // The end record's flush failed: replay would stop in this file, before the next one's groups.
-        throw new FsyncFailure(`fsync of journal ${journalFileName(this.seq)}`, error);
-      }
-      return;
-    }
     await this.writeAt([journalEndRecord(this.tag)], this.position);
     try {
       await this.sync();
@@ -223,19 +147,9 @@ export class JournalFile {
   async truncateTo(position: number): Promise<void> {
     this.position = position;
     await ftruncate(this.fd, position);
-    if (this.io === 'concurrent') {
-      // The failed write's error is pending on every other descriptor too (errseq: once per open
-      // file description): fresh descriptors keep it from failing later, innocent groups. Called
-      // with no write in flight (the committer waited for its whole window).
-      await this.closeWriters();
-      await this.openWriters();
-    }
   }
 
   async sync(): Promise<void> {
-    // `concurrent` I/O: every write was durable when it returned (O_DSYNC). An fdatasync of the
-    // plain descriptor would only report, again, an error a failed group already reported.
-    if (this.io === 'concurrent') return;
     const bytes = this.unsyncedBytes;
     this.unsyncedBytes = 0;
     if (this.inPool(bytes)) await fdatasync(this.fd);
@@ -243,7 +157,6 @@ export class JournalFile {
   }
 
   async close(): Promise<void> {
-    await this.closeWriters();
     if (this.fd < 0) return;
     const fd = this.fd;
     this.fd = -1;

@@ -53,7 +53,7 @@ export function oneOf<T extends string>(choices: readonly T[]): ValueParser<T> {
   };
 }
 
-export const journalIo: ValueParser<JournalIo> = oneOf<JournalIo>(['auto', 'event-loop', 'thread-pool', 'concurrent']);
+export const journalIo: ValueParser<JournalIo> = oneOf<JournalIo>(['auto', 'event-loop', 'thread-pool']);
 
 export const logLevel: ValueParser<LogLevel> = oneOf<LogLevel>(['debug', 'info', 'warn', 'error', 'silent']);
 
