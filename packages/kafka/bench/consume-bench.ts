@@ -22,12 +22,13 @@ try {
     ['kafka Fetch, tail, 1 in flight', n.fetchTail1],
     [`kafka Fetch, tail, ${DEPTH} in flight`, n.fetchTailN],
     ['core read, disk', n.coreDisk],
+    ['core read, disk -> socket, no protocol', n.coreDiskToSocket],
     ['kafka Fetch, disk, 1 in flight', n.fetchDisk1],
     [`kafka Fetch, disk, ${DEPTH} in flight`, n.fetchDiskN],
   ];
   for (const [name, r] of rows) {
     const busy = r.serverBusy === undefined ? '' : `  server main thread busy ${(100 * r.serverBusy).toFixed(0)}%`;
-    console.log(`  ${name.padEnd(32)} ${r.median.toFixed(0).padStart(8)} (${r.best.toFixed(0)})${busy}`);
+    console.log(`  ${name.padEnd(40)} ${r.median.toFixed(0).padStart(8)} (${r.best.toFixed(0)})${busy}`);
   }
 } finally {
   await server.close();

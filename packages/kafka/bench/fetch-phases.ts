@@ -6,7 +6,8 @@
  *   - disk: the entries were evicted from the tail cache (another topic was written after them), so
  *     both read them from the segment file (page cache, 8 MiB positioned reads): a catch-up consumer.
  * Beside them, the loopback TCP ceiling: the same number of bytes written to a socket in 8 MiB
- * buffers and counted by the same worker (what any server could hope to send on this machine).
+ * buffers and counted by the same worker (what any server could hope to send on this machine), and
+ * the core's disk reads written to a socket with no protocol (coreToSocket).
  * The Kafka client runs in a worker thread (bench/fetch-client.ts) with 1 and with several fetches
  * in flight.
  */
@@ -37,6 +38,8 @@ export interface ConsumeNumbers {
   readonly fetchDisk1: PhaseRate;
   readonly fetchDiskN: PhaseRate;
   readonly tcpCeiling: PhaseRate;
+  /** core.read from disk written to a socket, no protocol (coreToSocket). */
+  readonly coreDiskToSocket: PhaseRate;
   readonly depth: number;
 }
 
@@ -127,6 +130,58 @@ async function tcpCeiling(bytes: number): Promise<number> {
   }
 }
 
+/**
+ * The storage-to-socket floor of a catch-up consumer, with no protocol: the same core.read calls
+ * as `coreRead` (8 MiB, from disk), each result's bytes written to a socket as they lie (one
+ * write per contiguous run, as the Fetch handler's records field is) and released once written;
+ * the worker counts the bytes. Node has no sendfile, so every server in it copies a disk read
+ * twice (page cache -> buffer -> socket): this is what the Kafka handler is compared with to see
+ * what the protocol adds over storage.
+ */
+async function coreToSocket(core: Core, topic: string, records: number, bytes: number): Promise<number> {
+  const server = createServer((socket) => {
+    socket.once('data', () => {
+      void (async () => {
+        let offset = 0;
+        for (let rounds = 0; offset < records && rounds < 1_000_000 && !socket.destroyed; rounds++) {
+          const result = await core.read(TOPIC_PREFIX + topic, 0, { offset, maxBytes: FETCH_BYTES_MAX });
+          if (result.entries.length === 0) break;
+          const runs = contiguousRuns(result.entries.map((entry) => entry.bytes));
+          for (let i = 0; i < runs.length - 1; i++) socket.write(runs[i]!);
+          const drained = socket.write(runs[runs.length - 1]!, () => result.release());
+          offset = result.entries[result.entries.length - 1]!.lastOffset + 1;
+          if (!drained) await new Promise((resolve) => socket.once('drain', resolve));
+        }
+      })().catch(() => socket.destroy());
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const result = await runWorker({ mode: 'sink', port, topic: '', records: 0, recordsPerBatch: 1, batchBytes: 1, maxBytes: 0, depth: 1, bytes, messageBytes: 0 });
+    return result.bytes / 1048576 / (result.ms / 1000);
+  } finally {
+    server.close();
+  }
+}
+
+/** Views of the buffers joined where they lie back to back in one underlying buffer (no copy). */
+function contiguousRuns(buffers: readonly Buffer[]): Buffer[] {
+  const runs: Buffer[] = [];
+  let run: Buffer | null = null;
+  for (const buffer of buffers) {
+    if (run !== null && run.buffer === buffer.buffer && run.byteOffset + run.length === buffer.byteOffset) {
+      run = Buffer.from(run.buffer, run.byteOffset, run.length + buffer.length);
+    } else {
+      if (run !== null) runs.push(run);
+      run = buffer;
+    }
+  }
+  if (run !== null) runs.push(run);
+  return runs;
+}
+
 /** Main-thread (server) busy fraction per fetch phase, by phase name: is the server the bottleneck? */
 const serverBusy = new Map<string, number[]>();
 
@@ -157,11 +212,12 @@ export async function consumePhases(core: Core, port: number, options: { bytes: 
 
   // Each phase moves only ~50 ms of bytes, so one pass is at the mercy of the shared machine's
   // scheduler: every phase runs `rounds` times, interleaved, and is reported as median and best.
-  const samples: Record<'coreDisk' | 'fetchDisk1' | 'fetchDiskN' | 'coreTail' | 'fetchTail1' | 'fetchTailN' | 'tcpCeiling', number[]> = {
-    coreDisk: [], fetchDisk1: [], fetchDiskN: [], coreTail: [], fetchTail1: [], fetchTailN: [], tcpCeiling: [],
+  const samples: Record<'coreDisk' | 'coreDiskToSocket' | 'fetchDisk1' | 'fetchDiskN' | 'coreTail' | 'fetchTail1' | 'fetchTailN' | 'tcpCeiling', number[]> = {
+    coreDisk: [], coreDiskToSocket: [], fetchDisk1: [], fetchDiskN: [], coreTail: [], fetchTail1: [], fetchTailN: [], tcpCeiling: [],
   };
   for (let round = 0; round < rounds; round++) {
     samples.coreDisk.push(await coreRead(core, diskTopic, records));
+    samples.coreDiskToSocket.push(await coreToSocket(core, diskTopic, records, bytes));
     samples.fetchDisk1.push(await fetchLoop(port, diskTopic, records, recordsPerBatch, batchBytes, 1, 'fetchDisk1'));
     samples.fetchDiskN.push(await fetchLoop(port, diskTopic, records, recordsPerBatch, batchBytes, depth, 'fetchDiskN'));
     samples.coreTail.push(await coreRead(core, tailTopic, records));
@@ -176,5 +232,5 @@ export async function consumePhases(core: Core, port: number, options: { bytes: 
   const fetchTail1 = rate(samples.fetchTail1, 'fetchTail1');
   const fetchTailN = rate(samples.fetchTailN, 'fetchTailN');
   const ceiling = rate(samples.tcpCeiling);
-  return { bytes, records, rounds, coreTail, coreDisk, fetchTail1, fetchTailN, fetchDisk1, fetchDiskN, tcpCeiling: ceiling, depth };
+  return { bytes, records, rounds, coreTail, coreDisk, fetchTail1, fetchTailN, fetchDisk1, fetchDiskN, tcpCeiling: ceiling, coreDiskToSocket: rate(samples.coreDiskToSocket), depth };
 }

@@ -253,6 +253,8 @@ async function main(): Promise<void> {
     mbRow('core read, disk', consume.coreDisk, null);
     mbRow('kafka Fetch, disk, 1 in flight', consume.fetchDisk1, consume.coreDisk);
     mbRow(`kafka Fetch, disk, ${consume.depth} in flight`, consume.fetchDiskN, consume.coreDisk);
+    mbRow('core read, disk -> socket', consume.coreDiskToSocket, consume.coreDisk);
+    console.log(`    (no protocol: the storage-to-socket floor in Node, two copies; Kafka Fetch, disk, against it: ${fmt((100 * consume.fetchDisk1.median) / consume.coreDiskToSocket.median)}% / ${fmt((100 * consume.fetchDiskN.median) / consume.coreDiskToSocket.median)}%)`);
     const kcatMbPerS = mb(consumeMsgsPerS);
     mbRow('kafka consume (kcat, e2e)', { median: kcatMbPerS, best: kcatMbPerS }, consume.coreDisk);
     console.log('');
