@@ -3,6 +3,8 @@
  * `parseKafkaConfig` validates it and fills defaults. Every limit has a name and a unit.
  */
 import { DEFAULT_NAMESPACE, DEFAULT_TENANT, isValidNamespacePart, StrataError } from '@strata/core';
+import { CredentialStore, parseScramCredential, SASL_MECHANISMS, type SaslMechanism, type ScramCredential } from './sasl/credentials.js';
+import type { SaslSettings } from './sasl/session.js';
 
 export interface KafkaConfig {
   /** Host put in Metadata/FindCoordinator; default HandlerContext.advertisedHost. */
@@ -51,6 +53,11 @@ export interface KafkaConfig {
    * be flushed before the sockets are cut (below the server's shutdownMsMax).
    */
   readonly shutdownDrainMsMax: number;
+  /**
+   * SASL authentication required on the listener (SASL_PLAINTEXT), or null for none: every
+   * connection must log in with one of `mechanisms` before any request but ApiVersions.
+   */
+  readonly sasl: SaslSettings | null;
 }
 
 export const DEFAULT_KAFKA_CONFIG: KafkaConfig = {
@@ -76,6 +83,7 @@ export const DEFAULT_KAFKA_CONFIG: KafkaConfig = {
   groupsMax: 100_000,
   connectionsMax: 10_000,
   shutdownDrainMsMax: 5_000,
+  sasl: null,
 };
 
 function fail(message: string): never {
@@ -138,6 +146,8 @@ export function parseKafkaConfig(raw: Readonly<Record<string, unknown>> = {}): K
       // Must be made of characters Kafka allows in names, or clients could never send it.
       if (typeof value !== 'string' || !/^[A-Za-z0-9._-]{1,8}$/.test(value)) fail('namespaceSeparator must be 1-8 of [A-Za-z0-9._-]');
       config.namespaceSeparator = value;
+    } else if (key === 'sasl') {
+      config.sasl = value === null ? null : parseSasl(value);
     } else if (key === 'port' || key === 'host' || key === 'enabled') {
       // listener settings belong to the server; tolerated here
     } else {
@@ -146,4 +156,44 @@ export function parseKafkaConfig(raw: Readonly<Record<string, unknown>> = {}): K
   }
   if (config.groupSessionTimeoutMsMin > config.groupSessionTimeoutMsMax) fail('groupSessionTimeoutMsMin > groupSessionTimeoutMsMax');
   return config;
+}
+
+/**
+ * The `sasl` subsection:
+ *   sasl:
+ *     mechanisms: [SCRAM-SHA-512, SCRAM-SHA-256, PLAIN]   # default: all three
+ *     users:                                              # user -> credential line(s) from `strata kafka-credential`
+ *       alice: "SCRAM-SHA-512$4096$<salt>$<storedKey>$<serverKey>"
+ */
+function parseSasl(value: unknown): SaslSettings {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('sasl must be a mapping with mechanisms and users');
+  let mechanisms: SaslMechanism[] = [...SASL_MECHANISMS];
+  const users = new Map<string, ScramCredential[]>();
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    if (key === 'mechanisms') {
+      const list = typeof item === 'string' ? item.split(',').map((name) => name.trim()) : item;
+      if (!Array.isArray(list) || list.length === 0) fail('sasl.mechanisms must be a non-empty list');
+      mechanisms = list.map((name: unknown) => {
+        const mechanism = SASL_MECHANISMS.find((candidate) => candidate === name);
+        if (!mechanism) fail(`sasl.mechanisms: unknown mechanism ${JSON.stringify(name)} (${SASL_MECHANISMS.join(', ')})`);
+        return mechanism;
+      });
+    } else if (key === 'users') {
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) fail('sasl.users must map user names to credential lines');
+      for (const [user, lines] of Object.entries(item as Record<string, unknown>)) {
+        if (user === '') fail('sasl.users: empty user name');
+        const list = typeof lines === 'string' ? [lines] : lines;
+        if (!Array.isArray(list) || list.length === 0 || !list.every((line) => typeof line === 'string')) fail(`sasl.users.${user} must be a credential line or a list of them`);
+        try {
+          users.set(user, (list as string[]).map(parseScramCredential));
+        } catch (error) {
+          fail(`sasl.users.${user}: ${(error as Error).message}`);
+        }
+      }
+    } else {
+      fail(`unknown key sasl.${key}`);
+    }
+  }
+  if (users.size === 0) fail('sasl.users is empty: nobody could log in');
+  return { mechanisms, credentials: new CredentialStore(users) };
 }

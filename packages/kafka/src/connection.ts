@@ -34,9 +34,13 @@ import { Reader } from './protocol/reader.js';
 import { decodeRequestHeader, encodeResponseHeader } from './protocol/request-header.js';
 import { Writer } from './protocol/writer.js';
 import { readSocketInto } from './socket-read-into.js';
+import { SaslFailure } from './sasl/scram.js';
+import { SaslSession } from './sasl/session.js';
 
 const PRODUCE_KEY = 0;
 const API_VERSIONS_KEY = 18;
+const SASL_HANDSHAKE_KEY = 17;
+const SASL_AUTHENTICATE_KEY = 36;
 /** apiKey int16 + apiVersion int16 + correlationId int32: the part of every header that never changes. */
 const HEADER_FIXED_BYTES = 8;
 
@@ -50,6 +54,8 @@ interface Slot {
   sent: (() => void)[] | null;
   /** RequestContext.keepFrame: the frame's bytes were given away, it is not reused. */
   frameKept: boolean;
+  /** RequestContext.closeAfterResponse: the connection closes once this response is written. */
+  closeAfter: boolean;
 }
 
 function runAll(callbacks: readonly (() => void)[]): void {
@@ -76,6 +82,8 @@ export class KafkaConnection {
   private allDone: Promise<void> = Promise.resolve();
   /** The socket reads into the frame decoder's buffers (socket-read-into.ts), not by 'data' events. */
   readonly readsInto: boolean;
+  /** SASL state when the listener requires authentication (sasl/session.ts), else null. */
+  private readonly sasl: SaslSession | null;
 
   constructor(
     private readonly broker: KafkaBroker,
@@ -85,6 +93,7 @@ export class KafkaConnection {
     private readonly onClose: (connection: KafkaConnection) => void,
   ) {
     this.frames = new FrameDecoder(broker.config.frameBytesMax, broker.framePool);
+    this.sasl = broker.config.sasl === null ? null : new SaslSession(broker.config.sasl);
     this.log = broker.logger.child({ remote: `${info.remoteAddress}:${info.remotePort}` });
     // Kafka brokers set TCP_NODELAY: small responses must not wait for the client's delayed ACK.
     (stream as Partial<Pick<import('node:net').Socket, 'setNoDelay'>>).setNoDelay?.(true);
@@ -212,6 +221,7 @@ export class KafkaConnection {
   }
 
   private onFrame(frame: Buffer): void {
+    if (this.sasl !== null && !this.sasl.authenticated && !this.saslAllows(frame)) return;
     if (frame.length < HEADER_FIXED_BYTES) {
       this.close('closing connection: frame shorter than a request header', { bytes: frame.length });
       return;
@@ -225,9 +235,7 @@ export class KafkaConnection {
       this.close('closing connection: unknown API key', { apiKey, apiVersion });
       return;
     }
-    const slot: Slot = { response: null, done: false, requestBytes: frame.length, sent: null, frameKept: false };
-    this.slots.push(slot);
-    this.pendingRequestBytes += frame.length;
+    const slot = this.newSlot(frame.length);
 
     if (apiKey === API_VERSIONS_KEY && apiVersion > codecs.maxVersion) {
       // KIP-511: answer in the v0 format (header v0) with UNSUPPORTED_VERSION and our range, so the
@@ -273,8 +281,59 @@ export class KafkaConnection {
       }
     };
 
+    this.schedule(api.pipelined, run);
+  }
+
+  private newSlot(requestBytes: number): Slot {
+    const slot: Slot = { response: null, done: false, requestBytes, sent: null, frameKept: false, closeAfter: false };
+    this.slots.push(slot);
+    this.pendingRequestBytes += requestBytes;
+    return slot;
+  }
+
+  /**
+   * Before authentication (SASL on the listener): true for a request that may go on to the API
+   * table (ApiVersions, SaslHandshake, SaslAuthenticate). Otherwise the frame is handled here: a
+   * bare SASL message after SaslHandshake v0 is answered as one, anything else closes the
+   * connection (Kafka: ILLEGAL_SASL_STATE, "unexpected request before authentication").
+   */
+  private saslAllows(frame: Buffer): boolean {
+    const sasl = this.sasl!;
+    if (sasl.state === 'exchange' && sasl.bareTokens) {
+      this.onBareSaslMessage(sasl, frame);
+      return false;
+    }
+    const apiKey = frame.length >= 2 ? frame.readInt16BE(0) : -1;
+    if (sasl.state === 'failed' || (apiKey !== API_VERSIONS_KEY && apiKey !== SASL_HANDSHAKE_KEY && apiKey !== SASL_AUTHENTICATE_KEY)) {
+      this.close('closing connection: request before SASL authentication', { apiKey, state: sasl.state });
+      return false;
+    }
+    return true;
+  }
+
+  /** After SaslHandshake v0 (KIP-43): the frame is the mechanism's message, answered size-prefixed. */
+  private onBareSaslMessage(sasl: SaslSession, frame: Buffer): void {
+    const slot = this.newSlot(frame.length);
+    const message = Buffer.from(frame); // the frame's buffer goes back to the decoder
+    this.schedule(false, async () => {
+      try {
+        const answer = await sasl.respond(message);
+        const out = Buffer.allocUnsafe(4 + answer.length);
+        out.writeInt32BE(answer.length, 0);
+        answer.copy(out, 4);
+        if (sasl.authenticated) this.log.info('SASL authenticated', { user: sasl.user, mechanism: sasl.mechanism });
+        this.finish(slot, [out]);
+      } catch (error) {
+        // With bare messages there is no error response: the connection is closed (as Kafka does).
+        this.close('closing connection: SASL authentication failed', { mechanism: sasl.mechanism, reason: error instanceof SaslFailure ? error.detail : String(error) });
+      }
+    });
+  }
+
+  /** Starts `run` in request order (see the file comment: pipelined APIs let the next one start early). */
+  private schedule(pipelined: boolean, run: () => Promise<void>): void {
     let done: Promise<void>;
-    if (api.pipelined) {
+    if (pipelined) {
       let started!: () => void;
       const startedPromise = new Promise<void>((resolve) => (started = resolve));
       done = this.gate.then(() => {
@@ -305,6 +364,10 @@ export class KafkaConnection {
       keepFrame: () => {
         slot.frameKept = true;
       },
+      sasl: this.sasl,
+      closeAfterResponse: () => {
+        slot.closeAfter = true;
+      },
     };
   }
 
@@ -331,8 +394,10 @@ export class KafkaConnection {
     // Write every finished response at the head of the queue, in order.
     const out: Buffer[] = [];
     let sent: (() => void)[] | null = null;
-    while (this.slots.length > 0 && this.slots[0]!.done) {
+    let closeAfter = false;
+    while (this.slots.length > 0 && this.slots[0]!.done && !closeAfter) {
       const head = this.slots.shift()!;
+      closeAfter = head.closeAfter;
       this.pendingRequestBytes -= head.requestBytes;
       if (head.response) for (const chunk of head.response) out.push(chunk);
       if (head.sent) {
@@ -344,6 +409,13 @@ export class KafkaConnection {
     // The write callback of the last chunk runs once every chunk before it is written too (or the
     // socket failed: Writable calls back queued writes only after the one in progress completes),
     // so then no buffer of these responses is referenced by the stream any more.
+    if (closeAfter) {
+      // Nothing more is read or answered; the connection closes once this response is written.
+      this.draining = true;
+      const callbacks = sent ?? [];
+      callbacks.push(() => this.close());
+      sent = callbacks;
+    }
     const onWritten = sent === null ? undefined : runAll.bind(null, sent);
     if (out.length === 1) {
       this.stream.write(out[0]!, onWritten);

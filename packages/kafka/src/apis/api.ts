@@ -4,6 +4,7 @@
  * acks=0). Codecs, framing and ordering are the connection's business, not the API's.
  */
 import type { KafkaBroker } from '../broker.js';
+import type { SaslSession } from '../sasl/session.js';
 
 export interface RequestContext {
   readonly broker: KafkaBroker;
@@ -25,6 +26,10 @@ export interface RequestContext {
    * `transfer`): the connection must not put the frame back in its frame pool for reuse.
    */
   keepFrame(): void;
+  /** The connection's SASL state (sasl/session.ts); null when the listener has no SASL. */
+  readonly sasl: SaslSession | null;
+  /** Closes the connection once this request's response is written (a refused SASL login). */
+  closeAfterResponse(): void;
 }
 
 export interface ApiHandler<Req = any, Res = any> {

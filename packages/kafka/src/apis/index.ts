@@ -25,6 +25,8 @@ import { offsetDeleteApi } from './offset-delete.js';
 import { offsetFetchApi } from './offset-fetch.js';
 import { offsetForLeaderEpochApi } from './offset-for-leader-epoch.js';
 import { produceApi } from './produce.js';
+import { saslAuthenticateApi } from './sasl-authenticate.js';
+import { saslHandshakeApi } from './sasl-handshake.js';
 import { syncGroupApi } from './sync-group.js';
 
 const table = new Map<number, ApiHandler>();
@@ -57,6 +59,8 @@ for (const api of [
   incrementalAlterConfigsApi,
   offsetDeleteApi,
   describeClusterApi,
+  saslHandshakeApi,
+  saslAuthenticateApi,
 ] as ApiHandler[]) {
   table.set(api.apiKey, api);
 }
