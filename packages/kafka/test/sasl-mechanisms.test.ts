@@ -42,6 +42,18 @@ test('SCRAM-SHA-256: the RFC 7677 exchange, byte for byte', async () => {
   assert.equal(server.user, 'user');
 });
 
+test("SCRAM: librdkafka's client-final nonce (its own nonce, then server-first's whole one) is accepted, as Kafka accepts it", async () => {
+  const credential = await scramCredentialFrom('SCRAM-SHA-512', 'pencil', randomBytes(16), 4096);
+  const server = new ScramServer('SCRAM-SHA-512', await storeWith('user', [credential]));
+  const clientFirstBare = 'n=user,r=abcdef';
+  const serverFirst = server.respond(Buffer.from(`n,,${clientFirstBare}`)).toString();
+  const serverNonce = /^r=([^,]+)/.exec(serverFirst)![1]!;
+  const withoutProof = `c=biws,r=abcdef${serverNonce}`; // librdkafka: its nonce, then server-first's whole nonce
+  const proof = proofFor('SCRAM-SHA-512', 'pencil', `${clientFirstBare},${serverFirst},${withoutProof}`, serverFirst);
+  assert.match(server.respond(Buffer.from(`${withoutProof},p=${proof}`)).toString(), /^v=/);
+  assert.ok(server.done);
+});
+
 test('SCRAM-SHA-256: a wrong proof, a changed nonce or channel binding fail with one generic message', async () => {
   const credential = await scramCredentialFrom('SCRAM-SHA-256', 'pencil', Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'), 4096);
   const store = await storeWith('user', [credential]);
@@ -81,6 +93,15 @@ function clientFinalFor(mechanism: ScramMechanism, password: string, clientFirst
   const proof = Buffer.alloc(clientKey.length);
   for (let i = 0; i < proof.length; i++) proof[i] = clientKey[i]! ^ signature[i]!;
   return `${withoutProof},p=${proof.toString('base64')}`;
+}
+
+function proofFor(mechanism: ScramMechanism, password: string, authMessage: string, serverFirst: string): string {
+  const algorithm = mechanism === 'SCRAM-SHA-256' ? 'sha256' : 'sha512';
+  const fields = Object.fromEntries(serverFirst.split(',').map((part) => [part[0], part.slice(2)]));
+  const saltedPassword = pbkdf2Sync(password, Buffer.from(fields['s']!, 'base64'), Number(fields['i']), algorithm === 'sha256' ? 32 : 64, algorithm);
+  const clientKey = createHmac(algorithm, saltedPassword).update('Client Key').digest();
+  const signature = createHmac(algorithm, createHash(algorithm).update(clientKey).digest()).update(authMessage).digest();
+  return Buffer.from(clientKey.map((byte, i) => byte ^ signature[i]!)).toString('base64');
 }
 
 test('credential lines: created, parsed back, checked against the password (PLAIN) and used by SCRAM-SHA-512', async () => {

@@ -121,7 +121,11 @@ export class ScramServer {
     const attrs = attributes(withoutProof);
     if (!attrs || attrs.length < 2 || attrs[0]![0] !== 'c' || attrs[1]![0] !== 'r') fail(this.mechanism, 'malformed client-final');
     if (attrs[0]![1] !== Buffer.from(this.gs2Header, 'utf8').toString('base64')) fail(this.mechanism, 'channel binding differs from the gs2 header');
-    if (attrs[1]![1] !== this.nonce) fail(this.mechanism, 'nonce differs');
+    // RFC 5802 wants the server-first nonce repeated exactly. librdkafka (through 2.x at least)
+    // puts its own nonce in front of it once more ("r=" + client nonce + server-first's r), and
+    // Kafka's ScramSaslServer accepts any nonce that ends with the server-first one: so do we.
+    // The proof covers the message as sent, so this admits no replay.
+    if (!attrs[1]![1].endsWith(this.nonce)) fail(this.mechanism, 'nonce differs');
     const proofText = text.slice(proofAt + 3);
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(proofText)) fail(this.mechanism, 'proof is not base64');
     const proof = Buffer.from(proofText, 'base64');
