@@ -18,6 +18,7 @@ import { checkHandlerShape, loadHandlerModule } from './handler-modules.js';
 import { formatHostPort, ListenError } from './listener.js';
 import { checkHandlerSet, HandlerStartError, launchServer, type RunningServer } from './start-server.js';
 import { usage } from './usage.js';
+import { kafkaCredentialCommand } from './commands/kafka-credential.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -127,6 +128,7 @@ export async function main(argv: readonly string[]): Promise<number | null> {
     process.stdout.write(usage({ handlerNames: handlers.map((h) => h.name), listeners: handlers.flatMap((h) => h.listeners) }));
     return EXIT_OK;
   }
+  if (command === 'kafka-credential') return kafkaCredentialCommand(commandLine, process.stdin, process.stdout);
   if (command !== 'serve') {
     throw new ConfigError('command', command === null ? 'missing command: strata serve [flags] (strata --help)' : `unknown command "${command}" (strata --help)`);
   }

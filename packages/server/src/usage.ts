@@ -4,6 +4,7 @@ import { describeSettings } from './config/resolve-config.js';
 export function usage(schema: ConfigSchema): string {
   const lines = [
     'usage: strata serve [--config strata.yaml] [flags]',
+    '       strata kafka-credential [--mechanism SCRAM-SHA-512|SCRAM-SHA-256] [--iterations 4096] < password',
     '',
     'Starts Strata: every registered protocol handler on one embedded store.',
     'Precedence: flags > environment > config file > defaults (docs/configuration.md).',
