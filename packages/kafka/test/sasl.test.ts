@@ -191,3 +191,39 @@ test('config: SASL settings are validated with the key named', async () => {
   assert.deepEqual(parsed.sasl?.mechanisms, ['PLAIN', 'SCRAM-SHA-256']);
   assert.equal(parseKafkaConfig({}).sasl, null);
 });
+
+test('fuzz: garbage before and during a login closes only that connection; logins go on working', async () => {
+  const handshakeV0 = RawClient.encode(API_KEY.SaslHandshake, 0, 1, { mechanism: 'PLAIN' });
+  const handshakeV1 = RawClient.encode(API_KEY.SaslHandshake, 1, 1, { mechanism: 'SCRAM-SHA-256' });
+  const authenticate = RawClient.encode(API_KEY.SaslAuthenticate, 2, 2, { authBytes: Buffer.from('n,,n=alice,r=abc') });
+  const seeds = [handshakeV0, handshakeV1, authenticate, bare(Buffer.from(`\0alice\0${PASSWORD}`))];
+  const mutate = (seed: Buffer): Buffer => {
+    const out = Buffer.from(seed);
+    for (let i = 0; i < 1 + Math.floor(Math.random() * 6); i++) out[4 + Math.floor(Math.random() * (out.length - 4))] = Math.floor(Math.random() * 256);
+    return out;
+  };
+  const started = Date.now();
+  for (let round = 0; round < 60 && Date.now() - started < 20_000; round++) {
+    const raw = await RawClient.connect(server.port);
+    try {
+      if (round % 3 === 0) {
+        raw.send(handshakeV0); // then a mutated bare message
+        await raw.nextFrame(2_000);
+        raw.send(mutate(seeds[3]!));
+      } else if (round % 3 === 1) {
+        raw.send(handshakeV1);
+        await raw.nextFrame(2_000);
+        raw.send(mutate(authenticate));
+      } else {
+        raw.send(mutate(seeds[round % seeds.length]!));
+      }
+      for (let i = 0; i < 3 && !raw.closed; i++) await raw.nextFrame(300);
+    } finally {
+      raw.socket.destroy();
+    }
+  }
+  const producer = client({ mechanism: 'scram-sha-512', username: 'alice', password: PASSWORD }).producer();
+  await producer.connect();
+  await producer.send({ topic: 'sasl-t', messages: [{ value: 'after the fuzz' }] });
+  await producer.disconnect();
+});
