@@ -9,8 +9,9 @@
  *   npm run bench:mqtt -- --only p2p      only the 1→1 scenarios (`--only qos1`: 1→1 QoS 1 alone)
  *   STRATA_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"   Node flags for Strata's server process
  *   npm run bench:mqtt -- --rounds 3      repeat the scenarios, alternating which broker goes first
- *   npm run bench:mqtt -- --generator raw 1→1 driven by raw-client.ts processes (one publisher, one
- *                                         subscriber process) instead of mqtt.js in this process
+ *   npm run bench:mqtt -- --generator raw 1→1 driven only by raw-client.ts processes (one publisher,
+ *                                         one subscriber process); `mqttjs`: only by mqtt.js in this
+ *                                         process; default `both`, each 1→1 scenario with each
  *   npm run bench:mqtt -- --no-warmup     measure from a cold start (no untimed 1→1 pass first)
  *
  * Scenarios: 1→1 QoS 0, 1→1 QoS 1 (window 200), 1→100 fan-out (QoS 0), 100→1 fan-in (QoS 1),
@@ -50,7 +51,15 @@ const onlyP2p = only === 'p2p' || only === 'qos1';
 /** `--only qos1`: the 1→1 QoS 1 scenario alone (for profiling the server: STRATA_BENCH_SERVER_NODE_ARGS). */
 const onlyQos1 = only === 'qos1';
 const rounds = Math.max(1, Math.min(10, Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : 1) || 1));
-const rawGenerator = args.includes('--generator') && args[args.indexOf('--generator') + 1] === 'raw';
+/**
+ * Load generator of the 1→1 scenarios: `mqttjs` (mqtt.js clients in this process), `raw`
+ * (raw-client.ts processes: one publisher, one subscriber) or `both` (the default: each scenario
+ * with each generator, so that one run shows the brokers both with a generator that is the
+ * bottleneck and with one that is not).
+ */
+const generatorArg = args.includes('--generator') ? args[args.indexOf('--generator') + 1] : 'both';
+if (generatorArg !== 'mqttjs' && generatorArg !== 'raw' && generatorArg !== 'both') throw new Error(`--generator mqttjs|raw|both, got ${String(generatorArg)}`);
+const generators: readonly ('mqttjs' | 'raw')[] = generatorArg === 'both' ? ['mqttjs', 'raw'] : [generatorArg];
 const PAYLOAD = Buffer.alloc(64, 0x61);
 const SCENARIO_MS_MAX = 30_000;
 
@@ -351,13 +360,14 @@ async function main(): Promise<void> {
   const rows: [string, ...string[]][] = [];
   const json: Record<string, Record<string, unknown>> = {};
   try {
-    const p2p = rawGenerator ? rawPointToPoint : pointToPoint;
-    const generatorNote = rawGenerator ? ', raw generator' : '';
-    const scenarios: [string, (b: Broker) => Promise<Result>][] = [
-      [`1→1 QoS 0 (100k × 64 B${generatorNote})`, (b) => p2p(b.port, 0, 100_000)],
-      [`1→1 QoS 1 (30k × 64 B, window 200${generatorNote})`, (b) => p2p(b.port, 1, 30_000)],
-    ];
-    if (onlyQos1) scenarios.shift();
+    const scenarios: [string, (b: Broker) => Promise<Result>][] = [];
+    for (const generator of generators) {
+      const p2p = generator === 'raw' ? rawPointToPoint : pointToPoint;
+      const generatorNote = generator === 'raw' ? ', raw generator' : '';
+      if (!onlyQos1) scenarios.push([`1→1 QoS 0 (100k × 64 B${generatorNote})`, (b) => p2p(b.port, 0, 100_000)]);
+      scenarios.push([`1→1 QoS 1 (30k × 64 B, window 200${generatorNote})`, (b) => p2p(b.port, 1, 30_000)]);
+    }
+    const p2p = generators[0] === 'raw' ? rawPointToPoint : pointToPoint;
     if (!onlyP2p) {
       scenarios.push(['1→100 fan-out QoS 0 (1k × 100 subs)', (b) => fanOut(b.port, 100, 1000)]);
       scenarios.push(['100→1 fan-in QoS 1 (100 × 300)', (b) => fanIn(b.port, 100, 300)]);
