@@ -162,12 +162,16 @@ export function parseKafkaConfig(raw: Readonly<Record<string, unknown>> = {}): K
  * The `sasl` subsection:
  *   sasl:
  *     mechanisms: [SCRAM-SHA-512, SCRAM-SHA-256, PLAIN]   # default: all three
+ *     loginMsMax: 30000                                   # close connections not logged in by then
  *     users:                                              # user -> credential line(s) from `strata kafka-credential`
  *       alice: "SCRAM-SHA-512$4096$<salt>$<storedKey>$<serverKey>"
  */
+const SASL_LOGIN_MS_MAX_DEFAULT = 30_000;
+
 function parseSasl(value: unknown): SaslSettings {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('sasl must be a mapping with mechanisms and users');
   let mechanisms: SaslMechanism[] = [...SASL_MECHANISMS];
+  let loginMsMax = SASL_LOGIN_MS_MAX_DEFAULT;
   const users = new Map<string, ScramCredential[]>();
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
     if (key === 'mechanisms') {
@@ -178,6 +182,8 @@ function parseSasl(value: unknown): SaslSettings {
         if (!mechanism) fail(`sasl.mechanisms: unknown mechanism ${JSON.stringify(name)} (${SASL_MECHANISMS.join(', ')})`);
         return mechanism;
       });
+    } else if (key === 'loginMsMax') {
+      loginMsMax = positiveInt('sasl.loginMsMax', item);
     } else if (key === 'users') {
       if (typeof item !== 'object' || item === null || Array.isArray(item)) fail('sasl.users must map user names to credential lines');
       for (const [user, lines] of Object.entries(item as Record<string, unknown>)) {
@@ -195,5 +201,5 @@ function parseSasl(value: unknown): SaslSettings {
     }
   }
   if (users.size === 0) fail('sasl.users is empty: nobody could log in');
-  return { mechanisms, credentials: new CredentialStore(users) };
+  return { mechanisms, credentials: new CredentialStore(users), loginMsMax };
 }

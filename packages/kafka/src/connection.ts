@@ -84,6 +84,8 @@ export class KafkaConnection {
   readonly readsInto: boolean;
   /** SASL state when the listener requires authentication (sasl/session.ts), else null. */
   private readonly sasl: SaslSession | null;
+  /** Closes a SASL connection that has not logged in within sasl.loginMsMax. */
+  private loginTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly broker: KafkaBroker,
@@ -94,6 +96,13 @@ export class KafkaConnection {
   ) {
     this.frames = new FrameDecoder(broker.config.frameBytesMax, broker.framePool);
     this.sasl = broker.config.sasl === null ? null : new SaslSession(broker.config.sasl);
+    if (this.sasl !== null) {
+      const sasl = this.sasl;
+      this.loginTimer = setTimeout(() => {
+        if (!sasl.authenticated) this.close('closing connection: not logged in within sasl.loginMsMax', { loginMsMax: sasl.settings.loginMsMax });
+      }, sasl.settings.loginMsMax);
+      this.loginTimer.unref();
+    }
     this.log = broker.logger.child({ remote: `${info.remoteAddress}:${info.remotePort}` });
     // Kafka brokers set TCP_NODELAY: small responses must not wait for the client's delayed ACK.
     (stream as Partial<Pick<import('node:net').Socket, 'setNoDelay'>>).setNoDelay?.(true);
@@ -127,6 +136,7 @@ export class KafkaConnection {
   close(reason?: string, fields?: Record<string, unknown>): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.loginTimer !== null) clearTimeout(this.loginTimer);
     if (reason) this.log.warn(reason, fields);
     this.abort.abort();
     this.stream.destroy();

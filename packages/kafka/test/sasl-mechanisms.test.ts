@@ -71,7 +71,14 @@ test('SCRAM-SHA-256: a wrong proof, a changed nonce or channel binding fail with
     assert.equal(server.done, false);
   }
   assert.equal(messages.size, 1, 'the client is not told which check failed');
-  for (const clientFirst of ['p=tls-unique,,n=user,r=abc', 'n,,n=nobody,r=abc', 'n,a=other,n=user,r=abc', 'n,,n=us=3Fer,r=abc', 'n,,r=abc,n=user', 'garbage', '']) {
+  // An unknown user gets a server-first message like anyone (a salt stable for the name) and fails at the proof.
+  const unknown = new ScramServer('SCRAM-SHA-256', store, () => RFC7677.serverNonce);
+  const standIn = unknown.respond(Buffer.from('n,,n=nobody,r=rOprNGfwEbeRWgbNEkqO')).toString();
+  assert.match(standIn, /^r=rOprNGfwEbeRWgbNEkqO.+,s=[A-Za-z0-9+/]+=*,i=4096$/);
+  const again = new ScramServer('SCRAM-SHA-256', store, () => RFC7677.serverNonce).respond(Buffer.from('n,,n=nobody,r=rOprNGfwEbeRWgbNEkqO')).toString();
+  assert.equal(again, standIn, 'the same salt for the same unknown name');
+  assert.throws(() => unknown.respond(Buffer.from(clientFinalFor('SCRAM-SHA-256', 'pencil', 'n=nobody,r=rOprNGfwEbeRWgbNEkqO', standIn))), (error: unknown) => error instanceof SaslFailure && messages.has(error.message));
+  for (const clientFirst of ['p=tls-unique,,n=user,r=abc', 'n,a=other,n=user,r=abc', 'n,,n=us=3Fer,r=abc', 'n,,r=abc,n=user', 'garbage', '']) {
     const server = new ScramServer('SCRAM-SHA-256', store);
     assert.throws(() => server.respond(Buffer.from(clientFirst)), SaslFailure, clientFirst);
   }
@@ -160,7 +167,7 @@ test('fuzz: thousands of mutated SCRAM and PLAIN messages only ever fail with Sa
   // A mutation can leave the client-final valid (a flipped byte in the nonce's copy would not): at
   // most the unchanged ones log in; a changed proof never does.
   for (let i = 0; i < 300; i++) {
-    const session = new SaslSession({ mechanisms: ['PLAIN'], credentials: store });
+    const session = new SaslSession({ mechanisms: ['PLAIN'], credentials: store, loginMsMax: 1_000 });
     session.handshake('PLAIN', 1);
     const message = mutate(seeds[2]!);
     try {

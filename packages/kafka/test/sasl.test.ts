@@ -189,6 +189,9 @@ test('config: SASL settings are validated with the key named', async () => {
   assert.throws(() => parseKafkaConfig({ sasl: { users: { a: good }, extra: 1 } }), /unknown key sasl.extra/);
   const parsed = parseKafkaConfig({ sasl: { mechanisms: 'PLAIN, SCRAM-SHA-256', users: { a: good } } });
   assert.deepEqual(parsed.sasl?.mechanisms, ['PLAIN', 'SCRAM-SHA-256']);
+  assert.equal(parsed.sasl?.loginMsMax, 30_000);
+  assert.equal(parseKafkaConfig({ sasl: { users: { a: good }, loginMsMax: 500 } }).sasl?.loginMsMax, 500);
+  assert.throws(() => parseKafkaConfig({ sasl: { users: { a: good }, loginMsMax: 0 } }), /sasl.loginMsMax must be an integer >= 1/);
   assert.equal(parseKafkaConfig({}).sasl, null);
 });
 
@@ -226,4 +229,27 @@ test('fuzz: garbage before and during a login closes only that connection; login
   await producer.connect();
   await producer.send({ topic: 'sasl-t', messages: [{ value: 'after the fuzz' }] });
   await producer.disconnect();
+});
+
+test('a connection that does not log in within sasl.loginMsMax is closed; one that logs in stays', async () => {
+  const quick = await startKafkaServer({ config: { sasl: { users: { alice: await createScramCredential('SCRAM-SHA-256', PASSWORD) }, loginMsMax: 300 } } });
+  try {
+    const idle = await RawClient.connect(quick.port);
+    const loggedIn = await RawClient.connect(quick.port);
+    try {
+      loggedIn.request(API_KEY.SaslHandshake, 1, 1, { mechanism: 'PLAIN' });
+      assert.equal((await loggedIn.response(API_KEY.SaslHandshake, 1))!.body.errorCode, 0);
+      loggedIn.request(API_KEY.SaslAuthenticate, 2, 2, { authBytes: Buffer.from(`\0alice\0${PASSWORD}`) });
+      assert.equal((await loggedIn.response(API_KEY.SaslAuthenticate, 2))!.body.errorCode, 0);
+      assert.equal(await idle.nextFrame(3_000), null);
+      assert.ok(idle.closed, 'closed after loginMsMax');
+      loggedIn.request(API_KEY.ApiVersions, 3, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+      assert.ok((await loggedIn.response(API_KEY.ApiVersions, 3)) !== null, 'the logged-in connection is still served');
+    } finally {
+      idle.socket.destroy();
+      loggedIn.socket.destroy();
+    }
+  } finally {
+    await quick.close();
+  }
 });

@@ -106,6 +106,14 @@ export async function passwordMatches(credential: ScramCredential, password: str
 /** Users and their credentials, by mechanism. */
 export class CredentialStore {
   private readonly users = new Map<string, Map<ScramMechanism, ScramCredential>>();
+  /** What a PLAIN login of an unknown user is checked against (never matches): equal timing. */
+  readonly standIn: ScramCredential = {
+    mechanism: 'SCRAM-SHA-256',
+    iterations: SCRAM_ITERATIONS_MIN,
+    salt: randomBytes(SALT_BYTES),
+    storedKey: randomBytes(32),
+    serverKey: randomBytes(32),
+  };
 
   constructor(users: ReadonlyMap<string, readonly ScramCredential[]>) {
     for (const [user, credentials] of users) {

@@ -11,8 +11,21 @@
  * is refused: Strata has no delegation tokens. Every failure is one error with a generic message,
  * so that a client learns nothing about which users exist.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { hash, hmac, type CredentialStore, type ScramCredential, type ScramMechanism } from './credentials.js';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, hmac, SCRAM_ITERATIONS_MIN, type CredentialStore, type ScramCredential, type ScramMechanism } from './credentials.js';
+
+/**
+ * Per-process secret for the stand-in credentials of unknown users (RFC 5802 §5.1 suggests the
+ * server "SHOULD" not reveal whether a user exists): an unknown name gets a server-first message
+ * with a salt that is stable for that name, and the exchange fails only at the proof, like a
+ * wrong password.
+ */
+const UNKNOWN_USER_SECRET = randomBytes(32);
+
+function standInCredential(mechanism: ScramMechanism, user: string): ScramCredential {
+  const salt = createHmac('sha256', UNKNOWN_USER_SECRET).update(`${mechanism}\0${user}`).digest();
+  return { mechanism, iterations: SCRAM_ITERATIONS_MIN, salt, storedKey: randomBytes(mechanism === 'SCRAM-SHA-256' ? 32 : 64), serverKey: randomBytes(mechanism === 'SCRAM-SHA-256' ? 32 : 64) };
+}
 
 export class SaslFailure extends Error {
   constructor(
@@ -56,7 +69,9 @@ export class ScramServer {
   private gs2Header = '';
   private nonce = '';
   private credential: ScramCredential | null = null;
-  /** The authenticated user, once `done`. */
+  /** The user has no credential for this mechanism: a stand-in is used and the proof always fails. */
+  private unknownUser = false;
+  /** The user named in client-first; authenticated once `done`. */
   user: string | null = null;
 
   constructor(
@@ -103,8 +118,9 @@ export class ScramServer {
     }
     const clientNonce = attrs[1]![1];
     if (!PRINTABLE_NONCE.test(clientNonce)) fail(this.mechanism, 'malformed nonce');
-    const credential = this.credentials.scram(user, this.mechanism);
-    if (!credential) fail(this.mechanism, `no ${this.mechanism} credential for user ${JSON.stringify(user)}`);
+    const known = this.credentials.scram(user, this.mechanism);
+    const credential = known ?? standInCredential(this.mechanism, user);
+    this.unknownUser = known === undefined;
     this.credential = credential;
     this.user = user;
     this.nonce = clientNonce + this.serverNonce();
@@ -134,7 +150,9 @@ export class ScramServer {
     if (proof.length !== clientSignature.length) fail(this.mechanism, 'proof length');
     const clientKey = Buffer.alloc(proof.length);
     for (let i = 0; i < proof.length; i++) clientKey[i] = proof[i]! ^ clientSignature[i]!;
-    if (!timingSafeEqual(hash(this.mechanism, clientKey), credential.storedKey)) fail(this.mechanism, 'wrong password');
+    const matches = timingSafeEqual(hash(this.mechanism, clientKey), credential.storedKey);
+    if (this.unknownUser) fail(this.mechanism, `no ${this.mechanism} credential for user ${JSON.stringify(this.user)}`);
+    if (!matches) fail(this.mechanism, 'wrong password');
     const serverSignature = hmac(this.mechanism, credential.serverKey, authMessage);
     this.state = 'done';
     return `v=${serverSignature.toString('base64')}`;

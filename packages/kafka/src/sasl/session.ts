@@ -16,6 +16,8 @@ import { SaslFailure, ScramServer } from './scram.js';
 export interface SaslSettings {
   readonly mechanisms: readonly SaslMechanism[];
   readonly credentials: CredentialStore;
+  /** A connection not logged in this long after it opened is closed (Kafka has no login deadline; unauthenticated sockets would otherwise be held for free). */
+  readonly loginMsMax: number;
 }
 
 export type SaslState = 'handshake' | 'exchange' | 'authenticated' | 'failed';
@@ -56,8 +58,10 @@ export class SaslSession {
     try {
       if (this.mechanism === 'PLAIN') {
         const plain = parsePlainMessage(message);
+        // An unknown user costs the same PBKDF2 as a known one: the answer's timing tells nothing.
         const credential = this.settings.credentials.any(plain.user);
-        if (!credential || !(await passwordMatches(credential, plain.password))) {
+        const matches = await passwordMatches(credential ?? this.settings.credentials.standIn, plain.password);
+        if (!credential || !matches) {
           throw new SaslFailure('Authentication failed: Invalid username or password', `PLAIN login of ${JSON.stringify(plain.user)} refused`);
         }
         this.user = plain.user;
