@@ -2,11 +2,46 @@
  * One bound listener: a TCP server on host:port that hands each accepted socket to its handler.
  * The server owns sockets and ports; the handler owns the bytes (core/src/handler.ts). Connections
  * beyond `connectionsMax` are closed at accept by Node (`server.maxConnections`) and counted.
+ *
+ * With `tls` the listener is a TLS server: the handler gets the TLSSocket once its handshake is
+ * done (it reads and writes plaintext, as on TCP); a failed or slow handshake (over
+ * TLS_HANDSHAKE_MS_MAX) closes that socket and is logged, and never reaches the handler.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { BoundAddress, ListenerSpec, Logger } from '@strata/core';
 import { ConfigError } from './config/config-error.js';
-import type { ListenerConfig } from './config/server-config.js';
+import type { ListenerConfig, ListenerTls } from './config/server-config.js';
+
+/** A TLS handshake not done by then closes the socket (Node's default is 120 s). */
+export const TLS_HANDSHAKE_MS_MAX = 10_000;
+
+/** The TLS server's options from the listener's PEM files; a bad file is a config mistake naming its key. */
+function tlsOptions(listenerId: string, tls: ListenerTls): ConstructorParameters<typeof TlsServer>[0] {
+  const read = (name: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new ConfigError(`listeners.${listenerId}.tls.${name}`, `cannot read listeners.${listenerId}.tls.${name} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  const options = {
+    cert: read('cert', tls.certFile),
+    key: read('key', tls.keyFile),
+    ...(tls.caFile !== null ? { ca: read('ca', tls.caFile) } : {}),
+    minVersion: 'TLSv1.2' as const,
+    requestCert: tls.clientCertificates !== 'none',
+    rejectUnauthorized: tls.clientCertificates === 'require',
+    handshakeTimeout: TLS_HANDSHAKE_MS_MAX,
+  };
+  try {
+    createSecureContext(options); // the same checks the server makes, now, with the key named
+  } catch (error) {
+    throw new ConfigError(`listeners.${listenerId}.tls`, `listeners.${listenerId}.tls: ${(error as Error).message} (cert ${tls.certFile}, key ${tls.keyFile})`);
+  }
+  return options;
+}
 
 /** A listener that could not be bound (port in use, address not available): exit code 1. */
 export class ListenError extends Error {
@@ -52,7 +87,7 @@ export function formatHostPort(host: string, port: number): string {
 }
 
 export async function bindListener(spec: ListenerSpec, config: ListenerConfig, host: string, logger: Logger): Promise<ListenerBinding> {
-  const server: Server = createServer({ noDelay: true });
+  const server: Server = config.tls === null ? createServer({ noDelay: true }) : new TlsServer({ ...tlsOptions(spec.id, config.tls), noDelay: true });
   server.maxConnections = config.connectionsMax;
   const sockets = new Set<Socket>();
   const early: Socket[] = [];
@@ -60,12 +95,24 @@ export async function bindListener(spec: ListenerSpec, config: ListenerConfig, h
   let droppedSinceWarning = 0;
   let lastDropWarningMs = 0;
 
+  const accepted = (socket: Socket): void => {
+    if (dispatch === null) early.push(socket); // bounded: at most connectionsMax sockets are open
+    else dispatch(socket);
+  };
+  // The TCP connection is counted (and destroyed at shutdown) from accept; with TLS the handler
+  // gets the TLSSocket once its handshake is done.
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    if (dispatch === null) early.push(socket); // bounded: at most connectionsMax sockets are open
-    else dispatch(socket);
+    if (config.tls === null) accepted(socket);
   });
+  if (config.tls !== null) {
+    server.on('secureConnection', (socket: TLSSocket) => accepted(socket));
+    server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+      logger.info('TLS handshake failed', { listener: spec.id, remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, error: error.message });
+      socket.destroy();
+    });
+  }
   server.on('drop', () => {
     droppedSinceWarning++;
     const nowMs = Date.now();

@@ -191,7 +191,7 @@ function advertisedBy(handler: ProtocolHandler, logger: Logger): AdvertisedListe
 }
 
 function dispatchConnection(handler: ProtocolHandler, binding: ListenerBinding, socket: Socket, logger: Logger, connectionId: number): void {
-  const info: ConnectionInfo = tcpConnectionInfo(binding.spec.id, socket);
+  const info: ConnectionInfo = { ...tcpConnectionInfo(binding.spec.id, socket), tls: (socket as Socket & { encrypted?: boolean }).encrypted === true };
   const connectionLogger = logger.child({ connectionId, remote: `${info.remoteAddress}:${info.remotePort}` });
   // A reset by the peer must never crash the process, whatever the handler listens for.
   socket.on('error', (error) => connectionLogger.debug('socket error', { error }));

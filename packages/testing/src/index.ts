@@ -5,3 +5,4 @@ export * from './require-tool.js';
 export * from './spawn-server.js';
 export * from './run-program.js';
 export * from './warm-up-journal.js';
+export * from './tls-certificates.js';

@@ -15,6 +15,7 @@ export const systemPython = '/usr/bin/python3';
 
 const APT_PACKAGES: Readonly<Record<string, string>> = {
   kcat: 'kcat',
+  openssl: 'openssl',
   mosquitto: 'mosquitto',
   mosquitto_sub: 'mosquitto-clients',
   mosquitto_pub: 'mosquitto-clients',

@@ -6,7 +6,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { DEFAULT_CORE_LIMITS, type CoreLimits, type ListenerSpec, type TopicPolicies } from '@strata/core';
 import { ConfigError } from './config-error.js';
-import { configDefaults, type ListenerConfig, type ServerConfig } from './server-config.js';
+import { configDefaults, type ClientCertificates, type ListenerConfig, type ListenerTls, type ServerConfig } from './server-config.js';
 import {
   boolean,
   cleanupPolicy,
@@ -158,6 +158,28 @@ function mappingAt(file: ConfigFile | null, key: string, value: unknown): Record
   return value;
 }
 
+const CLIENT_CERTIFICATES: readonly ClientCertificates[] = ['none', 'request', 'require'];
+
+/** A listener's `tls` mapping: `cert` and `key` (PEM files), optional `ca` and `clientCertificates`. */
+function listenerTls(file: ConfigFile | null, key: string, value: unknown, cwd: string): ListenerTls {
+  const section = mappingAt(file, key, value);
+  rejectUnknownKeys(file, key, section, ['cert', 'key', 'ca', 'clientCertificates']);
+  const path = (name: string, required: boolean): string | null => {
+    const item = section[name];
+    if (item === undefined || item === null) {
+      if (required) throw new ConfigError(`${key}.${name}`, `missing ${key}.${name} (a PEM file) in ${file?.path ?? 'file'}`);
+      return null;
+    }
+    if (typeof item !== 'string' || item === '') throw new ConfigError(`${key}.${name}`, `invalid ${key}.${name} (from ${file?.path ?? 'file'}): must be a file path`);
+    return resolvePath(cwd, item);
+  };
+  const clientCertificates = section['clientCertificates'] ?? 'none';
+  if (!CLIENT_CERTIFICATES.includes(clientCertificates as ClientCertificates)) {
+    throw new ConfigError(`${key}.clientCertificates`, `invalid ${key}.clientCertificates (from ${file?.path ?? 'file'}): must be one of ${CLIENT_CERTIFICATES.join(', ')}, got ${JSON.stringify(clientCertificates)}`);
+  }
+  return { certFile: path('cert', true)!, keyFile: path('key', true)!, caFile: path('ca', false), clientCertificates: clientCertificates as ClientCertificates };
+}
+
 function rejectUnknownKeys(file: ConfigFile | null, prefix: string, mapping: Record<string, unknown>, known: readonly string[]): void {
   for (const key of Object.keys(mapping)) {
     if (!known.includes(key)) {
@@ -200,11 +222,12 @@ export function resolveConfig(sources: ConfigSources, schema: ConfigSchema): Ser
   const listeners = new Map<string, ListenerConfig>();
   for (const spec of schema.listeners) {
     const section = mappingAt(file, `listeners.${spec.id}`, listenersSection[spec.id]);
-    rejectUnknownKeys(file, `listeners.${spec.id}`, section, ['port', 'connectionsMax']);
+    rejectUnknownKeys(file, `listeners.${spec.id}`, section, ['port', 'connectionsMax', 'tls']);
     const settings = listenerSettings(spec.id);
     listeners.set(spec.id, {
       port: reader.read(settings.port, section['port']) ?? (freePorts ? 0 : spec.defaultPort),
       connectionsMax: reader.read(settings.connectionsMax, section['connectionsMax']) ?? connectionsMax,
+      tls: section['tls'] === undefined || section['tls'] === null ? null : listenerTls(file, `listeners.${spec.id}.tls`, section['tls'], cwd),
     });
   }
 

@@ -10,6 +10,20 @@ export interface ListenerConfig {
   readonly port: number;
   /** Connections open at once on this listener; more are closed at accept. */
   readonly connectionsMax: number;
+  /** TLS on this listener (Kafka SSL / SASL_SSL, MQTT over TLS, wss), or null for plain TCP. */
+  readonly tls: ListenerTls | null;
+}
+
+/** Client certificates on a TLS listener: not asked for, asked for and verified if sent, or required. */
+export type ClientCertificates = 'none' | 'request' | 'require';
+
+export interface ListenerTls {
+  /** PEM files, absolute (resolved against the working directory). */
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA bundle that client certificates are verified against; null: Node's default CAs. */
+  readonly caFile: string | null;
+  readonly clientCertificates: ClientCertificates;
 }
 
 export interface ServerConfig {
