@@ -3,6 +3,7 @@
  * non-persistent sessions, the core tail readers, retained messages, and the publish path into the
  * core. Connections (connection.ts) own the wire; this owns what outlives a connection.
  */
+import { Acl } from './auth/acl.js';
 import {
   decodeRecordBatch,
   isStrataError,
@@ -68,6 +69,8 @@ function partitionKey(topic: string, partition: number): string {
 
 export class Broker {
   readonly mapper: TopicMapper;
+  /** Topic authorization (auth/acl.ts); `allowsEverything` when nothing is configured. */
+  readonly acl: Acl;
   readonly retained: RetainedStore;
   readonly sessions = new Map<string, Session>();
   readonly connections = new Set<Connection>();
@@ -87,6 +90,7 @@ export class Broker {
     readonly faults: MqttFaults = NO_FAULTS,
   ) {
     this.mapper = new TopicMapper(config);
+    this.acl = new Acl(config.acl, config.aclDefault === 'allow');
     const retainedTopic = resolveTopicName(config.retainedTopic, config.namespace).full;
     this.retained = new RetainedStore(core, retainedTopic, config.retainedMessagesMax, logger);
     this.sessionStore = new SessionStore(core.metadata);

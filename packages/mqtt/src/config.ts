@@ -6,6 +6,8 @@
  */
 import { isValidNamespacePart, resolveTopicName, StrataError } from '@strata/core';
 import { isValidTopicFilter, parseSharedFilter } from './topic.js';
+import type { AclAccess, AclRule } from './auth/acl.js';
+import { parsePasswordHash, type PasswordHash } from './auth/password-hash.js';
 
 export interface TopicRuleConfig {
   /** MQTT topic filter: publishes to matching topics go to `topic`. First matching rule wins. */
@@ -51,6 +53,14 @@ export interface MqttConfig {
   readonly connectTimeoutMs: number;
   /** QoS assumed for messages from other protocols (no `mqtt.qos` header). */
   readonly foreignMessageQos: 0 | 1 | 2;
+  /** Connections without a user name are accepted (mosquitto's allow_anonymous). */
+  readonly allowAnonymous: boolean;
+  /** User name → password hash (`strata passwd`); a client giving a user name must match one. */
+  readonly users: ReadonlyMap<string, PasswordHash>;
+  /** Topic authorization rules, first deciding rule wins (auth/acl.ts). */
+  readonly acl: readonly AclRule[];
+  /** What is allowed when no rule decides. */
+  readonly aclDefault: 'allow' | 'deny';
 }
 
 export const DEFAULT_MQTT_CONFIG: MqttConfig = {
@@ -73,6 +83,10 @@ export const DEFAULT_MQTT_CONFIG: MqttConfig = {
   keepAliveSecondsMax: 0,
   connectTimeoutMs: 10_000,
   foreignMessageQos: 1,
+  allowAnonymous: true,
+  users: new Map(),
+  acl: [],
+  aclDefault: 'allow',
 };
 
 export const DEFAULT_TOPIC_RULE: TopicRuleConfig = { filter: '#', topic: 'mqtt', partitions: 1 };
@@ -152,6 +166,45 @@ function topicRule(index: number, value: unknown, limits: Pick<MqttConfig, 'topi
   return { filter, topic, partitions };
 }
 
+const ACL_RULE_KEYS: ReadonlySet<string> = new Set(['user', 'clientId', 'filter', 'access']);
+const ACL_ACCESS: readonly AclAccess[] = ['deny', 'read', 'write', 'readwrite'];
+
+function aclRule(index: number, value: unknown, limits: Pick<MqttConfig, 'topicBytesMax' | 'topicLevelsMax'>): AclRule {
+  const key = `acl[${index}]`;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`${key} must be { filter, access, user?, clientId? }, got ${shown(value)}`);
+  const rule = value as Record<string, unknown>;
+  for (const name of Object.keys(rule)) if (!ACL_RULE_KEYS.has(name)) fail(`${key}: unknown key ${name}`);
+  const filter = rule['filter'];
+  // %u / %c are replaced per connection; checked here with a stand-in name.
+  if (typeof filter !== 'string' || !isValidTopicFilter(filter.replaceAll('%u', 'u').replaceAll('%c', 'c'), limits) || parseSharedFilter(filter) !== null) {
+    fail(`${key}.filter must be an MQTT topic filter (not $share; %u and %c allowed), got ${shown(filter)}`);
+  }
+  const access = rule['access'];
+  if (!ACL_ACCESS.includes(access as AclAccess)) fail(`${key}.access must be one of ${ACL_ACCESS.join(', ')}, got ${shown(access)}`);
+  const out: { -readonly [K in keyof AclRule]: AclRule[K] } = { filter, access: access as AclAccess };
+  for (const name of ['user', 'clientId'] as const) {
+    const v = rule[name];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v === '') fail(`${key}.${name} must be a non-empty string, got ${shown(v)}`);
+    out[name] = v;
+  }
+  return out;
+}
+
+function users(value: unknown): Map<string, PasswordHash> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`users must map user names to password hashes (strata passwd), got ${shown(value)}`);
+  const out = new Map<string, PasswordHash>();
+  for (const [name, line] of Object.entries(value as Record<string, unknown>)) {
+    if (name === '') fail('users: empty user name');
+    try {
+      out.set(name, parsePasswordHash(line as string));
+    } catch (error) {
+      fail(`users.${name}: ${(error as Error).message}`);
+    }
+  }
+  return out;
+}
+
 export function parseMqttConfig(section: Readonly<Record<string, unknown>> = {}): MqttConfig {
   const out: Record<string, unknown> = { ...DEFAULT_MQTT_CONFIG };
   for (const key of Object.keys(section)) {
@@ -170,6 +223,22 @@ export function parseMqttConfig(section: Readonly<Record<string, unknown>> = {})
   const withNamespace = out as unknown as MqttConfig;
   if (section['retainedTopic'] !== undefined) {
     out['retainedTopic'] = coreTopicName('retainedTopic', section['retainedTopic'], withNamespace.namespace);
+  }
+  if (section['allowAnonymous'] !== undefined) {
+    const v = section['allowAnonymous'];
+    if (v !== true && v !== false && v !== 'true' && v !== 'false') fail(`allowAnonymous must be true or false, got ${shown(v)}`);
+    out['allowAnonymous'] = v === true || v === 'true';
+  }
+  if (section['users'] !== undefined) out['users'] = users(section['users']);
+  if (section['acl'] !== undefined) {
+    const acl = section['acl'];
+    if (!Array.isArray(acl)) fail(`acl must be a list of { filter, access, user?, clientId? }, got ${shown(acl)}`);
+    out['acl'] = acl.map((rule: unknown, i: number) => aclRule(i, rule, withNamespace));
+  }
+  if (section['aclDefault'] !== undefined) {
+    const v = section['aclDefault'];
+    if (v !== 'allow' && v !== 'deny') fail(`aclDefault must be allow or deny, got ${shown(v)}`);
+    out['aclDefault'] = v;
   }
   const rules = section['topicRules'];
   if (rules !== undefined) {

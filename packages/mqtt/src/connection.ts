@@ -8,6 +8,7 @@
  * SUBSCRIBE/UNSUBSCRIBE/CONNECT is awaited before the packets after it, so a publish that follows a
  * SUBSCRIBE on the same connection is matched by it.
  */
+import type { AclOperation } from './auth/acl.js';
 import type { Duplex } from 'node:stream';
 import * as mqttPacket from 'mqtt-packet';
 import type { ConnectionInfo, Logger } from '@strata/core';
@@ -47,6 +48,9 @@ interface InflightDelivery {
 /** Packets written in one tick are copied into one buffer up to this size; larger ones are written as they are. */
 const OUT_COPY_BYTES_MAX = 64 * 1024;
 
+/** Topics whose ACL decision a connection keeps, per operation; past it the cache starts again. */
+const ACL_DECISIONS_MAX = 1024;
+
 /** Time given to a closing connection to flush its last packet (e.g. DISCONNECT) before it is destroyed. */
 const CLOSE_FLUSH_MS = 1000;
 
@@ -55,6 +59,10 @@ export class Connection {
   protocolVersion: 3 | 4 | 5 = 4;
   session: Session | null = null;
   clientId = '';
+  /** The user name the client logged in with (CONNECT), or null: the ACL's %u. */
+  username: string | null = null;
+  /** ACL decisions of this connection by topic (read, write), made on first use; bounded. */
+  private aclDecisions: { read: Map<string, boolean>; write: Map<string, boolean> } | null = null;
   readonly logger: Logger;
 
   // limits the client asked for (MQTT 5 CONNECT properties)
@@ -401,6 +409,41 @@ export class Connection {
    * §3.4.2.1 allows omitting reason and properties; some clients, e.g. paho 1.6, only parse that form),
    * else 5 bytes with the MQTT 5 reason code.
    */
+  /**
+   * May this client read (receive) or write (publish) `topic` (auth/acl.ts)? Decisions are kept per
+   * topic for the connection's life, up to ACL_DECISIONS_MAX topics per operation.
+   */
+  mayAccess(topic: string, operation: AclOperation): boolean {
+    const decisions = (this.aclDecisions ??= { read: new Map(), write: new Map() })[operation];
+    const known = decisions.get(topic);
+    if (known !== undefined) return known;
+    const allowed = this.broker.acl.allows({ user: this.username, clientId: this.clientId }, topic, operation);
+    if (decisions.size >= ACL_DECISIONS_MAX) decisions.clear();
+    decisions.set(topic, allowed);
+    return allowed;
+  }
+
+  /**
+   * A PUBLISH the ACL refuses (handlers/publish.ts): nothing is stored. MQTT 5 answers QoS 1/2 with
+   * reason 0x87 (not authorized); 3.1.1 has no refusal, so the PUBLISH is acknowledged as usual and
+   * dropped [MQTT-3.3.5-2], as mosquitto does. In order with the acknowledgements of earlier publishes.
+   */
+  refusePublish(packet: mqttPacket.IPublishPacket): void {
+    if (packet.qos === 0) return;
+    const messageId = packet.messageId!;
+    if (this.protocolVersion === 5) {
+      this.ackChain = this.ackChain.then(() => this.sendAck(packet.qos === 1 ? 'puback' : 'pubrec', messageId, RC.notAuthorized));
+      return;
+    }
+    if (packet.qos === 1) {
+      this.ackChain = this.ackChain.then(() => this.sendAck('puback', messageId));
+      return;
+    }
+    // QoS 2 on 3.1.1: PUBREC now, PUBCOMP at PUBREL (the id is held like a stored one's).
+    this.session!.inboundQos2.set(messageId, true);
+    this.acknowledgeStoredQos2(messageId);
+  }
+
   sendAck(cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp', messageId: number, reasonCode = 0): void {
     if (this.closed) return;
     const type = ACK_TYPE_BYTE[cmd];
@@ -479,6 +522,11 @@ export class Connection {
     onDone: (() => void) | null,
   ): boolean {
     if (this.closed) return true;
+    if (!this.broker.acl.allowsEverything && !this.mayAccess(view.topic, 'read')) {
+      // Not for this client (a rule denies part of its wildcard): skipped as if delivered.
+      onDone?.();
+      return true;
+    }
     if (this.state === 'connected' && this.pending.length === this.pendingHead && this.canSend(qos)) {
       this.sendPublish(view, qos, retain, subscriptionIds, dup, onDone);
       return true;

@@ -11,6 +11,8 @@ export const RC = {
   implementationSpecificError: 0x83,
   unsupportedProtocolVersion: 0x84,
   clientIdentifierNotValid: 0x85,
+  badUserNameOrPassword: 0x86,
+  notAuthorized: 0x87,
   serverUnavailable: 0x88,
   serverShuttingDown: 0x8b,
   badAuthenticationMethod: 0x8c,
@@ -33,6 +35,8 @@ export const CONNACK_V3 = {
   unacceptableProtocolVersion: 1,
   identifierRejected: 2,
   serverUnavailable: 3,
+  badUserNameOrPassword: 4,
+  notAuthorized: 5,
 } as const;
 
 /** 3.1.1 SUBACK failure [MQTT-3.9.3-2]. */

@@ -19,6 +19,7 @@ import { formatHostPort, ListenError } from './listener.js';
 import { checkHandlerSet, HandlerStartError, launchServer, type RunningServer } from './start-server.js';
 import { usage } from './usage.js';
 import { kafkaCredentialCommand } from './commands/kafka-credential.js';
+import { passwdCommand } from './commands/passwd.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -129,6 +130,7 @@ export async function main(argv: readonly string[]): Promise<number | null> {
     return EXIT_OK;
   }
   if (command === 'kafka-credential') return kafkaCredentialCommand(commandLine, process.stdin, process.stdout);
+  if (command === 'passwd') return passwdCommand(commandLine, process.stdin, process.stdout);
   if (command !== 'serve') {
     throw new ConfigError('command', command === null ? 'missing command: strata serve [flags] (strata --help)' : `unknown command "${command}" (strata --help)`);
   }

@@ -5,6 +5,7 @@ export function usage(schema: ConfigSchema): string {
   const lines = [
     'usage: strata serve [--config strata.yaml] [flags]',
     '       strata kafka-credential [--mechanism SCRAM-SHA-512|SCRAM-SHA-256] [--iterations 4096] < password',
+    '       strata passwd [--cost 16384] < password        (an MQTT user\'s password hash for mqtt.users)',
     '',
     'Starts Strata: every registered protocol handler on one embedded store.',
     'Precedence: flags > environment > config file > defaults (docs/configuration.md).',

@@ -3,12 +3,22 @@
  * version, will, session expiry, keep-alive, the client's limits, and the session (new, resumed or
  * taken over) from the broker.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IConnackPacket, IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import { SESSION_EXPIRY_NEVER } from '../broker.js';
 import type { Connection } from '../connection.js';
 import { CONNACK_V3, RC } from '../reason-codes.js';
 import { isValidTopicName } from '../topic.js';
+import { passwordMatches, SCRYPT_BLOCK_SIZE_DEFAULT, SCRYPT_COST_DEFAULT, SCRYPT_PARALLELISM_DEFAULT, type PasswordHash } from '../auth/password-hash.js';
+
+/** What an unknown user's password is checked against (never matches): the refusal takes as long as a wrong password. */
+const STAND_IN_HASH: PasswordHash = {
+  cost: SCRYPT_COST_DEFAULT,
+  blockSize: SCRYPT_BLOCK_SIZE_DEFAULT,
+  parallelism: SCRYPT_PARALLELISM_DEFAULT,
+  salt: randomBytes(16),
+  hash: randomBytes(32),
+};
 
 /** MQTT 3.1 limits client ids to 23 characters (3.1 §3.1 "Client Identifier"). */
 const MQTT31_CLIENT_ID_CHARS_MAX = 23;
@@ -74,12 +84,35 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
     return refuse(conn, RC.clientIdentifierNotValid, CONNACK_V3.identifierRejected, 'client id too long');
   }
 
+  // Authentication (mqtt.users, mqtt.allowAnonymous; docs/protocols/mqtt.md "Authentication").
+  const username = packet.username;
+  if (version !== 5 && username === undefined && packet.password !== undefined) {
+    return conn.close('password without a user name', RC.protocolError); // [MQTT-3.1.2-22]
+  }
+  if (config.users.size > 0 || !config.allowAnonymous) {
+    if (username === undefined) {
+      if (!config.allowAnonymous) return refuse(conn, RC.notAuthorized, CONNACK_V3.notAuthorized, 'anonymous connection refused');
+    } else {
+      const stored = config.users.get(username);
+      const password = packet.password === undefined ? '' : packet.password.toString('utf8');
+      const matches = await passwordMatches(stored ?? STAND_IN_HASH, password);
+      if (conn.closed) return;
+      if (stored === undefined || packet.password === undefined || !matches) {
+        return refuse(conn, RC.badUserNameOrPassword, CONNACK_V3.badUserNameOrPassword, 'bad user name or password');
+      }
+    }
+  }
+  conn.username = username ?? null;
+
   // Will.
   let will: { packet: IPublishPacket; delaySeconds: number } | null = null;
   if (packet.will !== undefined) {
     const w = packet.will;
     if (!isValidTopicName(w.topic, config)) {
       return refuse(conn, RC.topicNameInvalid, CONNACK_V3.serverUnavailable, 'invalid will topic');
+    }
+    if (!broker.acl.allowsEverything && !broker.acl.allows({ user: conn.username, clientId }, w.topic, 'write')) {
+      return refuse(conn, RC.notAuthorized, CONNACK_V3.notAuthorized, 'will topic not authorized');
     }
     const { willDelayInterval, ...willProps } = w.properties ?? {};
     will = {

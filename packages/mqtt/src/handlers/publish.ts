@@ -47,6 +47,8 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   if (packet.qos > 0 && conn.protocolVersion === 5 && conn.inboundAppending + session.inboundQos2.size >= config.inflightMax) {
     return conn.close('receive maximum exceeded', RC.receiveMaximumExceeded); // MQTT 5 §3.3.4 flow control
   }
+  // Authorization (mqtt.acl): nothing stored; MQTT 5 says so with 0x87, 3.1.1 cannot [MQTT-3.3.5-2].
+  if (!conn.broker.acl.allowsEverything && !conn.mayAccess(packet.topic, 'write')) return conn.refusePublish(packet);
   if (packet.qos === 2) session.inboundQos2.set(packet.messageId!, false);
   conn.queuePublish(packet);
 }

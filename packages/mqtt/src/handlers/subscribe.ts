@@ -28,6 +28,11 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
       continue;
     }
     if (shared !== null && s.nl) return conn.close('no-local on a shared subscription', RC.protocolError); // [MQTT-3.8.3-4]
+    // Authorization (mqtt.acl): 3.1.1 has one failure code [MQTT-3.9.3-2]; MQTT 5 says why.
+    if (!broker.acl.allowsEverything && !broker.acl.maySubscribe({ user: conn.username, clientId: conn.clientId }, filter)) {
+      codes.push(v5 ? RC.notAuthorized : SUBACK_FAILURE_V3);
+      continue;
+    }
     if (!session.subscriptions.has(s.topic) && session.subscriptions.size + added >= config.subscriptionsMax) {
       codes.push(v5 ? RC.quotaExceeded : SUBACK_FAILURE_V3);
       continue;

@@ -7,22 +7,9 @@
 import { createScramCredential, SCRAM_ITERATIONS_MIN, SCRAM_MECHANISMS, type ScramMechanism } from '@strata/kafka';
 import type { CommandLine } from '../config/command-line.js';
 import { ConfigError } from '../config/config-error.js';
+import { readPassword } from './read-password.js';
 
-/** A password longer than this is refused (RFC 4616 caps a PLAIN password at 255 bytes). */
-const PASSWORD_BYTES_MAX = 255;
 const USAGE = `usage: strata kafka-credential [--mechanism ${SCRAM_MECHANISMS.join('|')}] [--iterations ${SCRAM_ITERATIONS_MIN}] < password\n`;
-
-async function readAll(input: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of input) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    bytes += buffer.length;
-    if (bytes > 64 * 1024) throw new ConfigError('stdin', 'the password on stdin is too long');
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function single(commandLine: CommandLine, name: string): string | undefined {
   const values = commandLine.flags.get(name);
@@ -42,10 +29,7 @@ export async function kafkaCredentialCommand(commandLine: CommandLine, input: No
   if (!mechanism) throw new ConfigError('--mechanism', `--mechanism must be one of ${SCRAM_MECHANISMS.join(', ')}, got "${mechanismName}"`);
   const iterationsText = single(commandLine, 'iterations') ?? String(SCRAM_ITERATIONS_MIN);
   const iterations = /^\d+$/.test(iterationsText) ? Number(iterationsText) : NaN;
-  const text = await readAll(input);
-  const password = text.split(/\r?\n/)[0] ?? '';
-  if (password === '') throw new ConfigError('stdin', 'no password on stdin (strata kafka-credential < file, or echo pw | strata kafka-credential)');
-  if (Buffer.byteLength(password) > PASSWORD_BYTES_MAX) throw new ConfigError('stdin', `the password is longer than ${PASSWORD_BYTES_MAX} bytes`);
+  const password = await readPassword(input, 'strata kafka-credential');
   let line: string;
   try {
     line = await createScramCredential(mechanism, password, iterations);
