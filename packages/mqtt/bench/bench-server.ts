@@ -29,7 +29,8 @@ const handler = new MqttHandler();
 const abort = new AbortController();
 await handler.start({
   core,
-  config: {},
+  // STRATA_BENCH_MQTT_CONFIG='{"inflightMax":256}': the handler's `mqtt:` section, to compare settings.
+  config: JSON.parse(process.env['STRATA_BENCH_MQTT_CONFIG'] ?? '{}') as Record<string, unknown>,
   logger: silentLogger,
   clock: systemClock,
   signal: abort.signal,

@@ -68,7 +68,12 @@ export const DEFAULT_MQTT_CONFIG: MqttConfig = {
   topicRules: [],
   retainedTopic: 'mqtt-retained',
   packetBytesMax: 1024 * 1024,
-  inflightMax: 64,
+  // 256, not 64 (since 2026-11-22): each acknowledgement a subscriber sends is read only after the
+  // group commit that blocks the event loop for an fsync, so a larger window hides that wait. 1→1
+  // QoS 1, 100,000 messages, alternated with mosquitto: 110,000-112,000 msgs/s against
+  // 76,000-88,000 with 64 (raw generator), 38,000-39,000 against 34,000-35,000 (mqtt.js).
+  // The queue behind it is queuedMessagesMax; in-flight messages are views of core data, not copies.
+  inflightMax: 256,
   queuedMessagesMax: 1000,
   outboundBytesMax: 4 * 1024 * 1024,
   appendBytesInflightMax: 4 * 1024 * 1024,
