@@ -19,6 +19,11 @@
  * frame's body lands in the frame's own buffer, with no per-read allocation and no copy of ours;
  * any other stream (TLS, in-memory pairs in tests, a Node without the machinery) by 'data' events.
  *
+ * Logins (SASL on the listener, sasl/session.ts): until the connection has authenticated only
+ * ApiVersions, SaslHandshake and SaslAuthenticate reach the API table (after SaslHandshake v0 the
+ * mechanism's messages come as bare frames, answered here); anything else, a failed login, or no
+ * login within `sasl.loginMsMax`, closes the connection.
+ *
  * Bad input closes this connection only: a frame over `frameBytesMax`, an unknown API key, a body
  * that does not decode. An unsupported version of a known API gets that API's error response
  * (UNSUPPORTED_VERSION); ApiVersions too new gets the v0 format (KIP-511).
