@@ -108,8 +108,18 @@ export async function bindListener(spec: ListenerSpec, config: ListenerConfig, h
   });
   if (config.tls !== null) {
     server.on('secureConnection', (socket: TLSSocket) => accepted(socket));
+    // One line a second at most, with the count, as for refused connections: a scanner or a
+    // misconfigured client retrying must not flood the log.
+    let failedSinceLog = 0;
+    let lastFailureLogMs = 0;
     server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-      logger.info('TLS handshake failed', { listener: spec.id, remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, error: error.message });
+      failedSinceLog++;
+      const nowMs = Date.now();
+      if (nowMs - lastFailureLogMs >= dropWarningIntervalMs) {
+        logger.info('TLS handshake failed', { listener: spec.id, remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, error: error.message, failed: failedSinceLog });
+        failedSinceLog = 0;
+        lastFailureLogMs = nowMs;
+      }
       socket.destroy();
     });
   }
