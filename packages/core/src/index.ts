@@ -30,3 +30,4 @@ export * from './random.js';
 export { rerunWithServerThreadPool, SERVER_THREAD_POOL_SIZE, threadPoolSize } from './thread-pool.js';
 export type { SegmentFile, SegmentFileStat, SegmentRewrite, SegmentStorage } from './storage/segment-storage.js';
 export { LocalSegmentStorage } from './storage/local-segment-storage.js';
+export { ConcurrencyLimit, passwordChecks, PASSWORD_CHECKS_CONCURRENT_MAX, PASSWORD_CHECKS_QUEUED_MAX } from './concurrency-limit.js';

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IPublishPacket } from 'mqtt';
 import { hashPassword, parsePasswordHash } from '../src/auth/password-hash.js';
-import { PasswordChecks } from '../src/auth/password-checks.js';
+import { ConcurrencyLimit } from '@strata/core';
+import { passwordMatches } from '../src/auth/password-hash.js';
 import { Acl, filterCovers } from '../src/auth/acl.js';
 import { parseMqttConfig } from '../src/config.js';
 import { collect, connect, endClient, sleep, startBroker, type TestBroker } from './harness.js';
@@ -221,9 +222,9 @@ test('config: users, acl and aclDefault are validated with the key named', async
 });
 
 test('password checks: at most N at once in the thread pool, a bounded queue behind, busy past it', async () => {
-  const checks = new PasswordChecks(2, 3);
+  const checks = new ConcurrencyLimit(2, 3);
   const stored = parsePasswordHash(await hashPassword('pw', TEST_COST));
-  const results = Array.from({ length: 6 }, (_, i) => checks.check(stored, i === 0 ? 'pw' : 'wrong'));
+  const results = Array.from({ length: 6 }, (_, i) => checks.run(() => passwordMatches(stored, i === 0 ? 'pw' : 'wrong')));
   assert.deepEqual(checks.stats, { running: 2, waiting: 3 });
   const all = await Promise.all(results);
   assert.deepEqual(all, [true, false, false, false, false, 'busy']);

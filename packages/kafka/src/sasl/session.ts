@@ -8,7 +8,7 @@
  *                 SaslHandshake v0, the client sends them as bare size-prefixed frames (KIP-43)
  *   authenticated, or failed (the failure is answered, then the connection is closed)
  */
-import { StrataError } from '@strata/core';
+import { passwordChecks, StrataError } from '@strata/core';
 import { passwordMatches, type CredentialStore, type SaslMechanism } from './credentials.js';
 import { parsePlainMessage } from './plain.js';
 import { SaslFailure, ScramServer } from './scram.js';
@@ -60,7 +60,9 @@ export class SaslSession {
         const plain = parsePlainMessage(message);
         // An unknown user costs the same PBKDF2 as a known one: the answer's timing tells nothing.
         const credential = this.settings.credentials.any(plain.user);
-        const matches = await passwordMatches(credential ?? this.settings.credentials.standIn, plain.password);
+        // PBKDF2 runs in the thread pool beside storage I/O: through the process's login limit.
+        const matches = await passwordChecks.run(() => passwordMatches(credential ?? this.settings.credentials.standIn, plain.password));
+        if (matches === 'busy') throw new SaslFailure('Authentication failed: too many logins being checked, try again', 'password check queue full');
         if (!credential || !matches) {
           throw new SaslFailure('Authentication failed: Invalid username or password', `PLAIN login of ${JSON.stringify(plain.user)} refused`);
         }

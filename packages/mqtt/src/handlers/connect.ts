@@ -9,8 +9,8 @@ import { SESSION_EXPIRY_NEVER } from '../broker.js';
 import type { Connection } from '../connection.js';
 import { CONNACK_V3, RC } from '../reason-codes.js';
 import { isValidTopicName } from '../topic.js';
-import { SCRYPT_BLOCK_SIZE_DEFAULT, SCRYPT_COST_DEFAULT, SCRYPT_PARALLELISM_DEFAULT, type PasswordHash } from '../auth/password-hash.js';
-import { passwordChecks } from '../auth/password-checks.js';
+import { passwordMatches, SCRYPT_BLOCK_SIZE_DEFAULT, SCRYPT_COST_DEFAULT, SCRYPT_PARALLELISM_DEFAULT, type PasswordHash } from '../auth/password-hash.js';
+import { passwordChecks } from '@strata/core';
 
 /** What an unknown user's password is checked against (never matches): the refusal takes as long as a wrong password. */
 const STAND_IN_HASH: PasswordHash = {
@@ -96,7 +96,7 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
     } else {
       const stored = config.users.get(username);
       const password = packet.password === undefined ? '' : packet.password.toString('utf8');
-      const matches = await passwordChecks.check(stored ?? STAND_IN_HASH, password);
+      const matches = await passwordChecks.run(() => passwordMatches(stored ?? STAND_IN_HASH, password));
       if (conn.closed) return;
       if (matches === 'busy') return refuse(conn, RC.serverUnavailable, CONNACK_V3.serverUnavailable, 'too many logins being checked');
       if (stored === undefined || packet.password === undefined || !matches) {
