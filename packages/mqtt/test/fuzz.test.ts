@@ -127,3 +127,50 @@ test('fuzz over TCP: garbage and oversized frames close only their own connectio
     await broker.close();
   }
 });
+
+test('fuzz with logins and ACLs: 2,000 mutated streams whose CONNECTs carry user names and passwords; the server survives and serves a logged-in client', async () => {
+  const { hashPassword } = await import('../src/auth/password-hash.js');
+  const broker = await startBroker({
+    config: {
+      connectTimeoutMs: 200,
+      allowAnonymous: false,
+      users: { u: await hashPassword('p', 1024) },
+      acl: [{ filter: 'a/#', access: 'deny' }, { filter: 'health/%u', access: 'readwrite' }],
+      aclDefault: 'deny',
+    },
+  });
+  try {
+    const healthy = await connect(broker.url, { clientId: 'healthy', protocolVersion: 5, username: 'u', password: 'p' });
+    const got = collect(healthy);
+    await healthy.subscribeAsync('health/u', { qos: 1 });
+    const random = seededRandom(0xac1);
+    const info = { listenerId: 'mqtt', remoteAddress: 'fuzz', remotePort: 0, localAddress: '', localPort: 0, tls: false };
+    const seeds = ([3, 4, 5] as const).map((version) => {
+      const packets = seedPackets(version);
+      const login = mqttPacket.generate(connectPacket('fuzz-login', version, { username: 'u', password: Buffer.from(random() < 0.5 ? 'p' : 'wrong') }), { protocolVersion: version });
+      return [login, ...packets.slice(1)];
+    });
+    const rounds = 2000;
+    let published = 0;
+    for (let round = 0; round < rounds; round++) {
+      const version = round % 3;
+      const { server, toServer } = pair();
+      broker.handler.handleConnection(server, info);
+      if (random() < 0.7) toServer.write(seeds[version]![0]!);
+      const count = 1 + Math.floor(random() * 4);
+      for (let i = 0; i < count; i++) toServer.write(mutate(random, seeds[version]!));
+      if (round % 100 === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await healthy.publishAsync('health/u', `ok ${round}`, { qos: 1 });
+        published++;
+      }
+      toServer.end();
+      server.destroy();
+    }
+    await got.wait(published, 10_000);
+    assert.equal(got.messages.length, published);
+    await endClient(healthy);
+  } finally {
+    await broker.close();
+  }
+});
