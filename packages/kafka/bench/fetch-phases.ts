@@ -11,10 +11,11 @@
  * The Kafka client runs in a worker thread (bench/fetch-client.ts) with 1 and with several fetches
  * in flight.
  */
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { encodeRecordBatch, type Core } from '@strata/core';
 import type { FetchClientJob, FetchClientResult } from './fetch-client.js';
+import { joinEntries } from '../src/apis/fetch.js';
 
 export const FETCH_BYTES_MAX = 8 * 1024 * 1024;
 const TOPIC_PREFIX = 'persistent://public/default/';
@@ -103,21 +104,13 @@ async function coreRead(core: Core, topic: string, records: number): Promise<num
   return bytes / 1048576 / ((performance.now() - started) / 1000);
 }
 
-/** The same bytes through loopback TCP with no protocol: 8 MiB writes, the worker counts them. */
-async function tcpCeiling(bytes: number): Promise<number> {
-  const block = Buffer.alloc(FETCH_BYTES_MAX, 0x63);
+/**
+ * MB/s of `bytes` sent by a plain TCP server with no protocol and counted by the worker in 'sink'
+ * mode: `send` writes them to the socket once the worker's first bytes arrive.
+ */
+async function sinkRate(bytes: number, send: (socket: Socket) => void): Promise<number> {
   const server = createServer((socket) => {
-    socket.once('data', () => {
-      let left = bytes;
-      const pump = (): void => {
-        while (left > 0) {
-          const n = Math.min(left, block.length);
-          left -= n;
-          if (!socket.write(n === block.length ? block : block.subarray(0, n))) return void socket.once('drain', pump);
-        }
-      };
-      pump();
-    });
+    socket.once('data', () => send(socket));
     socket.on('error', () => {});
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -128,58 +121,48 @@ async function tcpCeiling(bytes: number): Promise<number> {
   } finally {
     server.close();
   }
+}
+
+/** The same bytes through loopback TCP with no protocol: 8 MiB writes, the worker counts them. */
+function tcpCeiling(bytes: number): Promise<number> {
+  const block = Buffer.alloc(FETCH_BYTES_MAX, 0x63);
+  return sinkRate(bytes, (socket) => {
+    let left = bytes;
+    const pump = (): void => {
+      while (left > 0) {
+        const n = Math.min(left, block.length);
+        left -= n;
+        if (!socket.write(n === block.length ? block : block.subarray(0, n))) return void socket.once('drain', pump);
+      }
+    };
+    pump();
+  });
 }
 
 /**
  * The storage-to-socket floor of a catch-up consumer, with no protocol: the same core.read calls
- * as `coreRead` (8 MiB, from disk), each result's bytes written to a socket as they lie (one
- * write per contiguous run, as the Fetch handler's records field is) and released once written;
+ * as `coreRead` (8 MiB, from disk), each result's bytes joined as the Fetch handler joins them
+ * (`joinEntries`: one view per contiguous run) and written to the socket, released once written;
  * the worker counts the bytes. Node has no sendfile, so every server in it copies a disk read
  * twice (page cache -> buffer -> socket): this is what the Kafka handler is compared with to see
  * what the protocol adds over storage.
  */
-async function coreToSocket(core: Core, topic: string, records: number, bytes: number): Promise<number> {
-  const server = createServer((socket) => {
-    socket.once('data', () => {
-      void (async () => {
-        let offset = 0;
-        for (let rounds = 0; offset < records && rounds < 1_000_000 && !socket.destroyed; rounds++) {
-          const result = await core.read(TOPIC_PREFIX + topic, 0, { offset, maxBytes: FETCH_BYTES_MAX });
-          if (result.entries.length === 0) break;
-          const runs = contiguousRuns(result.entries.map((entry) => entry.bytes));
-          for (let i = 0; i < runs.length - 1; i++) socket.write(runs[i]!);
-          const drained = socket.write(runs[runs.length - 1]!, () => result.release());
-          offset = result.entries[result.entries.length - 1]!.lastOffset + 1;
-          if (!drained) await new Promise((resolve) => socket.once('drain', resolve));
-        }
-      })().catch(() => socket.destroy());
-    });
-    socket.on('error', () => {});
+function coreToSocket(core: Core, topic: string, records: number, bytes: number): Promise<number> {
+  return sinkRate(bytes, (socket) => {
+    void (async () => {
+      let offset = 0;
+      for (let rounds = 0; offset < records && rounds < 1_000_000 && !socket.destroyed; rounds++) {
+        const result = await core.read(TOPIC_PREFIX + topic, 0, { offset, maxBytes: FETCH_BYTES_MAX });
+        if (result.entries.length === 0) break;
+        const joined = joinEntries(result.entries);
+        const runs = Array.isArray(joined) ? joined : [joined];
+        for (let i = 0; i < runs.length - 1; i++) socket.write(runs[i]!);
+        const drained = socket.write(runs[runs.length - 1]!, () => result.release());
+        offset = result.entries[result.entries.length - 1]!.lastOffset + 1;
+        if (!drained) await new Promise((resolve) => socket.once('drain', resolve));
+      }
+    })().catch(() => socket.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const port = (server.address() as AddressInfo).port;
-    const result = await runWorker({ mode: 'sink', port, topic: '', records: 0, recordsPerBatch: 1, batchBytes: 1, maxBytes: 0, depth: 1, bytes, messageBytes: 0 });
-    return result.bytes / 1048576 / (result.ms / 1000);
-  } finally {
-    server.close();
-  }
-}
-
-/** Views of the buffers joined where they lie back to back in one underlying buffer (no copy). */
-function contiguousRuns(buffers: readonly Buffer[]): Buffer[] {
-  const runs: Buffer[] = [];
-  let run: Buffer | null = null;
-  for (const buffer of buffers) {
-    if (run !== null && run.buffer === buffer.buffer && run.byteOffset + run.length === buffer.byteOffset) {
-      run = Buffer.from(run.buffer, run.byteOffset, run.length + buffer.length);
-    } else {
-      if (run !== null) runs.push(run);
-      run = buffer;
-    }
-  }
-  if (run !== null) runs.push(run);
-  return runs;
 }
 
 /** Main-thread (server) busy fraction per fetch phase, by phase name: is the server the bottleneck? */
