@@ -143,8 +143,19 @@ export interface PartitionOffsets {
   readonly logStartOffset: number;
   /** Next offset to be written (Kafka's high watermark / log end offset). */
   readonly highWatermark: number;
-  /** No transactions yet: equal to highWatermark. */
+  /**
+   * The first offset of the oldest Kafka transaction still open in the partition (KIP-98), else
+   * highWatermark: a read_committed reader reads below it only.
+   */
   readonly lastStableOffset: number;
+}
+
+/** A Kafka transaction that ended in an abort: its producer's records from firstOffset up to its marker. */
+export interface AbortedTransaction {
+  readonly producerId: number;
+  readonly firstOffset: number;
+  /** The offset of its abort marker. */
+  readonly lastOffset: number;
 }
 
 export interface ReadResult extends PartitionOffsets {
@@ -196,6 +207,12 @@ export interface Core {
    */
   read(topic: string, partition: number, options: ReadOptions): Promise<ReadResult>;
   offsets(topic: string, partition: number): PartitionOffsets;
+  /**
+   * Aborted transactions a read_committed reader of [fromOffset, toOffset] must drop records of:
+   * marker at or past fromOffset, first offset at or before toOffset (Kafka Fetch
+   * abortedTransactions). Empty for partitions that never saw a transactional batch.
+   */
+  abortedTransactions(topic: string, partition: number, fromOffset: number, toOffset: number): AbortedTransaction[];
   /** First offset whose timestamp is >= timestampMs, or null when there is none. */
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<{ offset: number; timestamp: number } | null>;
   /** Moves the log start offset up to `beforeOffset` (Kafka DeleteRecords); returns the new log start. */

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type {
+  AbortedTransaction,
   AppendEvent,
   AppendInput,
   AppendResult,
@@ -39,6 +40,7 @@ import { createSubscriptions, type SubscriptionsService } from './subscription/s
 import type { Subscriptions } from './subscription/types.js';
 import { ProducerIds } from './topics/producer-ids.js';
 import { TopicRegistry } from './topics/topic-registry.js';
+import { abortedTransactionsIn } from './log/transaction-state.js';
 import { mergePolicies, validatePolicies } from './topics/policies.js';
 
 const LOCK_FILE = 'LOCK';
@@ -234,6 +236,11 @@ export class CoreImpl implements Core {
 
   offsets(topic: string, partition: number): PartitionOffsets {
     return this.log.offsets(this.logOf(topic, partition));
+  }
+
+  abortedTransactions(topic: string, partition: number, fromOffset: number, toOffset: number): AbortedTransaction[] {
+    const log = this.logOf(topic, partition);
+    return log.transactions === null ? [] : abortedTransactionsIn(log.segments, fromOffset, toOffset);
   }
 
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {

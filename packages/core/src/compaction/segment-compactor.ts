@@ -218,6 +218,9 @@ export class SegmentCompactor {
     const replacement = new Segment(log.dir, segment.baseOffset, segment.createdAtMs);
     for (const batch of written) replacement.noteBatch(batch.baseOffset, batch.lastOffset, batch.maxTimestamp, batch.bytes, this.options.indexIntervalBytes);
     replacement.committedBytes = replacement.bytes;
+    // Control and transactional batches pass through compaction unchanged, offsets too.
+    replacement.abortedTransactions = segment.abortedTransactions;
+    replacement.openTransactionsAtEnd = segment.openTransactionsAtEnd;
     if ((segment as SegmentFileState).writtenBytes !== undefined) (replacement as SegmentFileState).writtenBytes = replacement.bytes;
     rewrite.replace();
     log.segments[position] = replacement;

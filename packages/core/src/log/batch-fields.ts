@@ -5,6 +5,7 @@
 import { readInt64 } from '../record-batch/varint.js';
 import {
   LOG_OVERHEAD_BYTES,
+  OFFSET_ATTRIBUTES,
   OFFSET_BASE_OFFSET,
   OFFSET_BASE_SEQUENCE,
   OFFSET_BATCH_LENGTH,
@@ -21,6 +22,7 @@ import {
 export { LOG_OVERHEAD_BYTES, RECORD_BATCH_HEADER_BYTES, RECORD_BATCH_MAGIC, OFFSET_MAGIC };
 
 export interface BatchFields {
+  readonly attributes: number;
   readonly lastOffsetDelta: number;
   readonly maxTimestamp: number;
   readonly producerId: number;
@@ -47,6 +49,7 @@ export function batchMaxTimestamp(buf: Buffer, at = 0): number {
 
 export function readBatchFields(buf: Buffer, at = 0): BatchFields {
   return {
+    attributes: buf.readInt16BE(at + OFFSET_ATTRIBUTES),
     lastOffsetDelta: buf.readInt32BE(at + OFFSET_LAST_OFFSET_DELTA),
     maxTimestamp: readInt64(buf, at + OFFSET_MAX_TIMESTAMP),
     producerId: readInt64(buf, at + OFFSET_PRODUCER_ID),

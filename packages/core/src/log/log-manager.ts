@@ -348,6 +348,7 @@ export class LogManager {
     log.nextOffset = lastOffset + 1;
     log.highWatermark = log.nextOffset;
     if (isIdempotent(fields)) log.producers.replay(fields, baseOffset, lastOffset);
+    log.noteTransactions(record.batch, fields.attributes, fields.producerId, baseOffset, segment);
     // Like an acknowledged append: pending until flushed. On a full disk the flush fails, the data
     // stays readable from memory, and the journal is kept until a checkpoint succeeds.
     const bytes = Buffer.from(record.batch);
@@ -492,10 +493,12 @@ export class LogManager {
         for (let i = 0; i < request.batches.length; i++) {
           const batch = request.batches[i]!;
           const baseOffset = batchBaseOffset(batch);
-          const lastOffset = baseOffset + request.fields[i]!.lastOffsetDelta;
+          const fields = request.fields[i]!;
+          const lastOffset = baseOffset + fields.lastOffsetDelta;
           // One object for both (read-only): it lives until the segment write and the tail cache
           // are done with it, so it is old-generation garbage for the GC; one is half the work.
           const entry: Entry = { baseOffset, lastOffset, bytes: batch };
+          log.noteTransactions(batch, fields.attributes, fields.producerId, baseOffset, request.segments[i]!);
           this.flusher.add(log, request.segments[i]!, entry);
           this.tailCache.add(log.tail, entry);
         }
@@ -537,7 +540,9 @@ export class LogManager {
   // ---------------------------------------------------------------- reads
 
   offsets(log: PartitionLog): PartitionOffsets {
-    return { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, lastStableOffset: log.highWatermark };
+    const logStartOffset = log.logStartOffset;
+    const lastStableOffset = log.transactions === null ? log.highWatermark : log.transactions.lastStableOffset(log.highWatermark, logStartOffset);
+    return { logStartOffset, highWatermark: log.highWatermark, lastStableOffset };
   }
 
   async read(log: PartitionLog, options: ReadOptions): Promise<ReadResult> {

@@ -29,6 +29,7 @@ import { encodeSegmentSummary, indexPathOf, readSegmentSummary, writeSegmentSumm
 import type { ReadAhead, ReadChunk } from './read-ahead.js';
 import { parseSegmentFileName, Segment } from './segment.js';
 import { TailRun } from './tail-cache.js';
+import { isTransactionalAttributes, PartitionTransactions } from './transaction-state.js';
 
 const LOG_START_FILE = 'log-start';
 /** Bytes read per step when scanning a segment during recovery. */
@@ -74,6 +75,8 @@ export class PartitionLog {
   readonly tail = new TailRun();
   readonly waiters = new Set<() => void>();
   private producerTable: ProducerStateTable | null = null;
+  /** Kafka transactions in this partition; null until its first transactional batch. */
+  transactions: PartitionTransactions | null = null;
   deleted = false;
 
   constructor(
@@ -93,6 +96,15 @@ export class PartitionLog {
   get producers(): ProducerStateTable {
     if (!this.producerTable) this.producerTable = new ProducerStateTable(this.deps.tuning.producerBatchesMax, this.deps.tuning.producersPerPartitionMax);
     return this.producerTable;
+  }
+
+  /**
+   * Follows transactions through one acknowledged (or replayed) batch in `segment`; a null check for
+   * partitions that never saw a transactional batch.
+   */
+  noteTransactions(batch: Buffer, attributes: number, producerId: number, baseOffset: number, segment: Segment): void {
+    if (isTransactionalAttributes(attributes)) (this.transactions ??= new PartitionTransactions()).apply(batch, attributes, producerId, baseOffset, segment);
+    if (this.transactions !== null) segment.openTransactionsAtEnd = this.transactions.open;
   }
 
   get activeSegment(): Segment | undefined {
@@ -169,6 +181,12 @@ export class PartitionLog {
     segment.lastIndexedPosition = summary.lastIndexedPosition;
     segment.summarized = true;
     if (summary.producers.length > 0 || this.producerTable) this.producers.restore(summary.producers);
+    if (summary.abortedTransactions !== null && summary.abortedTransactions.length > 0) segment.abortedTransactions = summary.abortedTransactions;
+    if (summary.openTransactions !== null) {
+      // Replaces what earlier segments built, as the producer state does.
+      (this.transactions ??= new PartitionTransactions()).open = new Map(summary.openTransactions);
+      segment.openTransactionsAtEnd = this.transactions.open;
+    }
     return true;
   }
 
@@ -251,6 +269,7 @@ export class PartitionLog {
           const lastOffset = baseOffset + fields.lastOffsetDelta;
           segment.noteBatch(baseOffset, lastOffset, fields.maxTimestamp, total, this.deps.tuning.indexIntervalBytes);
           if (isIdempotent(fields)) this.producers.replay(fields, baseOffset, lastOffset);
+          this.noteTransactions(batch, fields.attributes, fields.producerId, baseOffset, segment);
           at += total;
           progressed = true;
         }
@@ -273,6 +292,7 @@ export class PartitionLog {
           const fields = readBatchFields(whole);
           const lastOffset = segment.nextOffset + fields.lastOffsetDelta;
           if (isIdempotent(fields)) this.producers.replay(fields, segment.nextOffset, lastOffset);
+          this.noteTransactions(whole, fields.attributes, fields.producerId, segment.nextOffset, segment);
           segment.noteBatch(segment.nextOffset, lastOffset, fields.maxTimestamp, total, this.deps.tuning.indexIntervalBytes);
           position += total;
           continue;

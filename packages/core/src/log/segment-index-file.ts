@@ -7,16 +7,21 @@
  *
  *   magic u32 'SIDX', version u32, then f64: bytes, nextOffset, entries, maxTimestamp, createdAtMs,
  *   lastIndexedPosition; u32 index points, u32 producer-state bytes; the points (3 x f64 each:
- *   offset, position, maxTimestampBefore); the producer state after the segment's last batch (JSON);
- *   CRC-32C of everything before it.
+ *   offset, position, maxTimestampBefore); the state after the segment's last batch as JSON (version 1:
+ *   the producer snapshot; version 2: `{producers, open, aborted}`, adding the open transactions
+ *   [producerId, firstOffset] and the transactions aborted by markers in the segment [producerId,
+ *   firstOffset, lastOffset], each null for a partition that never saw a transactional batch);
+ *   CRC-32C of everything before it. Version 1 files are still read.
  */
 import { crc32cRange } from '../record-batch/crc32c.js';
 import type { SegmentStorage } from '../storage/segment-storage.js';
 import type { ProducerSnapshot } from './producer-state.js';
+import type { AbortedTransaction } from './transaction-state.js';
 import type { Segment } from './segment.js';
 
 const MAGIC = 0x53494458;
-const VERSION = 1;
+const VERSION = 2;
+const VERSION_WITHOUT_TRANSACTIONS = 1;
 const FIXED_BYTES = 64;
 export const INDEX_SUFFIX = '.idx';
 
@@ -33,11 +38,25 @@ export interface SegmentSummary {
   readonly lastIndexedPosition: number;
   readonly points: readonly (readonly [number, number, number])[];
   readonly producers: ProducerSnapshot;
+  /** Open transactions at the segment's end as [producerId, firstOffset]; null: none ever seen. */
+  readonly openTransactions: [number, number][] | null;
+  readonly abortedTransactions: AbortedTransaction[] | null;
+}
+
+interface SummaryStateJson {
+  readonly producers: ProducerSnapshot;
+  readonly open: [number, number][] | null;
+  readonly aborted: [number, number, number][] | null;
 }
 
 export function encodeSegmentSummary(segment: Segment, producers: ProducerSnapshot): Buffer {
   const points = segment.index.points();
-  const producerBytes = Buffer.from(JSON.stringify(producers));
+  const state: SummaryStateJson = {
+    producers,
+    open: segment.openTransactionsAtEnd ? [...segment.openTransactionsAtEnd] : null,
+    aborted: segment.abortedTransactions ? segment.abortedTransactions.map((a) => [a.producerId, a.firstOffset, a.lastOffset]) : null,
+  };
+  const producerBytes = Buffer.from(JSON.stringify(state));
   const out = Buffer.alloc(FIXED_BYTES + points.length * 24 + producerBytes.length + 4);
   out.writeUInt32BE(MAGIC, 0);
   out.writeUInt32BE(VERSION, 4);
@@ -65,7 +84,8 @@ export function encodeSegmentSummary(segment: Segment, producers: ProducerSnapsh
 /** The summary, or null when the file is missing, torn or not a summary. Never throws on content. */
 export function decodeSegmentSummary(data: Buffer): SegmentSummary | null {
   if (data.length < FIXED_BYTES + 4) return null;
-  if (data.readUInt32BE(0) !== MAGIC || data.readUInt32BE(4) !== VERSION) return null;
+  const version = data.readUInt32BE(4);
+  if (data.readUInt32BE(0) !== MAGIC || (version !== VERSION && version !== VERSION_WITHOUT_TRANSACTIONS)) return null;
   const count = data.readUInt32BE(56);
   const producerBytes = data.readUInt32BE(60);
   const end = FIXED_BYTES + count * 24 + producerBytes;
@@ -74,9 +94,11 @@ export function decodeSegmentSummary(data: Buffer): SegmentSummary | null {
   const points: [number, number, number][] = [];
   let at = FIXED_BYTES;
   for (let i = 0; i < count; i++, at += 24) points.push([data.readDoubleBE(at), data.readDoubleBE(at + 8), data.readDoubleBE(at + 16)]);
-  let producers: ProducerSnapshot;
+  let state: SummaryStateJson;
   try {
-    producers = JSON.parse(data.subarray(at, end).toString('utf8')) as ProducerSnapshot;
+    const parsed = JSON.parse(data.subarray(at, end).toString('utf8')) as unknown;
+    state = version === VERSION_WITHOUT_TRANSACTIONS ? { producers: parsed as ProducerSnapshot, open: null, aborted: null } : (parsed as SummaryStateJson);
+    if (!Array.isArray(state.producers)) return null;
   } catch {
     return null;
   }
@@ -89,7 +111,9 @@ export function decodeSegmentSummary(data: Buffer): SegmentSummary | null {
     createdAtMs: data.readDoubleBE(40),
     lastIndexedPosition: lastIndexedPosition < 0 ? -Infinity : lastIndexedPosition,
     points,
-    producers,
+    producers: state.producers,
+    openTransactions: Array.isArray(state.open) ? state.open : null,
+    abortedTransactions: Array.isArray(state.aborted) ? state.aborted.map(([producerId, firstOffset, lastOffset]) => ({ producerId, firstOffset, lastOffset })) : null,
   };
 }
 

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { Entry } from '../core.js';
 import { SparseIndex } from './sparse-index.js';
+import type { AbortedTransaction, OpenTransactions } from './transaction-state.js';
 
 export const SEGMENT_SUFFIX = '.log';
 
@@ -59,6 +60,13 @@ export class Segment {
    * were written before it started (or by compaction): how recent its bytes are (ReadAheadIo `recent`).
    */
   writtenSince = -1;
+  /** Transactions aborted by a marker in this segment (transaction-state.ts); null when none. */
+  abortedTransactions: AbortedTransaction[] | null = null;
+  /**
+   * The partition's open transactions after this segment's last acknowledged batch, for its index
+   * file; null while the partition has never seen a transactional batch.
+   */
+  openTransactionsAtEnd: OpenTransactions | null = null;
 
   constructor(
     directory: string,

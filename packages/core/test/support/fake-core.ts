@@ -122,6 +122,10 @@ export class FakeCore implements Omit<Core, 'subscriptions'> {
     return { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, lastStableOffset: log.highWatermark };
   }
 
+  abortedTransactions(): [] {
+    return []; // the fake takes no transactional batches
+  }
+
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number) {
     for (const entry of this.partition(topic, partition).entries) {
       for (const message of decodeRecordBatch(entry.bytes).messages) {
