@@ -58,6 +58,10 @@ const APIS = [
   ['OffsetDelete', 0, 0],
   ['DescribeCluster', 0, 1],
   ['DescribeProducers', 0, 0],
+  ['AddPartitionsToTxn', 0, 3],
+  ['AddOffsetsToTxn', 0, 3],
+  ['EndTxn', 0, 3],
+  ['TxnOffsetCommit', 0, 3],
 ];
 
 // ---------------------------------------------------------------------------------------------------

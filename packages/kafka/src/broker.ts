@@ -10,6 +10,7 @@ import type { TopicNaming } from './naming.js';
 import type { FramePool } from './protocol/frame-pool.js';
 import type { CommittedOffsetStore } from './offsets/committed-offset-store.js';
 import type { TopicIdIndex } from './topic-ids.js';
+import type { TransactionCoordinator } from './transactions/transaction-coordinator.js';
 
 export interface KafkaBroker {
   readonly core: Core;
@@ -17,6 +18,7 @@ export interface KafkaBroker {
   readonly naming: TopicNaming;
   readonly groups: GroupCoordinator;
   readonly offsets: CommittedOffsetStore;
+  readonly transactions: TransactionCoordinator;
   readonly topicIds: TopicIdIndex;
   readonly logger: Logger;
   readonly clock: Clock;

@@ -47,6 +47,14 @@ export interface KafkaConfig {
   /** How often expired offsets are looked for. */
   readonly offsetsRetentionCheckMs: number;
   readonly groupsMax: number;
+  /** Largest transaction timeout a producer may ask for (Kafka transaction.max.timeout.ms). */
+  readonly transactionTimeoutMsMax: number;
+  /** A transactional id with no transaction for this long is forgotten (Kafka transactional.id.expiration.ms). */
+  readonly transactionalIdExpirationMs: number;
+  /** How often open transactions are checked against their timeouts (Kafka transaction.abort.timed.out.transaction.cleanup.interval.ms). */
+  readonly transactionCheckIntervalMs: number;
+  /** Transactional ids kept at once; InitProducerId for a new one past it is refused. */
+  readonly transactionalIdsMax: number;
   readonly connectionsMax: number;
   /**
    * Graceful close: how long requests already read may take to be answered and their responses to
@@ -81,6 +89,10 @@ export const DEFAULT_KAFKA_CONFIG: KafkaConfig = {
   offsetsRetentionMs: 7 * 24 * 3600 * 1000,
   offsetsRetentionCheckMs: 600_000,
   groupsMax: 100_000,
+  transactionTimeoutMsMax: 900_000,
+  transactionalIdExpirationMs: 7 * 24 * 3600 * 1000,
+  transactionCheckIntervalMs: 10_000,
+  transactionalIdsMax: 100_000,
   connectionsMax: 10_000,
   shutdownDrainMsMax: 5_000,
   sasl: null,
@@ -117,6 +129,10 @@ const INTEGER_KEYS = [
   'offsetsRetentionMs',
   'offsetsRetentionCheckMs',
   'groupsMax',
+  'transactionTimeoutMsMax',
+  'transactionalIdExpirationMs',
+  'transactionCheckIntervalMs',
+  'transactionalIdsMax',
   'connectionsMax',
   'shutdownDrainMsMax',
 ] as const;

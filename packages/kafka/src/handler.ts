@@ -12,6 +12,7 @@ import { KafkaConnection } from './connection.js';
 import { GroupCoordinator } from './group/group-coordinator.js';
 import { createTopicNaming } from './naming.js';
 import { CommittedOffsetStore } from './offsets/committed-offset-store.js';
+import { TransactionCoordinator } from './transactions/transaction-coordinator.js';
 import { FramePool } from './protocol/frame-pool.js';
 import { TopicIdIndex } from './topic-ids.js';
 
@@ -29,6 +30,7 @@ export class KafkaHandler implements ProtocolHandler {
   private unsubscribe: (() => void) | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private transactions: TransactionCoordinator | null = null;
 
   async start(context: HandlerContext): Promise<void> {
     const config = parseKafkaConfig(context.config);
@@ -43,6 +45,18 @@ export class KafkaHandler implements ProtocolHandler {
       groupsMax: config.groupsMax,
       hasOffsets: (groupId) => offsets.hasOffsets(groupId),
     });
+    const transactions = new TransactionCoordinator({
+      core,
+      offsets,
+      clock: context.clock,
+      logger: context.logger.child({ component: 'transactions' }),
+      timeoutMsMax: config.transactionTimeoutMsMax,
+      idExpirationMs: config.transactionalIdExpirationMs,
+      checkIntervalMs: config.transactionCheckIntervalMs,
+      transactionalIdsMax: config.transactionalIdsMax,
+    });
+    await transactions.load();
+    this.transactions = transactions;
     const bound = context.listeners.get(KAFKA_LISTENER_ID);
     const topicIds = new TopicIdIndex(core);
     this.broker = {
@@ -51,6 +65,7 @@ export class KafkaHandler implements ProtocolHandler {
       naming: createTopicNaming(config.defaultNamespace, config.namespaceSeparator),
       groups,
       offsets,
+      transactions,
       topicIds,
       logger: context.logger,
       clock: context.clock,
@@ -139,6 +154,7 @@ export class KafkaHandler implements ProtocolHandler {
     const drainMs = this.broker?.config.shutdownDrainMsMax ?? 0;
     const drains = [...this.connections].map((connection) => connection.drain(drainMs));
     this.broker?.groups.close();
+    this.transactions?.close();
     await Promise.all(drains);
     this.connections.clear();
   }

@@ -60,6 +60,21 @@ function samples(): Array<[number, number, unknown]> {
   out.push([API_KEY.DescribeConfigs, 4, { resources: [{ resourceType: 2, resourceName: 'fz', configurationKeys: null }], includeSynonyms: false, includeDocumentation: false }]);
   out.push([API_KEY.OffsetForLeaderEpoch, 4, { replicaId: -1, topics: [{ topic: 'fz', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] }]);
   out.push([API_KEY.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 1000, producerId: -1, producerEpoch: -1 }]);
+  // Transactions: the mutated ids, epochs and states reach the coordinator's checks.
+  out.push([API_KEY.InitProducerId, 4, { transactionalId: 'ft', transactionTimeoutMs: 1000, producerId: -1, producerEpoch: -1 }]);
+  for (const v of [0, 3]) {
+    out.push([API_KEY.AddPartitionsToTxn, v, { v3AndBelowTransactionalId: 'ft', v3AndBelowProducerId: 1, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [{ name: 'fz', partitions: [0, 1] }] }]);
+    out.push([API_KEY.AddOffsetsToTxn, v, { transactionalId: 'ft', producerId: 1, producerEpoch: 0, groupId: 'fg' }]);
+    out.push([API_KEY.TxnOffsetCommit, v, { transactionalId: 'ft', groupId: 'fg', producerId: 1, producerEpoch: 0, generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'fz', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] }]);
+    out.push([API_KEY.EndTxn, v, { transactionalId: 'ft', producerId: 1, producerEpoch: 0, committed: v === 0 }]);
+  }
+  const transactional = encodeRecordBatch([{ key: null, value: Buffer.from('t'), headers: [], timestamp: 1 }], { isTransactional: true, producer: { producerId: 1, producerEpoch: 0, baseSequence: 0 } });
+  out.push([API_KEY.Produce, 9, { transactionalId: 'ft', acks: -1, timeoutMs: 100, topicData: [{ name: 'fz', partitionData: [{ index: 0, records: transactional }] }] }]);
+  out.push([API_KEY.Fetch, 11, {
+    replicaId: -1, maxWaitMs: 10, minBytes: 1, maxBytes: 1 << 16, isolationLevel: 1, sessionId: 0, sessionEpoch: -1, clusterId: null,
+    topics: [{ topic: 'fz', topicId: Buffer.alloc(16), partitions: partitions({ currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 16 }) }],
+    forgottenTopicsData: [], rackId: '',
+  }]);
   out.push([API_KEY.ApiVersions, 3, { clientSoftwareName: 'fuzz', clientSoftwareVersion: '1' }]);
   out.push([API_KEY.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 }]);
   return out;

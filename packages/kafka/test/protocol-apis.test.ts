@@ -82,10 +82,65 @@ test('idempotent producer: duplicates get the original offsets, gaps are refused
   assert.equal(server.core.offsets('persistent://public/default/idem-raw', 0).highWatermark, 5);
   const control = await produce('idem-raw', 0, encodeRecordBatch(messages(1), { isControl: true }));
   assert.equal(control.errorCode, 87, 'clients may not write control batches');
-  const transactional = await produce('idem-raw', 0, encodeRecordBatch(messages(1), { isTransactional: true }));
-  assert.equal(transactional.errorCode, 48, 'no transactions');
-  const tx = await call(API_KEY.InitProducerId, 4, { transactionalId: 'tx', transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
-  assert.notEqual(tx.errorCode, 0, 'transactions are not supported');
+  const transactional = await produce('idem-raw', 0, encodeRecordBatch(messages(1), { isTransactional: true, producer: { ...producer, baseSequence: 5 } }));
+  assert.equal(transactional.errorCode, 48, 'a transactional batch outside a transaction: INVALID_TXN_STATE');
+});
+
+test('transactions on the wire: coordinator lookup, identity checks, all-or-nothing AddPartitionsToTxn, EndTxn states', async () => {
+  await server.core.topics.create('persistent://public/default/txn-raw', { partitions: 1 });
+  const coordinator = await call(API_KEY.FindCoordinator, 3, { key: 'raw-tx', keyType: 1, coordinatorKeys: [] });
+  assert.equal(coordinator.errorCode, 0, 'key type 1: transaction coordinator');
+  assert.equal(coordinator.port, server.port);
+  const badType = await call(API_KEY.FindCoordinator, 3, { key: 'x', keyType: 7, coordinatorKeys: [] });
+  assert.equal(badType.errorCode, 42, 'INVALID_REQUEST');
+
+  const tooLong = await call(API_KEY.InitProducerId, 4, { transactionalId: 'raw-tx', transactionTimeoutMs: 3_600_000, producerId: -1, producerEpoch: -1 });
+  assert.equal(tooLong.errorCode, 50, 'INVALID_TRANSACTION_TIMEOUT past transactionTimeoutMsMax');
+  const init = await call(API_KEY.InitProducerId, 4, { transactionalId: 'raw-tx', transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+  assert.equal(init.errorCode, 0);
+  const { producerId, producerEpoch } = init as { producerId: number; producerEpoch: number };
+  const again = await call(API_KEY.InitProducerId, 4, { transactionalId: 'raw-tx', transactionTimeoutMs: 60_000, producerId, producerEpoch: producerEpoch + 5 });
+  assert.equal(again.errorCode, 47, 'KIP-360: the producer must name the identity the id has');
+
+  const add = (id: string, pid: number, epoch: number, topics: Array<{ name: string; partitions: number[] }>) =>
+    call(API_KEY.AddPartitionsToTxn, 3, { v3AndBelowTransactionalId: id, v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: topics, transactions: [] }).then(
+      (r) => r.resultsByTopicV3AndBelow.flatMap((t: { resultsByPartition: Array<{ partitionErrorCode: number }> }) => t.resultsByPartition.map((p) => p.partitionErrorCode)),
+    );
+  assert.deepEqual(await add('raw-tx', producerId + 1, producerEpoch, [{ name: 'txn-raw', partitions: [0] }]), [49], 'INVALID_PRODUCER_ID_MAPPING');
+  assert.deepEqual(await add('raw-tx', producerId, producerEpoch - 1, [{ name: 'txn-raw', partitions: [0] }]), [47], 'INVALID_PRODUCER_EPOCH');
+  assert.deepEqual(
+    await add('raw-tx', producerId, producerEpoch, [{ name: 'txn-raw', partitions: [0, 5] }]),
+    [55, 3],
+    'a missing partition refuses the whole request: OPERATION_NOT_ATTEMPTED for the rest',
+  );
+  const endTxn = (committed: boolean, epoch = producerEpoch) =>
+    call(API_KEY.EndTxn, 3, { transactionalId: 'raw-tx', producerId, producerEpoch: epoch, committed }).then((r) => r.errorCode as number);
+  assert.equal(await endTxn(true), 48, 'nothing to end: INVALID_TXN_STATE');
+
+  const produceTx = (partition: number, sequence: number) =>
+    call(API_KEY.Produce, 8, {
+      transactionalId: 'raw-tx',
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: 'txn-raw', partitionData: [{ index: partition, records: encodeRecordBatch(messages(2), { isTransactional: true, producer: { producerId, producerEpoch, baseSequence: sequence } }) }] }],
+    }).then((r) => r.responses[0].partitionResponses[0].errorCode as number);
+  assert.equal(await produceTx(0, 0), 48, 'the partition was not added');
+  assert.deepEqual(await add('raw-tx', producerId, producerEpoch, [{ name: 'txn-raw', partitions: [0] }]), [0]);
+  assert.equal(await produceTx(0, 0), 0);
+  assert.equal(server.core.offsets('persistent://public/default/txn-raw', 0).lastStableOffset, 0);
+  assert.equal(await endTxn(true, producerEpoch + 1), 47);
+  assert.equal(await endTxn(false), 0, 'abort');
+  assert.equal(await endTxn(false), 0, 'a retried abort after it completed');
+  assert.equal(await endTxn(true), 48, 'a commit after the abort completed');
+  const offsets = server.core.offsets('persistent://public/default/txn-raw', 0);
+  assert.deepEqual([offsets.lastStableOffset, offsets.highWatermark], [3, 3], 'records 0-1, the abort marker at 2');
+  assert.equal(await produceTx(0, 2), 48, 'the transaction ended: its partitions with it');
+
+  const txnCommit = await call(API_KEY.TxnOffsetCommit, 3, {
+    transactionalId: 'raw-tx', groupId: 'raw-group', producerId, producerEpoch, generationId: -1, memberId: '', groupInstanceId: null,
+    topics: [{ name: 'txn-raw', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
+  });
+  assert.equal(txnCommit.topics[0].partitions[0].errorCode, 48, 'the group was not added to a transaction');
 });
 
 test('fetch from the tail cache: separate entries go out as chunks of one records field, byte exact (v11 and v12)', async () => {

@@ -6,8 +6,12 @@
  * core.waitForData (woken by appends, not timers) up to maxWaitMs. maxBytes caps the response and
  * partitionMaxBytes each partition, except that the first partition with data always returns at
  * least one whole batch (KIP-74). An error on any partition answers at once. No fetch sessions
- * (KIP-227): sessionId 0. No transactions, so lastStableOffset = highWatermark and read_committed
- * equals read_uncommitted (abortedTransactions empty).
+ * (KIP-227): sessionId 0.
+ *
+ * Isolation (KIP-98): read_uncommitted reads up to the high watermark; read_committed only batches
+ * below the last stable offset (the first offset of the oldest open transaction), and each partition
+ * lists the aborted transactions overlapping what it returns, whose records the client drops.
+ * Control batches (markers) are returned as stored; clients skip them.
  */
 import type { PartitionPosition, ReadResult } from '@strata/core';
 import type { KafkaBroker } from '../broker.js';
@@ -74,13 +78,29 @@ async function readOnce(
         continue;
       }
       const budget = Math.min(target.partitionMaxBytes, maxBytes - bytes);
-      if (target.fetchOffset === offsets.highWatermark || (budget <= 0 && bytes > 0)) {
+      const readableEnd = readCommitted ? offsets.lastStableOffset : offsets.highWatermark;
+      if (target.fetchOffset >= readableEnd || (budget <= 0 && bytes > 0)) {
         partitions.push({ ...base, records: Buffer.alloc(0) });
         continue;
       }
       const result = await broker.core.read(target.full, target.partition, { offset: target.fetchOffset, maxBytes: Math.max(1, budget) });
+      let entries = result.entries;
+      let abortedTransactions: FetchResponsePartitionData['abortedTransactions'] = base.abortedTransactions;
+      if (readCommitted) {
+        const stable = result.lastStableOffset;
+        if (entries.length > 0 && entries[entries.length - 1]!.baseOffset >= stable) entries = entries.filter((entry) => entry.baseOffset < stable);
+        if (entries.length > 0) {
+          const aborted = broker.core.abortedTransactions(target.full, target.partition, target.fetchOffset, entries[entries.length - 1]!.lastOffset);
+          abortedTransactions = aborted.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
+        }
+        if (entries.length === 0) {
+          result.release();
+          partitions.push({ ...base, lastStableOffset: stable, records: Buffer.alloc(0) });
+          continue;
+        }
+      }
       let size = 0;
-      for (const entry of result.entries) size += entry.bytes.length;
+      for (const entry of entries) size += entry.bytes.length;
       // Only the first partition with data may go over the limits (KIP-74).
       if (bytes > 0 && size > budget) {
         result.release(); // its entries are not sent
@@ -94,7 +114,8 @@ async function readOnce(
         highWatermark: result.highWatermark,
         lastStableOffset: result.lastStableOffset,
         logStartOffset: result.logStartOffset,
-        records: joinEntries(result.entries),
+        abortedTransactions,
+        records: joinEntries(entries),
       });
     } catch (error) {
       failed = true;

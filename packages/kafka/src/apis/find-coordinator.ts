@@ -1,6 +1,6 @@
 /**
- * FindCoordinator (key 10) v0-4: we coordinate every group (key type 0). Transactions (key type 1)
- * are not supported: COORDINATOR_NOT_AVAILABLE. v4 batches keys (KIP-699).
+ * FindCoordinator (key 10) v0-4: this server coordinates every group (key type 0) and every
+ * transactional id (key type 1). v4 batches keys (KIP-699).
  */
 import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
@@ -8,6 +8,7 @@ import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../protoco
 import { defineApi } from './api.js';
 
 const KEY_TYPE_GROUP = 0;
+const KEY_TYPE_TRANSACTION = 1;
 
 export const findCoordinatorApi = defineApi<FindCoordinatorRequest, FindCoordinatorResponse>({
   apiKey: API_KEY.FindCoordinator,
@@ -16,8 +17,9 @@ export const findCoordinatorApi = defineApi<FindCoordinatorRequest, FindCoordina
   maxVersion: 4,
   pipelined: false,
   handle({ broker, apiVersion }, request) {
-    const errorCode = request.keyType === KEY_TYPE_GROUP ? KafkaErrorCode.NONE : KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
-    const errorMessage = errorCode === KafkaErrorCode.NONE ? null : 'only group coordinators are served';
+    const known = request.keyType === KEY_TYPE_GROUP || request.keyType === KEY_TYPE_TRANSACTION;
+    const errorCode = known ? KafkaErrorCode.NONE : KafkaErrorCode.INVALID_REQUEST;
+    const errorMessage = known ? null : `unknown coordinator key type ${request.keyType}`;
     const found = errorCode === KafkaErrorCode.NONE;
     if (apiVersion >= 4) {
       return {

@@ -1,5 +1,7 @@
 /** The API table: every Kafka API this handler serves, keyed by API key. ApiVersions advertises it. */
 import type { ApiHandler } from './api.js';
+import { addOffsetsToTxnApi } from './add-offsets-to-txn.js';
+import { addPartitionsToTxnApi } from './add-partitions-to-txn.js';
 import { alterConfigsApi } from './alter-configs.js';
 import { createApiVersionsApi } from './api-versions.js';
 import { createPartitionsApi } from './create-partitions.js';
@@ -10,6 +12,7 @@ import { deleteTopicsApi } from './delete-topics.js';
 import { describeClusterApi } from './describe-cluster.js';
 import { describeConfigsApi } from './describe-configs.js';
 import { describeGroupsApi } from './describe-groups.js';
+import { endTxnApi } from './end-txn.js';
 import { fetchApi } from './fetch.js';
 import { findCoordinatorApi } from './find-coordinator.js';
 import { heartbeatApi } from './heartbeat.js';
@@ -28,6 +31,7 @@ import { produceApi } from './produce.js';
 import { saslAuthenticateApi } from './sasl-authenticate.js';
 import { saslHandshakeApi } from './sasl-handshake.js';
 import { syncGroupApi } from './sync-group.js';
+import { txnOffsetCommitApi } from './txn-offset-commit.js';
 
 const table = new Map<number, ApiHandler>();
 const apiVersionsApi = createApiVersionsApi(() => table.values());
@@ -51,6 +55,10 @@ for (const api of [
   deleteTopicsApi,
   deleteRecordsApi,
   initProducerIdApi,
+  addPartitionsToTxnApi,
+  addOffsetsToTxnApi,
+  endTxnApi,
+  txnOffsetCommitApi,
   offsetForLeaderEpochApi,
   describeConfigsApi,
   alterConfigsApi,

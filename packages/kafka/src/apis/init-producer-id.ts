@@ -1,7 +1,9 @@
 /**
- * InitProducerId (key 22) v0-4 (KIP-98): a producer id and epoch for idempotent producers from
- * core.initProducer; the core tracks sequences per (producer, partition). Transactions are not
- * supported, so a transactional id is refused.
+ * InitProducerId (key 22) v0-4 (KIP-98). Without a transactional id: a fresh producer id for an
+ * idempotent producer (core.initProducer; the core checks sequences per producer and partition).
+ * With one: the transaction coordinator finishes whatever the id left open and bumps its epoch,
+ * fencing earlier producers with the id (transactions/transaction-coordinator.ts). v3+ may name the
+ * identity the producer had (KIP-360); a mismatch is INVALID_PRODUCER_EPOCH.
  */
 import { KafkaErrorCode } from '../error-codes.js';
 import { kafkaErrorCodeOf } from '../errors.js';
@@ -17,7 +19,8 @@ export const initProducerIdApi = defineApi<InitProducerIdRequest, InitProducerId
   pipelined: false,
   async handle({ broker }, request) {
     if (request.transactionalId !== null) {
-      return { throttleTimeMs: 0, errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
+      const identity = await broker.transactions.initProducer(request.transactionalId, request.transactionTimeoutMs, request.producerId, request.producerEpoch);
+      return { throttleTimeMs: 0, ...identity };
     }
     try {
       const { producerId, producerEpoch } = await broker.core.initProducer(null);

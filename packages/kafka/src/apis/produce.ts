@@ -29,10 +29,11 @@ type Outcome = ProduceResponsePartitionProduceResponse | Promise<ProduceResponse
 
 /**
  * What the core does not judge but a Kafka broker must: clients may not write control batches
- * (Kafka's LogValidator: INVALID_RECORD), and transactional batches need a transaction, which we do
- * not offer. Returns NONE or the error code; malformed headers are left to the core (CORRUPT_MESSAGE).
+ * (Kafka's LogValidator: INVALID_RECORD), and a transactional batch must belong to an ongoing
+ * transaction that added this partition (`checkTransactional`, the transaction coordinator's
+ * verdict). Returns NONE or the error code; malformed headers are left to the core (CORRUPT_MESSAGE).
  */
-export function checkClientBatches(records: Buffer): number {
+export function checkClientBatches(records: Buffer, checkTransactional: (producerId: number, producerEpoch: number) => number): number {
   for (let position = 0; position + 61 <= records.length; ) {
     let header;
     try {
@@ -41,7 +42,10 @@ export function checkClientBatches(records: Buffer): number {
       return KafkaErrorCode.NONE;
     }
     if (header.isControl) return KafkaErrorCode.INVALID_RECORD;
-    if (header.isTransactional) return KafkaErrorCode.INVALID_TXN_STATE;
+    if (header.isTransactional) {
+      const errorCode = checkTransactional(header.producerId, header.producerEpoch);
+      if (errorCode !== KafkaErrorCode.NONE) return errorCode;
+    }
     position += 12 + header.batchLength;
   }
   return KafkaErrorCode.NONE;
@@ -83,7 +87,10 @@ export const produceApi = defineApi<ProduceRequest, ProduceResponse>({
           outcomes.push(failed(index, KafkaErrorCode.CORRUPT_MESSAGE));
           continue;
         }
-        const batchError = checkClientBatches(records);
+        const full = lookup!.ok ? lookup!.full : '';
+        const batchError = checkClientBatches(records, (producerId, producerEpoch) =>
+          broker.transactions.checkProduce(request.transactionalId, producerId, producerEpoch, full, index),
+        );
         if (batchError !== KafkaErrorCode.NONE) {
           outcomes.push(failed(index, batchError));
           continue;
@@ -96,7 +103,7 @@ export const produceApi = defineApi<ProduceRequest, ProduceResponse>({
           // most twice what it counts. The frame stays out of the pool from then on.
           const transfer = records.length >= PRODUCE_TRANSFER_BYTES_MIN && records.buffer.byteLength <= 2 * records.length;
           if (transfer) ctx.keepFrame();
-          appended = broker.core.append(lookup!.ok ? lookup!.full : '', index, { kind: 'batches', data: records, transfer });
+          appended = broker.core.append(full, index, { kind: 'batches', data: records, transfer });
         } catch (error) {
           outcomes.push({ ...failed(index, kafkaErrorCodeOf(error)), errorMessage: (error as Error).message });
           continue;

@@ -30,6 +30,10 @@ import * as incrementalAlterConfigs from './incremental-alter-configs/index.js';
 import * as offsetDelete from './offset-delete/index.js';
 import * as describeCluster from './describe-cluster/index.js';
 import * as describeProducers from './describe-producers/index.js';
+import * as addPartitionsToTxn from './add-partitions-to-txn/index.js';
+import * as addOffsetsToTxn from './add-offsets-to-txn/index.js';
+import * as endTxn from './end-txn/index.js';
+import * as txnOffsetCommit from './txn-offset-commit/index.js';
 
 export type { ApiCodecs, VersionCodecs } from './codec-types.js';
 export type * from './produce/types.js';
@@ -61,6 +65,10 @@ export type * from './incremental-alter-configs/types.js';
 export type * from './offset-delete/types.js';
 export type * from './describe-cluster/types.js';
 export type * from './describe-producers/types.js';
+export type * from './add-partitions-to-txn/types.js';
+export type * from './add-offsets-to-txn/types.js';
+export type * from './end-txn/types.js';
+export type * from './txn-offset-commit/types.js';
 
 /** API keys (docs/protocol.html "Api Keys"). */
 export const API_KEY = {
@@ -84,6 +92,10 @@ export const API_KEY = {
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  TxnOffsetCommit: 28,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   SaslAuthenticate: 36,
@@ -128,6 +140,10 @@ export const apis = {
   OffsetDelete: offsetDelete,
   DescribeCluster: describeCluster,
   DescribeProducers: describeProducers,
+  AddPartitionsToTxn: addPartitionsToTxn,
+  AddOffsetsToTxn: addOffsetsToTxn,
+  EndTxn: endTxn,
+  TxnOffsetCommit: txnOffsetCommit,
 } as const;
 
 export const messageCodecs: ReadonlyMap<number, ApiCodecs> = new Map(

@@ -1,0 +1,62 @@
+/**
+ * TxnOffsetCommit (key 28) v0-3 (KIP-98, KIP-447): consumer offsets committed inside a
+ * transaction. Kept with the transaction and given to the group only when it commits (dropped on
+ * abort), so a consume-transform-produce loop moves its input and output together. v3 carries the
+ * consumer's generation and member id, checked like an OffsetCommit's when given.
+ */
+import { KafkaErrorCode } from '../error-codes.js';
+import type { OffsetCommitEntry } from '../offsets/committed-offset-store.js';
+import { API_KEY } from '../protocol/messages/index.js';
+import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../protocol/messages/txn-offset-commit/types.js';
+import { defineApi } from './api.js';
+import { offsetMetadataBytesMax } from './offset-commit.js';
+import { lookupTopic, partitionError } from './topic-lookup.js';
+
+const OFFSET_METADATA_TOO_LARGE = 12;
+
+function answer(request: TxnOffsetCommitRequest | null, errorOf: (topic: string, partition: number) => number): TxnOffsetCommitResponse {
+  return {
+    throttleTimeMs: 0,
+    topics: (request?.topics ?? []).map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: errorOf(t.name, p.partitionIndex) })),
+    })),
+  };
+}
+
+export const txnOffsetCommitApi = defineApi<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
+  apiKey: API_KEY.TxnOffsetCommit,
+  name: 'TxnOffsetCommit',
+  minVersion: 0,
+  maxVersion: 3,
+  pipelined: false,
+  async handle({ broker }, request) {
+    if (request.groupId === '') return answer(request, () => KafkaErrorCode.INVALID_GROUP_ID);
+    if (request.generationId !== -1 || request.memberId !== '') {
+      const groupError = broker.groups.validateCommit(request.groupId, request.memberId, request.generationId);
+      if (groupError !== KafkaErrorCode.NONE) return answer(request, () => groupError);
+    }
+    const entries: OffsetCommitEntry[] = [];
+    const refused = new Map<string, number>();
+    for (const topic of request.topics) {
+      const lookup = lookupTopic(broker, topic.name);
+      for (const p of topic.partitions) {
+        let errorCode = partitionError(lookup, p.partitionIndex);
+        if (errorCode === KafkaErrorCode.NONE && p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > offsetMetadataBytesMax) {
+          errorCode = OFFSET_METADATA_TOO_LARGE;
+        }
+        if (errorCode !== KafkaErrorCode.NONE || !lookup.ok) {
+          refused.set(`${topic.name}\u0000${p.partitionIndex}`, errorCode);
+          continue;
+        }
+        entries.push({ topic: lookup.full, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata });
+      }
+    }
+    const errorCode =
+      entries.length === 0
+        ? KafkaErrorCode.NONE
+        : await broker.transactions.commitOffsets(request.transactionalId, request.producerId, request.producerEpoch, request.groupId, entries);
+    return answer(request, (topic, partition) => refused.get(`${topic}\u0000${partition}`) ?? errorCode);
+  },
+  errorResponse: (_ctx, request, errorCode) => answer(request, () => errorCode),
+});
