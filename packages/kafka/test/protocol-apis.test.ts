@@ -141,7 +141,28 @@ test('transactions on the wire: coordinator lookup, identity checks, all-or-noth
     topics: [{ name: 'txn-raw', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
   });
   assert.equal(txnCommit.topics[0].partitions[0].errorCode, 48, 'the group was not added to a transaction');
+
+  // Offsets in a transaction: UNSTABLE_OFFSET_COMMIT for requireStable readers until it commits (KIP-447).
+  const addOffsets = await call(API_KEY.AddOffsetsToTxn, 3, { transactionalId: 'raw-tx', producerId, producerEpoch, groupId: 'raw-group' });
+  assert.equal(addOffsets.errorCode, 0);
+  const pending = await call(API_KEY.TxnOffsetCommit, 3, { ...txnCommitBody(producerId, producerEpoch), groupId: 'raw-group' });
+  assert.equal(pending.topics[0].partitions[0].errorCode, 0);
+  const offsetFetch = (requireStable: boolean) =>
+    call(API_KEY.OffsetFetch, 7, { groupId: 'raw-group', topics: [{ name: 'txn-raw', partitionIndexes: [0] }], requireStable }).then(
+      (r) => [r.topics[0].partitions[0].errorCode, Number(r.topics[0].partitions[0].committedOffset)],
+    );
+  assert.deepEqual(await offsetFetch(true), [88, -1], 'UNSTABLE_OFFSET_COMMIT');
+  assert.deepEqual(await offsetFetch(false), [0, -1], 'read_uncommitted readers see the last committed offset');
+  assert.equal(await endTxn(true), 0);
+  assert.deepEqual(await offsetFetch(true), [0, 1], 'committed with the transaction');
 });
+
+function txnCommitBody(producerId: number, producerEpoch: number) {
+  return {
+    transactionalId: 'raw-tx', groupId: 'raw-group', producerId, producerEpoch, generationId: -1, memberId: '', groupInstanceId: null,
+    topics: [{ name: 'txn-raw', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
+  };
+}
 
 test('fetch from the tail cache: separate entries go out as chunks of one records field, byte exact (v11 and v12)', async () => {
   await server.core.topics.create('persistent://public/default/tail-chunks', { partitions: 1 });

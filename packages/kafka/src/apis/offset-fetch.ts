@@ -1,6 +1,8 @@
 /**
  * OffsetFetch (key 9) v0-8: committed offsets, -1 where none (v8 batches groups, KIP-709).
- * Topics null (v2+) means every partition the group has offsets for.
+ * Topics null (v2+) means every partition the group has offsets for. With requireStable (v7+,
+ * KIP-447: read_committed consumers), a partition whose offset an unfinished transaction is about to
+ * commit is answered UNSTABLE_OFFSET_COMMIT, and the client asks again.
  */
 import type { KafkaBroker } from '../broker.js';
 import { KafkaErrorCode } from '../error-codes.js';
@@ -20,7 +22,10 @@ function fetchOffsets(
   broker: KafkaBroker,
   groupId: string,
   topics: ReadonlyArray<{ name: string; partitionIndexes: readonly number[] }> | null,
+  requireStable: boolean,
 ): FetchedTopic[] {
+  const errorOf = (topic: string, partition: number): number =>
+    requireStable && broker.transactions.hasPendingOffset(groupId, topic, partition) ? KafkaErrorCode.UNSTABLE_OFFSET_COMMIT : KafkaErrorCode.NONE;
   if (topics === null) {
     const byTopic = new Map<string, FetchedTopic>();
     for (const { topic, partition, committed } of broker.offsets.list(groupId)) {
@@ -37,7 +42,7 @@ function fetchOffsets(
         committedOffset: committed.offset,
         committedLeaderEpoch: committed.leaderEpoch,
         metadata: committed.metadata ?? '',
-        errorCode: KafkaErrorCode.NONE,
+        errorCode: errorOf(topic, partition),
       });
     }
     return [...byTopic.values()];
@@ -53,7 +58,7 @@ function fetchOffsets(
           committedOffset: committed?.offset ?? -1,
           committedLeaderEpoch: committed?.leaderEpoch ?? -1,
           metadata: committed ? (committed.metadata ?? '') : '',
-          errorCode: KafkaErrorCode.NONE,
+          errorCode: 'full' in name ? errorOf(name.full, partitionIndex) : KafkaErrorCode.NONE,
         };
       }),
     };
@@ -72,13 +77,13 @@ export const offsetFetchApi = defineApi<OffsetFetchRequest, OffsetFetchResponse>
         throttleTimeMs: 0,
         groups: request.groups.map((g) => ({
           groupId: g.groupId,
-          topics: fetchOffsets(broker, g.groupId, g.topics),
+          topics: fetchOffsets(broker, g.groupId, g.topics, request.requireStable),
           errorCode: g.groupId === '' ? KafkaErrorCode.INVALID_GROUP_ID : KafkaErrorCode.NONE,
         })),
       };
     }
     if (request.groupId === '') return { throttleTimeMs: 0, topics: [], errorCode: KafkaErrorCode.INVALID_GROUP_ID };
-    return { throttleTimeMs: 0, topics: fetchOffsets(broker, request.groupId, request.topics), errorCode: KafkaErrorCode.NONE };
+    return { throttleTimeMs: 0, topics: fetchOffsets(broker, request.groupId, request.topics, apiVersion >= 7 && request.requireStable), errorCode: KafkaErrorCode.NONE };
   },
   errorResponse: (_ctx, request, errorCode) => ({
     errorCode,

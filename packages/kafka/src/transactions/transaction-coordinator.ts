@@ -230,6 +230,18 @@ export class TransactionCoordinator {
     return KafkaErrorCode.NONE;
   }
 
+  /**
+   * Whether a transaction not yet complete holds an offset of `groupId` for the partition: an
+   * OffsetFetch with requireStable (KIP-447, read_committed consumers) must not answer it yet.
+   */
+  hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const t of this.transactions.values()) {
+      if (t.state !== 'Ongoing' && !isPrepare(t)) continue;
+      if (t.offsets.get(groupId)?.some((e) => e.topic === topic && e.partition === partition)) return true;
+    }
+    return false;
+  }
+
   // ---- the timer -------------------------------------------------------------------------------
 
   /** Timeouts, unfinished markers, expired ids. Exposed for tests. */
