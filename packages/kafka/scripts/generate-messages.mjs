@@ -62,6 +62,9 @@ const APIS = [
   ['AddOffsetsToTxn', 0, 3],
   ['EndTxn', 0, 3],
   ['TxnOffsetCommit', 0, 3],
+  ['DescribeAcls', 0, 3],
+  ['CreateAcls', 0, 3],
+  ['DeleteAcls', 0, 3],
 ];
 
 // ---------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { TopicNaming } from './naming.js';
 import type { FramePool } from './protocol/frame-pool.js';
 import type { CommittedOffsetStore } from './offsets/committed-offset-store.js';
+import type { Authorizer } from './acl/authorizer.js';
 import type { TopicIdIndex } from './topic-ids.js';
 import type { TransactionCoordinator } from './transactions/transaction-coordinator.js';
 
@@ -19,6 +20,8 @@ export interface KafkaBroker {
   readonly groups: GroupCoordinator;
   readonly offsets: CommittedOffsetStore;
   readonly transactions: TransactionCoordinator;
+  /** Kafka ACLs, or null when `authorization` is not configured (everything allowed). */
+  readonly authorizer: Authorizer | null;
   readonly topicIds: TopicIdIndex;
   readonly logger: Logger;
   readonly clock: Clock;

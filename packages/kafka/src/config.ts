@@ -3,6 +3,7 @@
  * `parseKafkaConfig` validates it and fills defaults. Every limit has a name and a unit.
  */
 import { DEFAULT_NAMESPACE, DEFAULT_TENANT, isValidNamespacePart, StrataError } from '@strata/core';
+import { CLUSTER_RESOURCE_NAME, codeOf, invalidBinding, type AclBinding } from './acl/acl-types.js';
 import { CredentialStore, parseScramCredential, SASL_MECHANISMS, type SaslMechanism, type ScramCredential } from './sasl/credentials.js';
 import type { SaslSettings } from './sasl/session.js';
 
@@ -66,6 +67,22 @@ export interface KafkaConfig {
    * connection must log in with one of `mechanisms` before any request but ApiVersions.
    */
   readonly sasl: SaslSettings | null;
+  /**
+   * Kafka ACLs enforced on every request (docs/protocols/kafka.md, Authorization), or null: every
+   * client may do everything and the ACL APIs answer SECURITY_DISABLED, as Kafka without an authorizer.
+   */
+  readonly authorization: AuthorizationSettings | null;
+}
+
+export interface AuthorizationSettings {
+  /** Principals (`User:<name>`) allowed everything. */
+  readonly superUsers: readonly string[];
+  /** A resource no ACL names is open to all (Kafka allow.everyone.if.no.acl.found). */
+  readonly allowIfNoAcl: boolean;
+  /** ACLs from the config: always present; CreateAcls/DeleteAcls manage the others. */
+  readonly acls: readonly AclBinding[];
+  /** Most ACLs stored through CreateAcls. */
+  readonly aclsMax: number;
 }
 
 export const DEFAULT_KAFKA_CONFIG: KafkaConfig = {
@@ -96,6 +113,7 @@ export const DEFAULT_KAFKA_CONFIG: KafkaConfig = {
   connectionsMax: 10_000,
   shutdownDrainMsMax: 5_000,
   sasl: null,
+  authorization: null,
 };
 
 function fail(message: string): never {
@@ -164,6 +182,8 @@ export function parseKafkaConfig(raw: Readonly<Record<string, unknown>> = {}): K
       config.namespaceSeparator = value;
     } else if (key === 'sasl') {
       config.sasl = value === null ? null : parseSasl(value);
+    } else if (key === 'authorization') {
+      config.authorization = value === null ? null : parseAuthorization(value);
     } else if (key === 'port' || key === 'host' || key === 'enabled') {
       // listener settings belong to the server; tolerated here
     } else {
@@ -172,6 +192,73 @@ export function parseKafkaConfig(raw: Readonly<Record<string, unknown>> = {}): K
   }
   if (config.groupSessionTimeoutMsMin > config.groupSessionTimeoutMsMax) fail('groupSessionTimeoutMsMin > groupSessionTimeoutMsMax');
   return config;
+}
+
+/**
+ * The `authorization` subsection:
+ *   authorization:
+ *     superUsers: [User:admin]
+ *     allowIfNoAcl: false
+ *     acls:
+ *       - { principal: User:alice, operation: read, resourceType: topic, resourceName: orders, patternType: prefixed }
+ *         # host (default *), permission allow|deny (default allow), patternType literal|prefixed (default literal)
+ */
+const ACLS_MAX_DEFAULT = 100_000;
+
+function parseAuthorization(value: unknown): AuthorizationSettings {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('authorization must be a mapping (superUsers, allowIfNoAcl, acls, aclsMax)');
+  let superUsers: string[] = [];
+  let allowIfNoAcl = false;
+  let aclsMax = ACLS_MAX_DEFAULT;
+  const acls: AclBinding[] = [];
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    if (key === 'superUsers') {
+      const list = typeof item === 'string' ? item.split(',').map((name) => name.trim()) : item;
+      if (!Array.isArray(list) || !list.every((name) => typeof name === 'string' && /^User:.+/.test(name))) fail('authorization.superUsers must be a list of User:<name>');
+      superUsers = list as string[];
+    } else if (key === 'allowIfNoAcl') {
+      allowIfNoAcl = bool('authorization.allowIfNoAcl', item);
+    } else if (key === 'aclsMax') {
+      aclsMax = positiveInt('authorization.aclsMax', item);
+    } else if (key === 'acls') {
+      if (!Array.isArray(item)) fail('authorization.acls must be a list');
+      item.forEach((raw: unknown, i: number) => acls.push(parseAcl(raw, `authorization.acls[${i}]`)));
+    } else {
+      fail(`unknown key authorization.${key}`);
+    }
+  }
+  return { superUsers, allowIfNoAcl, acls, aclsMax };
+}
+
+function parseAcl(raw: unknown, where: string): AclBinding {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`${where} must be a mapping`);
+  const entry = raw as Record<string, unknown>;
+  for (const key of Object.keys(entry)) {
+    if (!['principal', 'host', 'operation', 'permission', 'resourceType', 'resourceName', 'patternType'].includes(key)) fail(`${where}: unknown key ${key}`);
+  }
+  const text = (key: string, fallback?: string): string => {
+    const v = entry[key] ?? fallback;
+    if (typeof v !== 'string' || v === '') fail(`${where}.${key} must be a non-empty string`);
+    return v;
+  };
+  const code = (kind: 'resourceType' | 'patternType' | 'operation' | 'permission', fallback?: string): number => {
+    const name = text(kind, fallback);
+    const value = codeOf(kind, name);
+    if (value < 0) fail(`${where}.${kind}: unknown ${name}`);
+    return value;
+  };
+  const binding: AclBinding = {
+    principal: text('principal'),
+    host: text('host', '*'),
+    operation: code('operation'),
+    permission: code('permission', 'allow'),
+    resourceType: code('resourceType'),
+    resourceName: text('resourceName', entry['resourceType'] === 'cluster' ? CLUSTER_RESOURCE_NAME : undefined),
+    patternType: code('patternType', 'literal'),
+  };
+  const invalid = invalidBinding(binding);
+  if (invalid !== null) fail(`${where}: ${invalid}`);
+  return binding;
 }
 
 /**

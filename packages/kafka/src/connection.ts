@@ -28,6 +28,7 @@
  * that does not decode. An unsupported version of a known API gets that API's error response
  * (UNSUPPORTED_VERSION); ApiVersions too new gets the v0 format (KIP-511).
  */
+import { ConnectionAccess } from './acl/access.js';
 import type { Duplex } from 'node:stream';
 import type { ConnectionInfo, Logger } from '@strata/core';
 import type { ApiHandler, RequestContext } from './apis/api.js';
@@ -89,6 +90,7 @@ export class KafkaConnection {
   readonly readsInto: boolean;
   /** SASL state when the listener requires authentication (sasl/session.ts), else null. */
   private readonly sasl: SaslSession | null;
+  private readonly access: ConnectionAccess;
   /** Closes a SASL connection that has not logged in within sasl.loginMsMax. */
   private loginTimer: NodeJS.Timeout | null = null;
 
@@ -101,6 +103,8 @@ export class KafkaConnection {
   ) {
     this.frames = new FrameDecoder(broker.config.frameBytesMax, broker.framePool);
     this.sasl = broker.config.sasl === null ? null : new SaslSession(broker.config.sasl);
+    const sasl = this.sasl;
+    this.access = new ConnectionAccess(broker.authorizer, () => (sasl !== null && sasl.authenticated ? sasl.user : null), info.remoteAddress);
     if (this.sasl !== null) {
       const sasl = this.sasl;
       this.loginTimer = setTimeout(() => {
@@ -284,7 +288,8 @@ export class KafkaConnection {
 
     const run = async (): Promise<void> => {
       try {
-        const response = await api.handle(ctx, request);
+        const refused = api.authorize === undefined || !ctx.access.enabled ? KafkaErrorCode.NONE : api.authorize(ctx, request);
+        const response = refused === KafkaErrorCode.NONE ? await api.handle(ctx, request) : api.errorResponse(ctx, request, refused);
         this.finish(slot, response === null ? null : this.encode(codecs, apiVersion, correlationId, response, headerVersion));
         // A Produce has settled every append (the core copied its batches) and its response holds
         // no view of the request: its frame can be reused. Other APIs may keep views (names, bytes).
@@ -380,6 +385,7 @@ export class KafkaConnection {
         slot.frameKept = true;
       },
       sasl: this.sasl,
+      access: this.access,
       closeAfterResponse: () => {
         slot.closeAfter = true;
       },

@@ -13,6 +13,7 @@ import { GroupCoordinator } from './group/group-coordinator.js';
 import { createTopicNaming } from './naming.js';
 import { CommittedOffsetStore } from './offsets/committed-offset-store.js';
 import { TransactionCoordinator } from './transactions/transaction-coordinator.js';
+import { Authorizer } from './acl/authorizer.js';
 import { FramePool } from './protocol/frame-pool.js';
 import { TopicIdIndex } from './topic-ids.js';
 
@@ -56,6 +57,16 @@ export class KafkaHandler implements ProtocolHandler {
       transactionalIdsMax: config.transactionalIdsMax,
     });
     await transactions.load();
+    let authorizer: Authorizer | null = null;
+    if (config.authorization !== null) {
+      authorizer = new Authorizer(core.metadata, {
+        superUsers: config.authorization.superUsers,
+        allowIfNoAcl: config.authorization.allowIfNoAcl,
+        configured: config.authorization.acls,
+        aclsMax: config.authorization.aclsMax,
+      });
+      await authorizer.load();
+    }
     this.transactions = transactions;
     const bound = context.listeners.get(KAFKA_LISTENER_ID);
     const topicIds = new TopicIdIndex(core);
@@ -66,6 +77,7 @@ export class KafkaHandler implements ProtocolHandler {
       groups,
       offsets,
       transactions,
+      authorizer,
       topicIds,
       logger: context.logger,
       clock: context.clock,

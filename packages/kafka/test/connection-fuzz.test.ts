@@ -21,7 +21,11 @@ const loggedErrors: string[] = [];
 
 before(async () => {
   const logger = createLogger({ level: 'error', write: (line) => void loggedErrors.push(line) });
-  server = await startKafkaServer({ logger, config: { autoCreateTopics: false, fetchWaitMsMax: 20, groupSessionTimeoutMsMax: 2_000, frameBytesMax: 1 << 20 } });
+  server = await startKafkaServer({ logger, config: {
+      autoCreateTopics: false, fetchWaitMsMax: 20, groupSessionTimeoutMsMax: 2_000, frameBytesMax: 1 << 20,
+      // Every check runs (no ACL names anything, so all is allowed) and mutated ACL requests reach the authorizer.
+      authorization: { allowIfNoAcl: true },
+    } });
   await server.core.topics.create('persistent://public/default/fz', { partitions: 2 });
 });
 
@@ -75,6 +79,10 @@ function samples(): Array<[number, number, unknown]> {
     topics: [{ topic: 'fz', topicId: Buffer.alloc(16), partitions: partitions({ currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 16 }) }],
     forgottenTopicsData: [], rackId: '',
   }]);
+  const aclFilter = { resourceTypeFilter: 2, resourceNameFilter: 'fz', patternTypeFilter: 3, principalFilter: 'User:ANONYMOUS', hostFilter: '*', operation: 3, permissionType: 3 };
+  out.push([API_KEY.DescribeAcls, 3, aclFilter]);
+  out.push([API_KEY.CreateAcls, 3, { creations: [{ resourceType: 2, resourceName: 'fz', resourcePatternType: 3, principal: 'User:ANONYMOUS', host: '*', operation: 3, permissionType: 3 }] }]);
+  out.push([API_KEY.DeleteAcls, 3, { filters: [aclFilter] }]);
   out.push([API_KEY.ApiVersions, 3, { clientSoftwareName: 'fuzz', clientSoftwareVersion: '1' }]);
   out.push([API_KEY.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 }]);
   return out;

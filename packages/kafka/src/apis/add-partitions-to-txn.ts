@@ -8,6 +8,8 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from '../protocol/messages/add-partitions-to-txn/types.js';
 import type { TopicPartition } from '../transactions/transaction-coordinator.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { topicAllowed, transactionalIdAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { lookupTopic, partitionError } from './topic-lookup.js';
 
@@ -27,13 +29,18 @@ export const addPartitionsToTxnApi = defineApi<AddPartitionsToTxnRequest, AddPar
   minVersion: 0,
   maxVersion: 3,
   pipelined: false,
-  async handle({ broker }, request) {
+  // ACLs: WRITE on the transactional id (every partition refused), then WRITE on each topic.
+  authorize: (ctx, request) =>
+    transactionalIdAllowed(ctx, AclOperation.WRITE, request.v3AndBelowTransactionalId) ? KafkaErrorCode.NONE : KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+  async handle(ctx, request) {
+    const broker = ctx.broker;
     const partitions: TopicPartition[] = [];
     const refused = new Map<string, number>();
     for (const topic of request.v3AndBelowTopics) {
       const lookup = lookupTopic(broker, topic.name);
+      const allowed = topicAllowed(ctx, AclOperation.WRITE, topic.name, lookup.full);
       for (const partition of topic.partitions) {
-        const errorCode = partitionError(lookup, partition);
+        const errorCode = allowed ? partitionError(lookup, partition) : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
         if (errorCode !== KafkaErrorCode.NONE || !lookup.ok) refused.set(`${topic.name}\u0000${partition}`, errorCode);
         else partitions.push({ topic: lookup.full, partition });
       }

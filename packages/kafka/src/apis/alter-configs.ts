@@ -14,11 +14,11 @@ export const alterConfigsApi = defineApi<AlterConfigsRequest, AlterConfigsRespon
   minVersion: 0,
   maxVersion: 2,
   pipelined: false,
-  async handle({ broker }, request) {
+  async handle(ctx, request) {
     const responses = [];
     for (const resource of request.resources) {
       responses.push(
-        await alterTopicConfigs(broker, resource, request.validateOnly, (patch) => {
+        await alterTopicConfigs(ctx, resource, request.validateOnly, (patch) => {
           for (const name of Object.keys(TOPIC_CONFIGS)) applyTopicConfig(patch, name, null);
           for (const c of resource.configs) {
             const error = applyTopicConfig(patch, c.name, c.value);

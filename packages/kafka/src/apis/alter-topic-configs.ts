@@ -2,7 +2,9 @@
  * What AlterConfigs and IncrementalAlterConfigs share: apply a policy patch to a topic resource,
  * answer per resource. Only topics can be altered; broker configs are static.
  */
-import type { KafkaBroker } from '../broker.js';
+import type { RequestContext } from './api.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { topicAllowed } from '../acl/checks.js';
 import { KafkaErrorCode } from '../error-codes.js';
 import { errorMessageOf, kafkaErrorCodeOf } from '../errors.js';
 import type { ConfigPatch } from '../topic-configs.js';
@@ -17,7 +19,7 @@ export interface AlterResult {
 }
 
 export async function alterTopicConfigs(
-  broker: KafkaBroker,
+  ctx: RequestContext,
   resource: { resourceType: number; resourceName: string },
   validateOnly: boolean,
   buildPatch: (current: ConfigPatch) => string | null,
@@ -26,7 +28,12 @@ export async function alterTopicConfigs(
   if (resource.resourceType !== RESOURCE_TYPE_TOPIC) {
     return { ...base, errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: 'only topic configs can be altered' };
   }
+  const broker = ctx.broker;
   const lookup = lookupTopic(broker, resource.resourceName);
+  // ACLs: ALTER_CONFIGS on the topic.
+  if (!topicAllowed(ctx, AclOperation.ALTER_CONFIGS, resource.resourceName, lookup.full)) {
+    return { ...base, errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null };
+  }
   if (!lookup.ok) return { ...base, errorCode: lookup.errorCode, errorMessage: `unknown topic ${resource.resourceName}` };
   const patch: ConfigPatch = {};
   const error = buildPatch(patch);

@@ -4,6 +4,7 @@
  * acks=0). Codecs, framing and ordering are the connection's business, not the API's.
  */
 import type { KafkaBroker } from '../broker.js';
+import type { ConnectionAccess } from '../acl/access.js';
 import type { SaslSession } from '../sasl/session.js';
 
 export interface RequestContext {
@@ -30,6 +31,8 @@ export interface RequestContext {
   readonly sasl: SaslSession | null;
   /** Closes the connection once this request's response is written (a refused SASL login). */
   closeAfterResponse(): void;
+  /** The connection's principal and its ACL decisions (acl/checks.ts has the per-resource helpers). */
+  readonly access: ConnectionAccess;
 }
 
 export interface ApiHandler<Req = any, Res = any> {
@@ -44,6 +47,12 @@ export interface ApiHandler<Req = any, Res = any> {
    * first await, so requests that follow cannot overtake them.
    */
   readonly pipelined: boolean;
+  /**
+   * ACL check of the whole request (acl/checks.ts), for APIs whose refusal is one error for
+   * everything (group membership, EndTxn, cluster APIs): NONE, or the code `errorResponse` carries.
+   * APIs that refuse per topic or partition check inside `handle`.
+   */
+  readonly authorize?: (ctx: RequestContext, request: Req) => number;
   handle(ctx: RequestContext, request: Req): Promise<Res | null> | Res | null;
   /** The response for a request we will not serve (unsupported version), carrying `errorCode`. */
   errorResponse(ctx: RequestContext, request: Req | null, errorCode: number): Res;

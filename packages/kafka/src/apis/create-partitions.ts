@@ -3,6 +3,8 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { errorMessageOf, kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../protocol/messages/create-partitions/types.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { topicAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { lookupTopic } from './topic-lookup.js';
 
@@ -12,10 +14,16 @@ export const createPartitionsApi = defineApi<CreatePartitionsRequest, CreatePart
   minVersion: 0,
   maxVersion: 3,
   pipelined: false,
-  async handle({ broker }, request) {
+  async handle(ctx, request) {
+    const broker = ctx.broker;
     const results = [];
     for (const topic of request.topics) {
       const lookup = lookupTopic(broker, topic.name);
+      // ACLs: ALTER on the topic.
+      if (!topicAllowed(ctx, AclOperation.ALTER, topic.name, lookup.full)) {
+        results.push({ name: topic.name, errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null });
+        continue;
+      }
       if (!lookup.ok) {
         results.push({ name: topic.name, errorCode: lookup.errorCode, errorMessage: null });
         continue;

@@ -9,6 +9,8 @@ import { errorMessageOf, kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { CreateTopicsRequest, CreateTopicsResponse } from '../protocol/messages/create-topics/types.js';
 import { applyTopicConfig, reportTopicConfigs, type ConfigPatch } from '../topic-configs.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { clusterAllowed, topicAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import type { Elem } from './elem.js';
 import { coreNameOf, isCreatableName } from './topic-lookup.js';
@@ -24,7 +26,10 @@ export const createTopicsApi = defineApi<CreateTopicsRequest, CreateTopicsRespon
   minVersion: 0,
   maxVersion: 7,
   pipelined: false,
-  async handle({ broker }, request) {
+  async handle(ctx, request) {
+    const broker = ctx.broker;
+    // ACLs: CREATE on the cluster, or on each topic.
+    const mayCreateAny = clusterAllowed(ctx, AclOperation.CREATE);
     const results: Result[] = [];
     const seen = new Set<string>();
     for (const topic of request.topics) {
@@ -35,6 +40,10 @@ export const createTopicsApi = defineApi<CreateTopicsRequest, CreateTopicsRespon
       }
       seen.add(topic.name);
       const name = isCreatableName(topic.name) ? coreNameOf(broker, topic.name) : { errorCode: KafkaErrorCode.INVALID_TOPIC_EXCEPTION };
+      if (!mayCreateAny && !topicAllowed(ctx, AclOperation.CREATE, topic.name, 'full' in name ? name.full : null)) {
+        fail(KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
+        continue;
+      }
       if ('errorCode' in name) {
         fail(name.errorCode, `invalid topic name ${topic.name}`);
         continue;

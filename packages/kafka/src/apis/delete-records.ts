@@ -3,6 +3,8 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { DeleteRecordsRequest, DeleteRecordsResponse } from '../protocol/messages/delete-records/types.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { topicAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { lookupTopic, partitionError } from './topic-lookup.js';
 
@@ -12,13 +14,16 @@ export const deleteRecordsApi = defineApi<DeleteRecordsRequest, DeleteRecordsRes
   minVersion: 0,
   maxVersion: 2,
   pipelined: false,
-  async handle({ broker }, request) {
+  async handle(ctx, request) {
+    const broker = ctx.broker;
     const topics = [];
     for (const topic of request.topics) {
       const lookup = lookupTopic(broker, topic.name);
       const partitions = [];
+      // ACLs: DELETE on the topic.
+      const allowed = topicAllowed(ctx, AclOperation.DELETE, topic.name, lookup.full);
       for (const p of topic.partitions) {
-        let errorCode = partitionError(lookup, p.partitionIndex);
+        let errorCode = allowed ? partitionError(lookup, p.partitionIndex) : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
         let lowWatermark = -1;
         if (errorCode === KafkaErrorCode.NONE && lookup.ok) {
           try {

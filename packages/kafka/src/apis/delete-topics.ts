@@ -4,6 +4,8 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { errorMessageOf, kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from '../protocol/messages/delete-topics/types.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { topicAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { lookupTopic, topicNameOfId } from './topic-lookup.js';
 
@@ -15,7 +17,8 @@ export const deleteTopicsApi = defineApi<DeleteTopicsRequest, DeleteTopicsRespon
   minVersion: 0,
   maxVersion: 6,
   pipelined: false,
-  async handle({ broker, apiVersion }, request) {
+  async handle(ctx, request) {
+    const { broker, apiVersion } = ctx;
     const wanted =
       apiVersion >= TOPIC_IDS_VERSION
         ? request.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
@@ -28,6 +31,11 @@ export const deleteTopicsApi = defineApi<DeleteTopicsRequest, DeleteTopicsRespon
         continue;
       }
       const lookup = lookupTopic(broker, name);
+      // ACLs: DELETE on the topic (asked before existence, so a refusal tells nothing about it).
+      if (!topicAllowed(ctx, AclOperation.DELETE, name, lookup.full)) {
+        responses.push({ name, topicId: want.topicId, errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null });
+        continue;
+      }
       if (!lookup.ok) {
         responses.push({ name, topicId: want.topicId, errorCode: lookup.errorCode, errorMessage: null });
         continue;

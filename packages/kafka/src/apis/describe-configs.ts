@@ -7,6 +7,8 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../protocol/messages/describe-configs/types.js';
 import { reportTopicConfigs } from '../topic-configs.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { clusterAllowed, topicAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import type { Elem } from './elem.js';
 import { lookupTopic } from './topic-lookup.js';
@@ -39,9 +41,17 @@ export const describeConfigsApi = defineApi<DescribeConfigsRequest, DescribeConf
   minVersion: 0,
   maxVersion: 4,
   pipelined: false,
-  handle({ broker }, request) {
+  handle(ctx, request) {
+    const broker = ctx.broker;
     const results: Result[] = request.resources.map((resource) => {
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+      // ACLs: DESCRIBE_CONFIGS on the topic, or on the cluster for the broker's configs.
+      if (resource.resourceType === RESOURCE_TYPE_TOPIC && !topicAllowed(ctx, AclOperation.DESCRIBE_CONFIGS, resource.resourceName, lookupTopic(broker, resource.resourceName).full)) {
+        return { ...base, errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, configs: [] };
+      }
+      if (resource.resourceType === RESOURCE_TYPE_BROKER && !clusterAllowed(ctx, AclOperation.DESCRIBE_CONFIGS)) {
+        return { ...base, errorCode: KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, configs: [] };
+      }
       const wanted = resource.configurationKeys === null || resource.configurationKeys.length === 0 ? null : new Set(resource.configurationKeys);
       if (resource.resourceType === RESOURCE_TYPE_TOPIC) {
         const lookup = lookupTopic(broker, resource.resourceName);

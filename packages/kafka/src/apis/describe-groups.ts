@@ -2,6 +2,8 @@
 import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../protocol/messages/describe-groups/types.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { groupAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 export const describeGroupsApi = defineApi<DescribeGroupsRequest, DescribeGroupsResponse>({
@@ -10,10 +12,14 @@ export const describeGroupsApi = defineApi<DescribeGroupsRequest, DescribeGroups
   minVersion: 0,
   maxVersion: 5,
   pipelined: false,
-  handle: ({ broker }, request) => ({
+  handle: (ctx, request) => ({
     throttleTimeMs: 0,
     groups: request.groups.map((groupId) => {
-      const d = broker.groups.describe(groupId);
+      // ACLs: DESCRIBE on each group.
+      if (!groupAllowed(ctx, AclOperation.DESCRIBE, groupId)) {
+        return { errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
+      }
+      const d = ctx.broker.groups.describe(groupId);
       return {
         errorCode: groupId === '' ? KafkaErrorCode.INVALID_GROUP_ID : KafkaErrorCode.NONE,
         groupId,

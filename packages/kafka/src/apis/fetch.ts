@@ -21,6 +21,8 @@ import { API_KEY } from '../protocol/messages/index.js';
 import type { RecordsValue } from '../protocol/writer.js';
 import type { FetchRequest, FetchResponse } from '../protocol/messages/fetch/types.js';
 import type { Elem } from './elem.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { topicAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { lookupTopic, partitionError, topicNameOfId, type TopicLookup } from './topic-lookup.js';
 
@@ -171,6 +173,7 @@ export const fetchApi = defineApi<FetchRequest, FetchResponse>({
     const targets: FetchTarget[] = [];
     request.topics.forEach((topic, topicIndex) => {
       const lookup = lookupFetchTopic(broker, topic.topic);
+      const refused = !topicAllowed(ctx, AclOperation.READ, topic.topic, lookup.full);
       for (const p of topic.partitions) {
         targets.push({
           topicIndex,
@@ -178,7 +181,7 @@ export const fetchApi = defineApi<FetchRequest, FetchResponse>({
           partition: p.partition,
           fetchOffset: p.fetchOffset,
           partitionMaxBytes: Math.max(0, p.partitionMaxBytes),
-          errorCode: partitionError(lookup, p.partition),
+          errorCode: refused ? KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED : partitionError(lookup, p.partition),
         });
       }
     });

@@ -5,6 +5,8 @@
 import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../protocol/messages/find-coordinator/types.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { groupAllowed, transactionalIdAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 const KEY_TYPE_GROUP = 0;
@@ -16,24 +18,29 @@ export const findCoordinatorApi = defineApi<FindCoordinatorRequest, FindCoordina
   minVersion: 0,
   maxVersion: 4,
   pipelined: false,
-  handle({ broker, apiVersion }, request) {
+  handle(ctx, request) {
+    const { broker, apiVersion } = ctx;
     const known = request.keyType === KEY_TYPE_GROUP || request.keyType === KEY_TYPE_TRANSACTION;
-    const errorCode = known ? KafkaErrorCode.NONE : KafkaErrorCode.INVALID_REQUEST;
-    const errorMessage = known ? null : `unknown coordinator key type ${request.keyType}`;
-    const found = errorCode === KafkaErrorCode.NONE;
+    /** ACLs: DESCRIBE on the group or the transactional id. */
+    const errorOf = (key: string): number => {
+      if (!known) return KafkaErrorCode.INVALID_REQUEST;
+      if (request.keyType === KEY_TYPE_GROUP) return groupAllowed(ctx, AclOperation.DESCRIBE, key) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED;
+      return transactionalIdAllowed(ctx, AclOperation.DESCRIBE, key) ? KafkaErrorCode.NONE : KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    };
+    const messageOf = (errorCode: number): string | null => (errorCode === KafkaErrorCode.NONE ? null : known ? 'not authorized' : `unknown coordinator key type ${request.keyType}`);
     if (apiVersion >= 4) {
       return {
         throttleTimeMs: 0,
-        coordinators: request.coordinatorKeys.map((key) => ({
-          key,
-          nodeId: found ? broker.nodeId : -1,
-          host: found ? broker.host : '',
-          port: found ? broker.port : -1,
-          errorCode,
-          errorMessage,
-        })),
+        coordinators: request.coordinatorKeys.map((key) => {
+          const errorCode = errorOf(key);
+          const found = errorCode === KafkaErrorCode.NONE;
+          return { key, nodeId: found ? broker.nodeId : -1, host: found ? broker.host : '', port: found ? broker.port : -1, errorCode, errorMessage: messageOf(errorCode) };
+        }),
       };
     }
+    const errorCode = errorOf(request.key);
+    const errorMessage = messageOf(errorCode);
+    const found = errorCode === KafkaErrorCode.NONE;
     return {
       throttleTimeMs: 0,
       errorCode,

@@ -20,11 +20,11 @@ export const incrementalAlterConfigsApi = defineApi<IncrementalAlterConfigsReque
   minVersion: 0,
   maxVersion: 1,
   pipelined: false,
-  async handle({ broker }, request) {
+  async handle(ctx, request) {
     const responses = [];
     for (const resource of request.resources) {
       responses.push(
-        await alterTopicConfigs(broker, resource, request.validateOnly, (patch) => {
+        await alterTopicConfigs(ctx, resource, request.validateOnly, (patch) => {
           for (const c of resource.configs) {
             let value: string | null;
             switch (c.configOperation) {
@@ -37,7 +37,7 @@ export const incrementalAlterConfigsApi = defineApi<IncrementalAlterConfigsReque
               case OP_APPEND:
               case OP_SUBTRACT: {
                 if (c.name !== 'cleanup.policy') return `${c.name} is not a list config`;
-                const lookup = lookupTopic(broker, resource.resourceName);
+                const lookup = lookupTopic(ctx.broker, resource.resourceName);
                 const current = new Set(lookup.ok ? lookup.description.policies.cleanupPolicy.split(',') : []);
                 for (const v of (c.value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
                   if (c.configOperation === OP_APPEND) current.add(v);

@@ -3,6 +3,9 @@ import type { ApiHandler } from './api.js';
 import { addOffsetsToTxnApi } from './add-offsets-to-txn.js';
 import { addPartitionsToTxnApi } from './add-partitions-to-txn.js';
 import { alterConfigsApi } from './alter-configs.js';
+import { createAclsApi } from './create-acls.js';
+import { deleteAclsApi } from './delete-acls.js';
+import { describeAclsApi } from './describe-acls.js';
 import { createApiVersionsApi } from './api-versions.js';
 import { createPartitionsApi } from './create-partitions.js';
 import { createTopicsApi } from './create-topics.js';
@@ -59,6 +62,9 @@ for (const api of [
   addOffsetsToTxnApi,
   endTxnApi,
   txnOffsetCommitApi,
+  describeAclsApi,
+  createAclsApi,
+  deleteAclsApi,
   offsetForLeaderEpochApi,
   describeConfigsApi,
   alterConfigsApi,

@@ -5,6 +5,8 @@
 import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { ListGroupsRequest, ListGroupsResponse } from '../protocol/messages/list-groups/types.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { clusterAllowed, groupAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 export const listGroupsApi = defineApi<ListGroupsRequest, ListGroupsResponse>({
@@ -13,14 +15,19 @@ export const listGroupsApi = defineApi<ListGroupsRequest, ListGroupsResponse>({
   minVersion: 0,
   maxVersion: 4,
   pipelined: false,
-  handle({ broker }, request) {
+  handle(ctx, request) {
+    const broker = ctx.broker;
+    // ACLs: DESCRIBE on the cluster lists every group, else those the principal may DESCRIBE.
+    const everyGroup = clusterAllowed(ctx, AclOperation.DESCRIBE);
     const groups = new Map<string, { groupId: string; protocolType: string; groupState: string }>();
     for (const g of broker.groups.list()) groups.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType, groupState: g.state });
     for (const groupId of broker.offsets.groupIds()) {
       if (!groups.has(groupId)) groups.set(groupId, { groupId, protocolType: 'consumer', groupState: 'Empty' });
     }
     const wanted = new Set(request.statesFilter.map((s) => s.toLowerCase()));
-    const listed = [...groups.values()].filter((g) => wanted.size === 0 || wanted.has(g.groupState.toLowerCase()));
+    const listed = [...groups.values()].filter(
+      (g) => (wanted.size === 0 || wanted.has(g.groupState.toLowerCase())) && (everyGroup || groupAllowed(ctx, AclOperation.DESCRIBE, g.groupId)),
+    );
     return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NONE, groups: listed.map((g) => ({ ...g, groupType: 'classic' })) };
   },
   errorResponse: (_ctx, _request, errorCode) => ({ errorCode, groups: [] }),

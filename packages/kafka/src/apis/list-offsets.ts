@@ -8,6 +8,8 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { ListOffsetsRequest, ListOffsetsResponse } from '../protocol/messages/list-offsets/types.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { topicAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import type { Elem } from './elem.js';
 import { lookupTopic, partitionError } from './topic-lookup.js';
@@ -24,7 +26,8 @@ export const listOffsetsApi = defineApi<ListOffsetsRequest, ListOffsetsResponse>
   minVersion: 0,
   maxVersion: 7,
   pipelined: false,
-  async handle({ broker, apiVersion }, request) {
+  async handle(ctx, request) {
+    const { broker, apiVersion } = ctx;
     const topics = [];
     for (const topic of request.topics) {
       const lookup = lookupTopic(broker, topic.name);
@@ -39,7 +42,7 @@ export const listOffsetsApi = defineApi<ListOffsetsRequest, ListOffsetsResponse>
             timestamp,
             leaderEpoch: -1,
           });
-        const errorCode = partitionError(lookup, p.partitionIndex);
+        const errorCode = topicAllowed(ctx, AclOperation.DESCRIBE, topic.name, lookup.full) ? partitionError(lookup, p.partitionIndex) : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
         if (errorCode !== KafkaErrorCode.NONE || !lookup.ok) {
           answer(errorCode, -1, -1);
           continue;

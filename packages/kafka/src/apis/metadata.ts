@@ -2,6 +2,9 @@
  * Metadata (key 3) v0-12: we are the only broker, the leader of every partition, its only replica.
  * Topics are auto-created when the config and the client (v4+ allowAutoTopicCreation) both allow it.
  * v0: an empty topic list means all topics; v1+: null means all (empty means none).
+ * With ACLs: listing all topics shows those the principal may DESCRIBE; a named topic it may not
+ * DESCRIBE is TOPIC_AUTHORIZATION_FAILED (existing or not); auto-creation needs CREATE on the
+ * cluster or the topic, else UNKNOWN_TOPIC_OR_PARTITION (Kafka's rules).
  */
 import { isStrataError } from '@strata/core';
 import { topicIdOf, type KafkaBroker } from '../broker.js';
@@ -10,7 +13,9 @@ import { kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { MetadataRequest, MetadataResponse } from '../protocol/messages/metadata/types.js';
 import type { Elem } from './elem.js';
-import { defineApi } from './api.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { clusterAllowed, topicAllowed } from '../acl/checks.js';
+import { defineApi, type RequestContext } from './api.js';
 import { coreNameOf, isCreatableName } from './topic-lookup.js';
 
 type MetadataResponseTopic = Elem<MetadataResponse['topics']>;
@@ -46,12 +51,17 @@ function describeTopic(broker: KafkaBroker, kafkaName: string, full: string): Me
   return { errorCode: KafkaErrorCode.NONE, name: kafkaName, topicId: topicIdOf(full, description.createdAtMs), isInternal: false, partitions };
 }
 
-async function topicMetadata(broker: KafkaBroker, kafkaName: string, allowAutoCreate: boolean): Promise<MetadataResponseTopic> {
+async function topicMetadata(ctx: RequestContext, kafkaName: string, allowAutoCreate: boolean): Promise<MetadataResponseTopic> {
+  const broker = ctx.broker;
   const name = coreNameOf(broker, kafkaName);
+  if (!topicAllowed(ctx, AclOperation.DESCRIBE, kafkaName, 'full' in name ? name.full : null)) {
+    return { errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED, name: kafkaName, partitions: [] };
+  }
   if ('errorCode' in name) return { errorCode: name.errorCode, name: kafkaName, partitions: [] };
   try {
     if (!broker.core.topics.exists(name.full)) {
-      if (!allowAutoCreate) return { errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: kafkaName, partitions: [] };
+      const mayCreate = clusterAllowed(ctx, AclOperation.CREATE) || topicAllowed(ctx, AclOperation.CREATE, kafkaName, name.full);
+      if (!allowAutoCreate || !mayCreate) return { errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: kafkaName, partitions: [] };
       if (!isCreatableName(kafkaName)) return { errorCode: KafkaErrorCode.INVALID_TOPIC_EXCEPTION, name: kafkaName, partitions: [] };
       await autoCreateTopic(broker, name.full);
     }
@@ -67,12 +77,14 @@ export const metadataApi = defineApi<MetadataRequest, MetadataResponse>({
   minVersion: 0,
   maxVersion: 12,
   pipelined: false,
-  async handle({ broker, apiVersion }, request) {
+  async handle(ctx, request) {
+    const { broker, apiVersion } = ctx;
     const all = request.topics === null || (apiVersion === 0 && request.topics.length === 0);
     const topics: MetadataResponseTopic[] = [];
     if (all) {
       for (const full of broker.core.topics.list(broker.naming.defaultNamespace)) {
         try {
+          if (!topicAllowed(ctx, AclOperation.DESCRIBE, full, full)) continue;
           topics.push(describeTopic(broker, broker.naming.toKafka(full), full));
         } catch {
           // deleted between list and describe
@@ -82,10 +94,12 @@ export const metadataApi = defineApi<MetadataRequest, MetadataResponse>({
       const allowAutoCreate = broker.config.autoCreateTopics && (apiVersion < 4 || request.allowAutoTopicCreation);
       for (const topic of request.topics!) {
         if (topic.name === null) {
-          topics.push(findById(broker, topic.topicId));
+          const byId = findById(broker, topic.topicId);
+          const full = broker.topicIds.lookup(topic.topicId);
+          topics.push(full !== null && !topicAllowed(ctx, AclOperation.DESCRIBE, full, full) ? { errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED, name: null, topicId: topic.topicId, partitions: [] } : byId);
           continue;
         }
-        topics.push(await topicMetadata(broker, topic.name, allowAutoCreate));
+        topics.push(await topicMetadata(ctx, topic.name, allowAutoCreate));
       }
     }
     return {

@@ -8,6 +8,8 @@ import { kafkaErrorCodeOf } from '../errors.js';
 import type { OffsetCommitEntry } from '../offsets/committed-offset-store.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/messages/offset-commit/types.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { groupAllowed, topicAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { lookupTopic, partitionError } from './topic-lookup.js';
 
@@ -21,11 +23,17 @@ export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitRespon
   minVersion: 0,
   maxVersion: 8,
   pipelined: false,
-  async handle({ broker, apiVersion }, request) {
+  async handle(ctx, request) {
+    const { broker, apiVersion } = ctx;
     const generationId = apiVersion >= 1 ? request.generationIdOrMemberEpoch : -1;
     const memberId = apiVersion >= 1 ? request.memberId : '';
+    // ACLs: READ on the group, then READ on each topic.
     const groupError =
-      request.groupId === '' ? KafkaErrorCode.INVALID_GROUP_ID : broker.groups.validateCommit(request.groupId, memberId, generationId);
+      request.groupId === ''
+        ? KafkaErrorCode.INVALID_GROUP_ID
+        : !groupAllowed(ctx, AclOperation.READ, request.groupId)
+          ? KafkaErrorCode.GROUP_AUTHORIZATION_FAILED
+          : broker.groups.validateCommit(request.groupId, memberId, generationId);
     const entries: OffsetCommitEntry[] = [];
     const topics = request.topics.map((topic) => {
       const lookup = groupError === KafkaErrorCode.NONE ? lookupTopic(broker, topic.name) : null;
@@ -33,7 +41,9 @@ export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitRespon
         name: topic.name,
         partitions: topic.partitions.map((p) => {
           let errorCode = groupError;
-          if (errorCode === KafkaErrorCode.NONE) errorCode = partitionError(lookup!, p.partitionIndex);
+          if (errorCode === KafkaErrorCode.NONE) {
+            errorCode = topicAllowed(ctx, AclOperation.READ, topic.name, lookup!.full) ? partitionError(lookup!, p.partitionIndex) : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          }
           if (errorCode === KafkaErrorCode.NONE && p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > offsetMetadataBytesMax) {
             errorCode = OFFSET_METADATA_TOO_LARGE;
           }

@@ -6,6 +6,8 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from '../protocol/messages/offset-delete/types.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { groupAllowed, topicAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { coreNameOf } from './topic-lookup.js';
 
@@ -15,7 +17,10 @@ export const offsetDeleteApi = defineApi<OffsetDeleteRequest, OffsetDeleteRespon
   minVersion: 0,
   maxVersion: 0,
   pipelined: false,
-  async handle({ broker }, request) {
+  // ACLs: DELETE on the group; READ on each topic (Kafka's OffsetDelete rules).
+  authorize: (ctx, request) => (groupAllowed(ctx, AclOperation.DELETE, request.groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED),
+  async handle(ctx, request) {
+    const broker = ctx.broker;
     const state = broker.groups.state(request.groupId);
     if (state === null && !broker.offsets.hasOffsets(request.groupId)) {
       return { errorCode: KafkaErrorCode.GROUP_ID_NOT_FOUND, throttleTimeMs: 0, topics: [] };
@@ -28,7 +33,8 @@ export const offsetDeleteApi = defineApi<OffsetDeleteRequest, OffsetDeleteRespon
         name: t.name,
         partitions: t.partitions.map((p) => {
           let errorCode: number = KafkaErrorCode.NONE;
-          if ('errorCode' in name) errorCode = name.errorCode;
+          if (!topicAllowed(ctx, AclOperation.READ, t.name, 'full' in name ? name.full : null)) errorCode = KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          else if ('errorCode' in name) errorCode = name.errorCode;
           else if (subscribed?.has(t.name)) errorCode = KafkaErrorCode.GROUP_SUBSCRIBED_TO_TOPIC;
           else toDelete.push({ topic: name.full, partition: p.partitionIndex });
           return { partitionIndex: p.partitionIndex, errorCode };

@@ -4,11 +4,12 @@
  * KIP-447: read_committed consumers), a partition whose offset an unfinished transaction is about to
  * commit is answered UNSTABLE_OFFSET_COMMIT, and the client asks again.
  */
-import type { KafkaBroker } from '../broker.js';
 import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/messages/offset-fetch/types.js';
-import { defineApi } from './api.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { groupAllowed, topicAllowed } from '../acl/checks.js';
+import { defineApi, type RequestContext } from './api.js';
 import { coreNameOf } from './topic-lookup.js';
 
 const GROUPS_VERSION = 8;
@@ -19,11 +20,12 @@ interface FetchedTopic {
 }
 
 function fetchOffsets(
-  broker: KafkaBroker,
+  ctx: RequestContext,
   groupId: string,
   topics: ReadonlyArray<{ name: string; partitionIndexes: readonly number[] }> | null,
   requireStable: boolean,
 ): FetchedTopic[] {
+  const broker = ctx.broker;
   const errorOf = (topic: string, partition: number): number =>
     requireStable && broker.transactions.hasPendingOffset(groupId, topic, partition) ? KafkaErrorCode.UNSTABLE_OFFSET_COMMIT : KafkaErrorCode.NONE;
   if (topics === null) {
@@ -35,6 +37,7 @@ function fetchOffsets(
       } catch {
         continue;
       }
+      if (!topicAllowed(ctx, AclOperation.DESCRIBE, name, topic)) continue; // only what the principal may see
       let entry = byTopic.get(name);
       if (!entry) byTopic.set(name, (entry = { name, partitions: [] }));
       entry.partitions.push({
@@ -49,9 +52,11 @@ function fetchOffsets(
   }
   return topics.map((topic) => {
     const name = coreNameOf(broker, topic.name);
+    const allowed = topicAllowed(ctx, AclOperation.DESCRIBE, topic.name, 'full' in name ? name.full : null);
     return {
       name: topic.name,
       partitions: topic.partitionIndexes.map((partitionIndex) => {
+        if (!allowed) return { partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED };
         const committed = 'full' in name ? broker.offsets.get(groupId, name.full, partitionIndex) : undefined;
         return {
           partitionIndex,
@@ -71,19 +76,22 @@ export const offsetFetchApi = defineApi<OffsetFetchRequest, OffsetFetchResponse>
   minVersion: 0,
   maxVersion: 8,
   pipelined: false,
-  handle({ broker, apiVersion }, request) {
+  handle(ctx, request) {
+    const { apiVersion } = ctx;
+    // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED), then on each topic.
     if (apiVersion >= GROUPS_VERSION) {
       return {
         throttleTimeMs: 0,
-        groups: request.groups.map((g) => ({
-          groupId: g.groupId,
-          topics: fetchOffsets(broker, g.groupId, g.topics, request.requireStable),
-          errorCode: g.groupId === '' ? KafkaErrorCode.INVALID_GROUP_ID : KafkaErrorCode.NONE,
-        })),
+        groups: request.groups.map((g) => {
+          const errorCode =
+            g.groupId === '' ? KafkaErrorCode.INVALID_GROUP_ID : groupAllowed(ctx, AclOperation.DESCRIBE, g.groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED;
+          return { groupId: g.groupId, topics: errorCode === KafkaErrorCode.NONE ? fetchOffsets(ctx, g.groupId, g.topics, request.requireStable) : [], errorCode };
+        }),
       };
     }
     if (request.groupId === '') return { throttleTimeMs: 0, topics: [], errorCode: KafkaErrorCode.INVALID_GROUP_ID };
-    return { throttleTimeMs: 0, topics: fetchOffsets(broker, request.groupId, request.topics, apiVersion >= 7 && request.requireStable), errorCode: KafkaErrorCode.NONE };
+    if (!groupAllowed(ctx, AclOperation.DESCRIBE, request.groupId)) return { throttleTimeMs: 0, topics: [], errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED };
+    return { throttleTimeMs: 0, topics: fetchOffsets(ctx, request.groupId, request.topics, apiVersion >= 7 && request.requireStable), errorCode: KafkaErrorCode.NONE };
   },
   errorResponse: (_ctx, request, errorCode) => ({
     errorCode,

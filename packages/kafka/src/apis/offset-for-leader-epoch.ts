@@ -6,6 +6,8 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from '../protocol/messages/offset-for-leader-epoch/types.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { topicAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { lookupTopic, partitionError } from './topic-lookup.js';
 
@@ -15,14 +17,16 @@ export const offsetForLeaderEpochApi = defineApi<OffsetForLeaderEpochRequest, Of
   minVersion: 0,
   maxVersion: 4,
   pipelined: false,
-  handle: ({ broker }, request) => ({
+  handle: (ctx, request) => ({
     throttleTimeMs: 0,
     topics: request.topics.map((topic) => {
+      const broker = ctx.broker;
       const lookup = lookupTopic(broker, topic.topic);
+      const allowed = topicAllowed(ctx, AclOperation.DESCRIBE, topic.topic, lookup.full);
       return {
         topic: topic.topic,
         partitions: topic.partitions.map((p) => {
-          let errorCode = partitionError(lookup, p.partition);
+          let errorCode = allowed ? partitionError(lookup, p.partition) : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
           let endOffset = -1;
           if (errorCode === KafkaErrorCode.NONE && lookup.ok) {
             try {

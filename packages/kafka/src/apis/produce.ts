@@ -13,6 +13,8 @@ import { kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produce/types.js';
 import type { Elem } from './elem.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { topicAllowed, transactionalIdAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { lookupTopic, partitionError } from './topic-lookup.js';
 
@@ -65,6 +67,8 @@ export const produceApi = defineApi<ProduceRequest, ProduceResponse>({
     const { broker, apiVersion } = ctx;
     const unsupported = apiVersion < PRODUCE_FIRST_MAGIC2_VERSION;
     const badAcks = request.acks !== 0 && request.acks !== 1 && request.acks !== -1;
+    // ACLs: WRITE on the transactional id for a transactional producer, WRITE on each topic.
+    const transactionalIdRefused = request.transactionalId !== null && !transactionalIdAllowed(ctx, AclOperation.WRITE, request.transactionalId);
     const topics: Array<{ name: string; outcomes: Outcome[] }> = [];
     for (const topicData of request.topicData) {
       const lookup = unsupported || badAcks ? null : lookupTopic(broker, topicData.name);
@@ -76,6 +80,14 @@ export const produceApi = defineApi<ProduceRequest, ProduceResponse>({
         }
         if (badAcks) {
           outcomes.push(failed(index, KafkaErrorCode.INVALID_REQUIRED_ACKS));
+          continue;
+        }
+        if (transactionalIdRefused) {
+          outcomes.push(failed(index, KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED));
+          continue;
+        }
+        if (!topicAllowed(ctx, AclOperation.WRITE, topicData.name, lookup!.full)) {
+          outcomes.push(failed(index, KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED));
           continue;
         }
         const errorCode = partitionError(lookup!, index);

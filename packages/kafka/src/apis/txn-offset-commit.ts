@@ -8,6 +8,8 @@ import { KafkaErrorCode } from '../error-codes.js';
 import type { OffsetCommitEntry } from '../offsets/committed-offset-store.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../protocol/messages/txn-offset-commit/types.js';
+import { AclOperation } from '../acl/acl-types.js';
+import { groupAllowed, topicAllowed, transactionalIdAllowed } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { offsetMetadataBytesMax } from './offset-commit.js';
 import { lookupTopic, partitionError } from './topic-lookup.js';
@@ -30,7 +32,13 @@ export const txnOffsetCommitApi = defineApi<TxnOffsetCommitRequest, TxnOffsetCom
   minVersion: 0,
   maxVersion: 3,
   pipelined: false,
-  async handle({ broker }, request) {
+  // ACLs: WRITE on the transactional id, READ on the group, then READ on each topic.
+  authorize: (ctx, request) => {
+    if (!transactionalIdAllowed(ctx, AclOperation.WRITE, request.transactionalId)) return KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    return groupAllowed(ctx, AclOperation.READ, request.groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED;
+  },
+  async handle(ctx, request) {
+    const broker = ctx.broker;
     if (request.groupId === '') return answer(request, () => KafkaErrorCode.INVALID_GROUP_ID);
     if (request.generationId !== -1 || request.memberId !== '') {
       const groupError = broker.groups.validateCommit(request.groupId, request.memberId, request.generationId);
@@ -41,7 +49,7 @@ export const txnOffsetCommitApi = defineApi<TxnOffsetCommitRequest, TxnOffsetCom
     for (const topic of request.topics) {
       const lookup = lookupTopic(broker, topic.name);
       for (const p of topic.partitions) {
-        let errorCode = partitionError(lookup, p.partitionIndex);
+        let errorCode = topicAllowed(ctx, AclOperation.READ, topic.name, lookup.full) ? partitionError(lookup, p.partitionIndex) : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
         if (errorCode === KafkaErrorCode.NONE && p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > offsetMetadataBytesMax) {
           errorCode = OFFSET_METADATA_TOO_LARGE;
         }

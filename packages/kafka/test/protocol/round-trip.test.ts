@@ -17,7 +17,7 @@ test('every listed API is generated with its agreed version range', () => {
     DescribeConfigs: [0, 4], AlterConfigs: [0, 2], IncrementalAlterConfigs: [0, 1], InitProducerId: [0, 4],
     OffsetForLeaderEpoch: [0, 4], DescribeCluster: [0, 1], SaslHandshake: [0, 1], SaslAuthenticate: [0, 2],
     OffsetDelete: [0, 0], DescribeProducers: [0, 0], AddPartitionsToTxn: [0, 3], AddOffsetsToTxn: [0, 3], EndTxn: [0, 3],
-    TxnOffsetCommit: [0, 3],
+    TxnOffsetCommit: [0, 3], DescribeAcls: [0, 3], CreateAcls: [0, 3], DeleteAcls: [0, 3],
   };
   assert.equal(messageCodecs.size, Object.keys(expected).length);
   for (const [name, [min, max]] of Object.entries(expected)) {

@@ -34,6 +34,9 @@ import * as addPartitionsToTxn from './add-partitions-to-txn/index.js';
 import * as addOffsetsToTxn from './add-offsets-to-txn/index.js';
 import * as endTxn from './end-txn/index.js';
 import * as txnOffsetCommit from './txn-offset-commit/index.js';
+import * as describeAcls from './describe-acls/index.js';
+import * as createAcls from './create-acls/index.js';
+import * as deleteAcls from './delete-acls/index.js';
 
 export type { ApiCodecs, VersionCodecs } from './codec-types.js';
 export type * from './produce/types.js';
@@ -69,6 +72,9 @@ export type * from './add-partitions-to-txn/types.js';
 export type * from './add-offsets-to-txn/types.js';
 export type * from './end-txn/types.js';
 export type * from './txn-offset-commit/types.js';
+export type * from './describe-acls/types.js';
+export type * from './create-acls/types.js';
+export type * from './delete-acls/types.js';
 
 /** API keys (docs/protocol.html "Api Keys"). */
 export const API_KEY = {
@@ -96,6 +102,9 @@ export const API_KEY = {
   AddOffsetsToTxn: 25,
   EndTxn: 26,
   TxnOffsetCommit: 28,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   SaslAuthenticate: 36,
@@ -144,6 +153,9 @@ export const apis = {
   AddOffsetsToTxn: addOffsetsToTxn,
   EndTxn: endTxn,
   TxnOffsetCommit: txnOffsetCommit,
+  DescribeAcls: describeAcls,
+  CreateAcls: createAcls,
+  DeleteAcls: deleteAcls,
 } as const;
 
 export const messageCodecs: ReadonlyMap<number, ApiCodecs> = new Map(

@@ -1,0 +1,51 @@
+/**
+ * One connection's view of the authorizer: its principal (the SASL user, or User:ANONYMOUS on a
+ * listener without SASL) and host, and a bounded cache of decisions, dropped whenever the ACLs
+ * change. Produce and Fetch ask per topic per request; the cache makes that a map lookup.
+ */
+import { ANONYMOUS_PRINCIPAL } from './acl-types.js';
+import type { Authorizer } from './authorizer.js';
+
+const DECISIONS_CACHED_MAX = 1024;
+
+export class ConnectionAccess {
+  private readonly decisions = new Map<string, boolean>();
+  private generation = -1;
+  private principalCached = '';
+
+  constructor(
+    private readonly authorizer: Authorizer | null,
+    /** The SASL user once logged in, else null. */
+    private readonly user: () => string | null,
+    private readonly host: string,
+  ) {}
+
+  /** False when no authorizer is configured: every check passes. */
+  get enabled(): boolean {
+    return this.authorizer !== null;
+  }
+
+  get principal(): string {
+    const user = this.user();
+    return user === null ? ANONYMOUS_PRINCIPAL : `User:${user}`;
+  }
+
+  /** Whether this connection may do `operation` on the resource; always true without an authorizer. */
+  allowed(operation: number, resourceType: number, resourceName: string): boolean {
+    const authorizer = this.authorizer;
+    if (authorizer === null) return true;
+    const principal = this.principal;
+    if (authorizer.generation !== this.generation || principal !== this.principalCached || this.decisions.size >= DECISIONS_CACHED_MAX) {
+      this.decisions.clear();
+      this.generation = authorizer.generation;
+      this.principalCached = principal;
+    }
+    const key = `${operation}:${resourceType}:${resourceName}`;
+    let decision = this.decisions.get(key);
+    if (decision === undefined) {
+      decision = authorizer.authorize(principal, this.host, operation, resourceType, resourceName);
+      this.decisions.set(key, decision);
+    }
+    return decision;
+  }
+}
