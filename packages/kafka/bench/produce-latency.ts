@@ -87,7 +87,9 @@ while sent < total:
     target = start + sent / rate
     now = time.perf_counter()
     if now < target:
-        p.poll(min(tick, target - now))
+        # At least 1 ms: librdkafka's poll() takes whole milliseconds, so a shorter timeout is 0 and
+        # the loop would spin, burning a whole CPU that the server it measures needs (2 vCPUs here).
+        p.poll(max(tick, target - now))
         continue
     for _ in range(per_tick):
         p.produce(topic, value, partition=0, on_delivery=cb(time.perf_counter()))
