@@ -22,6 +22,30 @@ export interface ConnectionInfo {
   readonly localAddress: string;
   readonly localPort: number;
   readonly tls: boolean;
+  /**
+   * The subject of the client certificate the TLS handshake verified against the listener's CA, as
+   * an RFC 2253 distinguished name (`CN=alice,OU=eng,O=Example`, most specific first, as Kafka's
+   * X500Principal names it); absent without one.
+   */
+  readonly peerCertificateSubject?: string;
+}
+
+/**
+ * An X.509 subject as Node prints it (`C=US\nO=Example\nCN=alice`, one RDN a line, in certificate
+ * order) as an RFC 2253 name: RDNs reversed, comma-separated, with `,`, `+`, `"`, `\\`, `<`, `>`, `;`
+ * escaped.
+ */
+export function rfc2253Name(subject: string): string {
+  return subject
+    .split('\n')
+    .filter((line) => line !== '')
+    .reverse()
+    .map((rdn) => {
+      const equals = rdn.indexOf('=');
+      if (equals < 0) return rdn;
+      return `${rdn.slice(0, equals)}=${rdn.slice(equals + 1).replace(/[,+"\\<>;]/g, (c) => `\\${c}`)}`;
+    })
+    .join(',');
 }
 
 /** The addresses a plain TCP socket accepted on `listenerId` carries, as a ConnectionInfo. */

@@ -104,7 +104,7 @@ export class KafkaConnection {
     this.frames = new FrameDecoder(broker.config.frameBytesMax, broker.framePool);
     this.sasl = broker.config.sasl === null ? null : new SaslSession(broker.config.sasl);
     const sasl = this.sasl;
-    this.access = new ConnectionAccess(broker.authorizer, () => (sasl !== null && sasl.authenticated ? sasl.user : null), info.remoteAddress);
+    this.access = new ConnectionAccess(broker.authorizer, () => (sasl !== null && sasl.authenticated ? sasl.user : null), info.remoteAddress, info.peerCertificateSubject);
     if (this.sasl !== null) {
       const sasl = this.sasl;
       this.loginTimer = setTimeout(() => {

@@ -4,10 +4,12 @@
  * order (stop accepting → handlers close → core closes, so in-flight appends finish).
  */
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import {
   createLogger,
   openCore,
   systemClock,
+  rfc2253Name,
   tcpConnectionInfo,
   type AdvertisedListener,
   type BoundAddress,
@@ -191,7 +193,15 @@ function advertisedBy(handler: ProtocolHandler, logger: Logger): AdvertisedListe
 }
 
 function dispatchConnection(handler: ProtocolHandler, binding: ListenerBinding, socket: Socket, logger: Logger, connectionId: number): void {
-  const info: ConnectionInfo = { ...tcpConnectionInfo(binding.spec.id, socket), tls: (socket as Socket & { encrypted?: boolean }).encrypted === true };
+  const tlsSocket = socket as Socket & Partial<Pick<TLSSocket, 'encrypted' | 'authorized' | 'getPeerX509Certificate'>>;
+  const encrypted = tlsSocket.encrypted === true;
+  // Only a certificate the handshake verified against the listener's CA names anyone.
+  const peer = encrypted && tlsSocket.authorized === true ? tlsSocket.getPeerX509Certificate?.() : undefined;
+  const info: ConnectionInfo = {
+    ...tcpConnectionInfo(binding.spec.id, socket),
+    tls: encrypted,
+    ...(peer ? { peerCertificateSubject: rfc2253Name(peer.subject) } : {}),
+  };
   const connectionLogger = logger.child({ connectionId, remote: `${info.remoteAddress}:${info.remotePort}` });
   // A reset by the peer must never crash the process, whatever the handler listens for.
   socket.on('error', (error) => connectionLogger.debug('socket error', { error }));

@@ -1,6 +1,7 @@
 /**
  * TLS listeners (listeners.<id>.tls): kafkajs over SSL, mqtt.js over mqtts:// and wss://, with the
- * server's certificate verified against a test CA; client certificates required on one listener;
+ * server's certificate verified against a test CA; client certificates required on one listener,
+ * and on a Kafka listener naming the principal its ACLs govern;
  * a plain TCP client on a TLS port fails its handshake without harming anyone; bad PEM files and
  * keys are config mistakes naming the key.
  */
@@ -102,6 +103,46 @@ test('TLS with clientCertificates: require: a client without a certificate is re
   const url = `mqtts://127.0.0.1:${portOf(server, 'mqtt')}`;
   await assert.rejects(mqtt.connectAsync(url, { ca: pki.ca, reconnectPeriod: 0, connectTimeout: 3_000 }));
   assert.equal(await mqttRoundTrip(url, { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey }), 'over mqtts');
+});
+
+test('Kafka over mutual TLS: the verified client certificate names the principal (User:CN=test-client), and ACLs govern it', async (t) => {
+  const pki = await certificates(t);
+  if (pki === null) return;
+  const dataDir = await makeTempDir('strata-tls-data-');
+  const server = await startServer({
+    dataDir: dataDir.path,
+    config: {
+      listeners: { kafka: { tls: { cert: pki.certFile, key: pki.keyFile, ca: pki.caFile, clientCertificates: 'require' } } },
+      kafka: {
+        authorization: {
+          acls: [
+            { principal: 'User:CN=test-client', operation: 'all', resourceType: 'topic', resourceName: 'mtls-', patternType: 'prefixed' },
+            { principal: 'User:CN=test-client', operation: 'create', resourceType: 'cluster' },
+          ],
+        },
+      },
+    },
+  });
+  t.after(async () => {
+    await server.close();
+    await dataDir.remove();
+  });
+  const kafka = new Kafka({
+    brokers: [`localhost:${portOf(server, 'kafka')}`],
+    ssl: { ca: [pki.ca], cert: pki.clientCert, key: pki.clientKey, servername: 'localhost' },
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 1 },
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  await producer.connect();
+  try {
+    await producer.send({ topic: 'mtls-orders', messages: [{ value: 'by certificate' }] });
+    await assert.rejects(producer.send({ topic: 'elsewhere', messages: [{ value: 'x' }] }), /authoriz/i);
+  } finally {
+    await producer.disconnect();
+  }
+  assert.equal(server.core.offsets('persistent://public/default/mtls-orders', 0).highWatermark, 1);
+  assert.equal(server.core.topics.exists('persistent://public/default/elsewhere'), false);
 });
 
 test('TLS config mistakes name the key: missing cert, unreadable file, a key that does not match, unknown keys', async (t) => {

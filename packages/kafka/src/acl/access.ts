@@ -1,6 +1,7 @@
 /**
- * One connection's view of the authorizer: its principal (the SASL user, or User:ANONYMOUS on a
- * listener without SASL) and host, and a bounded cache of decisions, dropped whenever the ACLs
+ * One connection's view of the authorizer: its principal (the SASL user; else the subject of a
+ * verified client certificate, `User:CN=alice,OU=eng`, as Kafka's SSL principal; else
+ * User:ANONYMOUS) and host, and a bounded cache of decisions, dropped whenever the ACLs
  * change. Produce and Fetch ask per topic per request; the cache makes that a map lookup.
  */
 import { ANONYMOUS_PRINCIPAL } from './acl-types.js';
@@ -18,6 +19,8 @@ export class ConnectionAccess {
     /** The SASL user once logged in, else null. */
     private readonly user: () => string | null,
     private readonly host: string,
+    /** The verified client certificate's RFC 2253 subject (ConnectionInfo.peerCertificateSubject). */
+    private readonly certificateSubject: string | undefined = undefined,
   ) {}
 
   /** False when no authorizer is configured: every check passes. */
@@ -27,7 +30,8 @@ export class ConnectionAccess {
 
   get principal(): string {
     const user = this.user();
-    return user === null ? ANONYMOUS_PRINCIPAL : `User:${user}`;
+    if (user !== null) return `User:${user}`;
+    return this.certificateSubject === undefined ? ANONYMOUS_PRINCIPAL : `User:${this.certificateSubject}`;
   }
 
   /** Whether this connection may do `operation` on the resource; always true without an authorizer. */
