@@ -5,6 +5,7 @@
  * topic differently. Without an authorizer every check is true and costs a property read.
  */
 import type { RequestContext } from '../apis/api.js';
+import { KafkaErrorCode } from '../error-codes.js';
 import { CLUSTER_RESOURCE_NAME, ResourceType } from './acl-types.js';
 
 /** `full` is the core topic when the name resolved; else the request's own name is judged. */
@@ -31,4 +32,17 @@ export function clusterAllowed(ctx: RequestContext, operation: number): boolean 
 
 export function transactionalIdAllowed(ctx: RequestContext, operation: number, transactionalId: string): boolean {
   return !ctx.access.enabled || ctx.access.allowed(operation, ResourceType.TRANSACTIONAL_ID, transactionalId);
+}
+
+/** The same checks as Kafka error codes (NONE or the refusal), for `ApiHandler.authorize`. */
+export function groupError(ctx: RequestContext, operation: number, groupId: string): number {
+  return groupAllowed(ctx, operation, groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED;
+}
+
+export function clusterError(ctx: RequestContext, operation: number): number {
+  return clusterAllowed(ctx, operation) ? KafkaErrorCode.NONE : KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+}
+
+export function transactionalIdError(ctx: RequestContext, operation: number, transactionalId: string): number {
+  return transactionalIdAllowed(ctx, operation, transactionalId) ? KafkaErrorCode.NONE : KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
 }

@@ -6,7 +6,7 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from '../protocol/messages/add-offsets-to-txn/types.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { groupAllowed, transactionalIdAllowed } from '../acl/checks.js';
+import { groupError, transactionalIdError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 export const addOffsetsToTxnApi = defineApi<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse>({
@@ -15,10 +15,7 @@ export const addOffsetsToTxnApi = defineApi<AddOffsetsToTxnRequest, AddOffsetsTo
   minVersion: 0,
   maxVersion: 3,
   pipelined: false,
-  authorize: (ctx, request) => {
-    if (!transactionalIdAllowed(ctx, AclOperation.WRITE, request.transactionalId)) return KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    return groupAllowed(ctx, AclOperation.READ, request.groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED;
-  },
+  authorize: (ctx, request) => transactionalIdError(ctx, AclOperation.WRITE, request.transactionalId) || groupError(ctx, AclOperation.READ, request.groupId),
   async handle({ broker }, request) {
     if (request.groupId === '') return { throttleTimeMs: 0, errorCode: KafkaErrorCode.INVALID_GROUP_ID };
     const errorCode = await broker.transactions.addOffsets(request.transactionalId, request.producerId, request.producerEpoch, request.groupId);

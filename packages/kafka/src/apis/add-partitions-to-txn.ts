@@ -9,7 +9,7 @@ import { API_KEY } from '../protocol/messages/index.js';
 import type { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from '../protocol/messages/add-partitions-to-txn/types.js';
 import type { TopicPartition } from '../transactions/transaction-coordinator.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { topicAllowed, transactionalIdAllowed } from '../acl/checks.js';
+import { topicAllowed, transactionalIdError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { lookupTopic, partitionError } from './topic-lookup.js';
 
@@ -30,8 +30,7 @@ export const addPartitionsToTxnApi = defineApi<AddPartitionsToTxnRequest, AddPar
   maxVersion: 3,
   pipelined: false,
   // ACLs: WRITE on the transactional id (every partition refused), then WRITE on each topic.
-  authorize: (ctx, request) =>
-    transactionalIdAllowed(ctx, AclOperation.WRITE, request.v3AndBelowTransactionalId) ? KafkaErrorCode.NONE : KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+  authorize: (ctx, request) => transactionalIdError(ctx, AclOperation.WRITE, request.v3AndBelowTransactionalId),
   async handle(ctx, request) {
     const broker = ctx.broker;
     const partitions: TopicPartition[] = [];

@@ -4,7 +4,7 @@
  * INVALID_REQUEST with the reason. Without `authorization` configured: SECURITY_DISABLED.
  */
 import { AclOperation, invalidBinding, type AclBinding } from '../acl/acl-types.js';
-import { clusterAllowed } from '../acl/checks.js';
+import { clusterError } from '../acl/checks.js';
 import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { CreateAclsRequest, CreateAclsResponse } from '../protocol/messages/create-acls/types.js';
@@ -16,7 +16,7 @@ export const createAclsApi = defineApi<CreateAclsRequest, CreateAclsResponse>({
   minVersion: 0,
   maxVersion: 3,
   pipelined: false,
-  authorize: (ctx) => (clusterAllowed(ctx, AclOperation.ALTER) ? KafkaErrorCode.NONE : KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED),
+  authorize: (ctx) => clusterError(ctx, AclOperation.ALTER),
   async handle({ broker }, request) {
     const authorizer = broker.authorizer;
     if (authorizer === null) {

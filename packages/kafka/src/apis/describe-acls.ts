@@ -4,7 +4,7 @@
  * SECURITY_DISABLED, as a Kafka broker with no authorizer answers.
  */
 import { AclOperation, invalidFilter, filterMatches, type AclBinding, type AclFilter } from '../acl/acl-types.js';
-import { clusterAllowed } from '../acl/checks.js';
+import { clusterError } from '../acl/checks.js';
 import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { DescribeAclsRequest, DescribeAclsResponse } from '../protocol/messages/describe-acls/types.js';
@@ -16,7 +16,7 @@ export const describeAclsApi = defineApi<DescribeAclsRequest, DescribeAclsRespon
   minVersion: 0,
   maxVersion: 3,
   pipelined: false,
-  authorize: (ctx) => (clusterAllowed(ctx, AclOperation.DESCRIBE) ? KafkaErrorCode.NONE : KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED),
+  authorize: (ctx) => clusterError(ctx, AclOperation.DESCRIBE),
   handle({ broker }, request) {
     if (broker.authorizer === null) return { throttleTimeMs: 0, errorCode: KafkaErrorCode.SECURITY_DISABLED, errorMessage: 'no authorization configured', resources: [] };
     const filter: AclFilter = {

@@ -3,7 +3,7 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { DescribeClusterRequest, DescribeClusterResponse } from '../protocol/messages/describe-cluster/types.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { clusterAllowed } from '../acl/checks.js';
+import { clusterError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 const ENDPOINT_TYPE_BROKERS = 1;
@@ -14,7 +14,7 @@ export const describeClusterApi = defineApi<DescribeClusterRequest, DescribeClus
   minVersion: 0,
   maxVersion: 1,
   pipelined: false,
-  authorize: (ctx) => (clusterAllowed(ctx, AclOperation.DESCRIBE) ? KafkaErrorCode.NONE : KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED),
+  authorize: (ctx) => clusterError(ctx, AclOperation.DESCRIBE),
   handle: ({ broker }, request) => {
     if (request.endpointType !== ENDPOINT_TYPE_BROKERS) {
       return { throttleTimeMs: 0, errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: 'only broker endpoints', endpointType: request.endpointType, clusterId: broker.clusterId, brokers: [] };

@@ -6,8 +6,7 @@
 import { API_KEY } from '../protocol/messages/index.js';
 import type { EndTxnRequest, EndTxnResponse } from '../protocol/messages/end-txn/types.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { transactionalIdAllowed } from '../acl/checks.js';
-import { KafkaErrorCode } from '../error-codes.js';
+import { transactionalIdError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 export const endTxnApi = defineApi<EndTxnRequest, EndTxnResponse>({
@@ -16,8 +15,7 @@ export const endTxnApi = defineApi<EndTxnRequest, EndTxnResponse>({
   minVersion: 0,
   maxVersion: 3,
   pipelined: false,
-  authorize: (ctx, request) =>
-    transactionalIdAllowed(ctx, AclOperation.WRITE, request.transactionalId) ? KafkaErrorCode.NONE : KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+  authorize: (ctx, request) => transactionalIdError(ctx, AclOperation.WRITE, request.transactionalId),
   async handle({ broker }, request) {
     const errorCode = await broker.transactions.endTransaction(request.transactionalId, request.producerId, request.producerEpoch, request.committed);
     return { throttleTimeMs: 0, errorCode };

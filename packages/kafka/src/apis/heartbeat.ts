@@ -1,9 +1,8 @@
 /** Heartbeat (key 12) v0-4: keeps a member's session; REBALANCE_IN_PROGRESS tells it to rejoin. */
 import { API_KEY } from '../protocol/messages/index.js';
 import type { HeartbeatRequest, HeartbeatResponse } from '../protocol/messages/heartbeat/types.js';
-import { KafkaErrorCode } from '../error-codes.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { groupAllowed } from '../acl/checks.js';
+import { groupError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 export const heartbeatApi = defineApi<HeartbeatRequest, HeartbeatResponse>({
@@ -13,7 +12,7 @@ export const heartbeatApi = defineApi<HeartbeatRequest, HeartbeatResponse>({
   maxVersion: 4,
   pipelined: false,
   // ACLs: READ on the group (Kafka: GROUP_AUTHORIZATION_FAILED).
-  authorize: (ctx, request) => (groupAllowed(ctx, AclOperation.READ, request.groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED),
+  authorize: (ctx, request) => groupError(ctx, AclOperation.READ, request.groupId),
   handle: ({ broker }, request) => ({
     throttleTimeMs: 0,
     errorCode: broker.groups.heartbeat(request.groupId, request.memberId, request.generationId),

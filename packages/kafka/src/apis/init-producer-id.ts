@@ -10,7 +10,7 @@ import { kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { InitProducerIdRequest, InitProducerIdResponse } from '../protocol/messages/init-producer-id/types.js';
 import { AclOperation, ResourceType } from '../acl/acl-types.js';
-import { clusterAllowed, transactionalIdAllowed } from '../acl/checks.js';
+import { clusterAllowed, transactionalIdError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 export const initProducerIdApi = defineApi<InitProducerIdRequest, InitProducerIdResponse>({
@@ -22,9 +22,7 @@ export const initProducerIdApi = defineApi<InitProducerIdRequest, InitProducerId
   // ACLs: WRITE on the transactional id; an idempotent producer needs IDEMPOTENT_WRITE on the
   // cluster or WRITE on some topic (Kafka 3.x, KIP-679).
   authorize: (ctx, request) => {
-    if (request.transactionalId !== null) {
-      return transactionalIdAllowed(ctx, AclOperation.WRITE, request.transactionalId) ? KafkaErrorCode.NONE : KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    }
+    if (request.transactionalId !== null) return transactionalIdError(ctx, AclOperation.WRITE, request.transactionalId);
     if (clusterAllowed(ctx, AclOperation.IDEMPOTENT_WRITE) || ctx.broker.authorizer?.allowsSome(ctx.access.principal, ctx.clientHost, AclOperation.WRITE, ResourceType.TOPIC)) return KafkaErrorCode.NONE;
     return KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED;
   },

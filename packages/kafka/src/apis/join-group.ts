@@ -1,9 +1,8 @@
 /** JoinGroup (key 11) v0-9: the group coordinator does the work (group/group-coordinator.ts). */
 import { API_KEY } from '../protocol/messages/index.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../protocol/messages/join-group/types.js';
-import { KafkaErrorCode } from '../error-codes.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { groupAllowed } from '../acl/checks.js';
+import { groupError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 /** KIP-394: from v4 a member joining without an id is asked to rejoin with one. */
@@ -18,7 +17,7 @@ export const joinGroupApi = defineApi<JoinGroupRequest, JoinGroupResponse>({
   maxVersion: 9,
   pipelined: false,
   // ACLs: READ on the group (Kafka: GROUP_AUTHORIZATION_FAILED).
-  authorize: (ctx, request) => (groupAllowed(ctx, AclOperation.READ, request.groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED),
+  authorize: (ctx, request) => groupError(ctx, AclOperation.READ, request.groupId),
   async handle({ broker, apiVersion, clientId, clientHost }, request) {
     const result = await broker.groups.join({
       groupId: request.groupId,

@@ -1,9 +1,8 @@
 /** LeaveGroup (key 13) v0-5: v0-2 one member, v3+ a batch of members (KIP-345). */
 import { API_KEY } from '../protocol/messages/index.js';
 import type { LeaveGroupRequest, LeaveGroupResponse } from '../protocol/messages/leave-group/types.js';
-import { KafkaErrorCode } from '../error-codes.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { groupAllowed } from '../acl/checks.js';
+import { groupError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 const BATCHED_VERSION = 3;
@@ -15,7 +14,7 @@ export const leaveGroupApi = defineApi<LeaveGroupRequest, LeaveGroupResponse>({
   maxVersion: 5,
   pipelined: false,
   // ACLs: READ on the group (Kafka: GROUP_AUTHORIZATION_FAILED).
-  authorize: (ctx, request) => (groupAllowed(ctx, AclOperation.READ, request.groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED),
+  authorize: (ctx, request) => groupError(ctx, AclOperation.READ, request.groupId),
   handle({ broker, apiVersion }, request) {
     if (apiVersion < BATCHED_VERSION) {
       return { throttleTimeMs: 0, errorCode: broker.groups.leave(request.groupId, [request.memberId]).errorCode };

@@ -7,7 +7,7 @@ import { kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from '../protocol/messages/offset-delete/types.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { groupAllowed, topicAllowed } from '../acl/checks.js';
+import { topicAllowed, groupError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { coreNameOf } from './topic-lookup.js';
 
@@ -18,7 +18,7 @@ export const offsetDeleteApi = defineApi<OffsetDeleteRequest, OffsetDeleteRespon
   maxVersion: 0,
   pipelined: false,
   // ACLs: DELETE on the group; READ on each topic (Kafka's OffsetDelete rules).
-  authorize: (ctx, request) => (groupAllowed(ctx, AclOperation.DELETE, request.groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED),
+  authorize: (ctx, request) => groupError(ctx, AclOperation.DELETE, request.groupId),
   async handle(ctx, request) {
     const broker = ctx.broker;
     const state = broker.groups.state(request.groupId);

@@ -1,9 +1,8 @@
 /** SyncGroup (key 14) v0-5: the leader's assignment is relayed to every member. */
 import { API_KEY } from '../protocol/messages/index.js';
 import type { SyncGroupRequest, SyncGroupResponse } from '../protocol/messages/sync-group/types.js';
-import { KafkaErrorCode } from '../error-codes.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { groupAllowed } from '../acl/checks.js';
+import { groupError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 export const syncGroupApi = defineApi<SyncGroupRequest, SyncGroupResponse>({
@@ -13,7 +12,7 @@ export const syncGroupApi = defineApi<SyncGroupRequest, SyncGroupResponse>({
   maxVersion: 5,
   pipelined: false,
   // ACLs: READ on the group (Kafka: GROUP_AUTHORIZATION_FAILED).
-  authorize: (ctx, request) => (groupAllowed(ctx, AclOperation.READ, request.groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED),
+  authorize: (ctx, request) => groupError(ctx, AclOperation.READ, request.groupId),
   async handle({ broker }, request) {
     const result = await broker.groups.sync({
       groupId: request.groupId,

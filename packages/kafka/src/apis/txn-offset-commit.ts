@@ -9,7 +9,7 @@ import type { OffsetCommitEntry } from '../offsets/committed-offset-store.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../protocol/messages/txn-offset-commit/types.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { groupAllowed, topicAllowed, transactionalIdAllowed } from '../acl/checks.js';
+import { topicAllowed, groupError, transactionalIdError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 import { offsetMetadataBytesMax } from './offset-commit.js';
 import { lookupTopic, partitionError } from './topic-lookup.js';
@@ -33,10 +33,7 @@ export const txnOffsetCommitApi = defineApi<TxnOffsetCommitRequest, TxnOffsetCom
   maxVersion: 3,
   pipelined: false,
   // ACLs: WRITE on the transactional id, READ on the group, then READ on each topic.
-  authorize: (ctx, request) => {
-    if (!transactionalIdAllowed(ctx, AclOperation.WRITE, request.transactionalId)) return KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    return groupAllowed(ctx, AclOperation.READ, request.groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED;
-  },
+  authorize: (ctx, request) => transactionalIdError(ctx, AclOperation.WRITE, request.transactionalId) || groupError(ctx, AclOperation.READ, request.groupId),
   async handle(ctx, request) {
     const broker = ctx.broker;
     if (request.groupId === '') return answer(request, () => KafkaErrorCode.INVALID_GROUP_ID);
