@@ -55,6 +55,12 @@ export interface MqttConfig {
   readonly foreignMessageQos: 0 | 1 | 2;
   /** Connections without a user name are accepted (mosquitto's allow_anonymous). */
   readonly allowAnonymous: boolean;
+  /**
+   * A client certificate the TLS listener verified names the user, who then needs no password:
+   * `cn` its common name (mosquitto's use_identity_as_username), `subject` its whole RFC 2253
+   * subject (use_subject_as_username), `none` (default) the CONNECT user name and password as always.
+   */
+  readonly certificateUsername: 'none' | 'cn' | 'subject';
   /** User name → password hash (`strata passwd`); a client giving a user name must match one. */
   readonly users: ReadonlyMap<string, PasswordHash>;
   /** Topic authorization rules, first deciding rule wins (auth/acl.ts). */
@@ -89,6 +95,7 @@ export const DEFAULT_MQTT_CONFIG: MqttConfig = {
   connectTimeoutMs: 10_000,
   foreignMessageQos: 1,
   allowAnonymous: true,
+  certificateUsername: 'none',
   users: new Map(),
   acl: [],
   aclDefault: 'allow',
@@ -233,6 +240,11 @@ export function parseMqttConfig(section: Readonly<Record<string, unknown>> = {})
     const v = section['allowAnonymous'];
     if (v !== true && v !== false && v !== 'true' && v !== 'false') fail(`allowAnonymous must be true or false, got ${shown(v)}`);
     out['allowAnonymous'] = v === true || v === 'true';
+  }
+  if (section['certificateUsername'] !== undefined) {
+    const v = section['certificateUsername'];
+    if (v !== 'none' && v !== 'cn' && v !== 'subject') fail(`certificateUsername must be none, cn or subject, got ${shown(v)}`);
+    out['certificateUsername'] = v;
   }
   if (section['users'] !== undefined) out['users'] = users(section['users']);
   if (section['acl'] !== undefined) {

@@ -230,3 +230,13 @@ test('password checks: at most N at once in the thread pool, a bounded queue beh
   assert.deepEqual(all, [true, false, false, false, false, 'busy']);
   assert.deepEqual(checks.stats, { running: 0, waiting: 0 });
 });
+
+test('certificateUsernameOf: none, the common name (unescaped), or the whole subject', async () => {
+  const { certificateUsernameOf } = await import('../src/handlers/connect.js');
+  assert.equal(certificateUsernameOf('none', 'CN=alice,O=Example'), null);
+  assert.equal(certificateUsernameOf('cn', undefined), null);
+  assert.equal(certificateUsernameOf('cn', 'CN=alice,OU=eng,O=Example'), 'alice');
+  assert.equal(certificateUsernameOf('cn', 'CN=Smith\\, Jo,O=Example'), 'Smith, Jo');
+  assert.equal(certificateUsernameOf('cn', 'O=Example'), null);
+  assert.equal(certificateUsernameOf('subject', 'CN=alice,O=Example'), 'CN=alice,O=Example');
+});

@@ -145,6 +145,33 @@ test('Kafka over mutual TLS: the verified client certificate names the principal
   assert.equal(server.core.topics.exists('persistent://public/default/elsewhere'), false);
 });
 
+test('MQTT over mutual TLS with certificateUsername cn: the certificate logs the client in as test-client, and topic rules apply', async (t) => {
+  const pki = await certificates(t);
+  if (pki === null) return;
+  const dataDir = await makeTempDir('strata-tls-data-');
+  const server = await startServer({
+    dataDir: dataDir.path,
+    config: {
+      listeners: { mqtt: { tls: { cert: pki.certFile, key: pki.keyFile, ca: pki.caFile, clientCertificates: 'require' } } },
+      mqtt: { allowAnonymous: false, certificateUsername: 'cn', acl: [{ user: 'test-client', filter: 'tls/#', access: 'readwrite' }], aclDefault: 'deny' },
+    },
+  });
+  t.after(async () => {
+    await server.close();
+    await dataDir.remove();
+  });
+  const url = `mqtts://127.0.0.1:${portOf(server, 'mqtt')}`;
+  // No user name, no password: anonymous connections are refused, so only the certificate can have logged it in.
+  assert.equal(await mqttRoundTrip(url, { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey }), 'over mqtts');
+  const client = await mqtt.connectAsync(url, { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, reconnectPeriod: 0, connectTimeout: 5_000 });
+  try {
+    // SUBACK 0x80, which mqtt.js reports as a failed subscribe.
+    await assert.rejects(client.subscribeAsync('other/t', { qos: 1 }), /Subscribe error/, 'a filter the rules do not grant test-client is refused');
+  } finally {
+    await client.endAsync();
+  }
+});
+
 test('TLS config mistakes name the key: missing cert, unreadable file, a key that does not match, unknown keys', async (t) => {
   const pki = await certificates(t);
   if (pki === null) return;

@@ -85,12 +85,15 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
     return refuse(conn, RC.clientIdentifierNotValid, CONNACK_V3.identifierRejected, 'client id too long');
   }
 
-  // Authentication (mqtt.users, mqtt.allowAnonymous; docs/protocols/mqtt.md "Authentication").
-  const username = packet.username;
-  if (version !== 5 && username === undefined && packet.password !== undefined) {
+  // Authentication (mqtt.users, mqtt.allowAnonymous, mqtt.certificateUsername; docs/protocols/mqtt.md "Authentication").
+  if (version !== 5 && packet.username === undefined && packet.password !== undefined) {
     return conn.close('password without a user name', RC.protocolError); // [MQTT-3.1.2-22]
   }
-  if (config.users.size > 0 || !config.allowAnonymous) {
+  // A verified client certificate, when configured to, is the login: its name replaces the
+  // CONNECT user name, and no password is asked (mosquitto's use_identity_as_username).
+  const certificateUser = certificateUsernameOf(config.certificateUsername, conn.info.peerCertificateSubject);
+  const username = certificateUser ?? packet.username;
+  if (certificateUser === null && (config.users.size > 0 || !config.allowAnonymous)) {
     if (username === undefined) {
       if (!config.allowAnonymous) return refuse(conn, RC.notAuthorized, CONNACK_V3.notAuthorized, 'anonymous connection refused');
     } else {
@@ -185,4 +188,15 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
   }
   conn.send(connack);
   conn.connected();
+}
+
+/**
+ * The user a verified client certificate names under `mode`, or null (no certificate, or `none`).
+ * `subject` is RFC 2253 (`CN=alice,OU=eng`); `cn` its first CN value, unescaped.
+ */
+export function certificateUsernameOf(mode: 'none' | 'cn' | 'subject', subject: string | undefined): string | null {
+  if (mode === 'none' || subject === undefined || subject === '') return null;
+  if (mode === 'subject') return subject;
+  const cn = /(?:^|,)CN=((?:\\.|[^,\\])*)/.exec(subject);
+  return cn ? cn[1]!.replace(/\\(.)/g, '$1') : null;
 }
