@@ -150,6 +150,16 @@ export interface PartitionOffsets {
   readonly lastStableOffset: number;
 }
 
+/** One producer a partition remembers: its epoch, last sequence and open transaction. */
+export interface PartitionProducer {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** Sequence of its last appended record; -1 when none is remembered. */
+  readonly lastSequence: number;
+  /** First offset of its transaction open in this partition, or -1. */
+  readonly currentTransactionStartOffset: number;
+}
+
 /** A Kafka transaction that ended in an abort: its producer's records from firstOffset up to its marker. */
 export interface AbortedTransaction {
   readonly producerId: number;
@@ -213,6 +223,8 @@ export interface Core {
    * abortedTransactions). Empty for partitions that never saw a transactional batch.
    */
   abortedTransactions(topic: string, partition: number, fromOffset: number, toOffset: number): AbortedTransaction[];
+  /** The idempotent and transactional producers a partition remembers (Kafka DescribeProducers). */
+  producers(topic: string, partition: number): PartitionProducer[];
   /** First offset whose timestamp is >= timestampMs, or null when there is none. */
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<{ offset: number; timestamp: number } | null>;
   /** Moves the log start offset up to `beforeOffset` (Kafka DeleteRecords); returns the new log start. */

@@ -9,6 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type {
   AbortedTransaction,
+  PartitionProducer,
   AppendEvent,
   AppendInput,
   AppendResult,
@@ -236,6 +237,23 @@ export class CoreImpl implements Core {
 
   offsets(topic: string, partition: number): PartitionOffsets {
     return this.log.offsets(this.logOf(topic, partition));
+  }
+
+  producers(topic: string, partition: number): PartitionProducer[] {
+    const log = this.logOf(topic, partition);
+    const open = log.transactions?.open;
+    const seen = new Set<number>();
+    const producers: PartitionProducer[] = [];
+    for (const [producerId, producerEpoch, batches] of log.producerSnapshot()) {
+      seen.add(producerId);
+      const last = batches[batches.length - 1];
+      producers.push({ producerId, producerEpoch, lastSequence: last ? last.lastSequence : -1, currentTransactionStartOffset: open?.get(producerId) ?? -1 });
+    }
+    // A transaction whose producer state was forgotten (producersPerPartitionMax) is still open here.
+    for (const [producerId, first] of open ?? []) {
+      if (!seen.has(producerId)) producers.push({ producerId, producerEpoch: -1, lastSequence: -1, currentTransactionStartOffset: first });
+    }
+    return producers;
   }
 
   abortedTransactions(topic: string, partition: number, fromOffset: number, toOffset: number): AbortedTransaction[] {

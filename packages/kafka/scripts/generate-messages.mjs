@@ -65,6 +65,8 @@ const APIS = [
   ['DescribeAcls', 0, 3],
   ['CreateAcls', 0, 3],
   ['DeleteAcls', 0, 3],
+  ['DescribeTransactions', 0, 0],
+  ['ListTransactions', 0, 1],
 ];
 
 // ---------------------------------------------------------------------------------------------------

@@ -81,6 +81,9 @@ function samples(): Array<[number, number, unknown]> {
   }]);
   const aclFilter = { resourceTypeFilter: 2, resourceNameFilter: 'fz', patternTypeFilter: 3, principalFilter: 'User:ANONYMOUS', hostFilter: '*', operation: 3, permissionType: 3 };
   out.push([API_KEY.DescribeAcls, 3, aclFilter]);
+  out.push([API_KEY.DescribeProducers, 0, { topics: [{ name: 'fz', partitionIndexes: [0, 1] }] }]);
+  out.push([API_KEY.DescribeTransactions, 0, { transactionalIds: ['ft', 'nobody'] }]);
+  out.push([API_KEY.ListTransactions, 1, { stateFilters: ['Ongoing'], producerIdFilters: [1], durationFilter: -1 }]);
   out.push([API_KEY.CreateAcls, 3, { creations: [{ resourceType: 2, resourceName: 'fz', resourcePatternType: 3, principal: 'User:ANONYMOUS', host: '*', operation: 3, permissionType: 3 }] }]);
   out.push([API_KEY.DeleteAcls, 3, { filters: [aclFilter] }]);
   out.push([API_KEY.ApiVersions, 3, { clientSoftwareName: 'fuzz', clientSoftwareVersion: '1' }]);

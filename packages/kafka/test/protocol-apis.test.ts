@@ -128,6 +128,20 @@ test('transactions on the wire: coordinator lookup, identity checks, all-or-noth
   assert.deepEqual(await add('raw-tx', producerId, producerEpoch, [{ name: 'txn-raw', partitions: [0] }]), [0]);
   assert.equal(await produceTx(0, 0), 0);
   assert.equal(server.core.offsets('persistent://public/default/txn-raw', 0).lastStableOffset, 0);
+
+  // The admin view (KIP-664): the open transaction as the partition and the coordinator see it.
+  const producers = await call(API_KEY.DescribeProducers, 0, { topics: [{ name: 'txn-raw', partitionIndexes: [0] }] });
+  const active = producers.topics[0].partitions[0].activeProducers.map((p: Record<string, unknown>) => [Number(p.producerId), p.producerEpoch, p.lastSequence, Number(p.currentTxnStartOffset)]);
+  assert.deepEqual(active, [[producerId, producerEpoch, 1, 0]], 'DescribeProducers: last sequence 1, transaction open from offset 0');
+  const described = (await call(API_KEY.DescribeTransactions, 0, { transactionalIds: ['raw-tx', 'nobody'] })).transactionStates;
+  assert.deepEqual([described[0].errorCode, described[0].transactionState, Number(described[0].producerId), described[0].topics], [0, 'Ongoing', producerId, [{ topic: 'txn-raw', partitions: [0] }]]);
+  assert.equal(described[1].errorCode, 105, 'TRANSACTIONAL_ID_NOT_FOUND');
+  const listed = await call(API_KEY.ListTransactions, 1, { stateFilters: ['Ongoing', 'Bogus'], producerIdFilters: [], durationFilter: -1 });
+  assert.ok(listed.transactionStates.some((t: { transactionalId: string; transactionState: string }) => t.transactionalId === 'raw-tx' && t.transactionState === 'Ongoing'));
+  assert.deepEqual(listed.unknownStateFilters, ['Bogus']);
+  const none = await call(API_KEY.ListTransactions, 1, { stateFilters: ['Empty'], producerIdFilters: [producerId], durationFilter: -1 });
+  assert.deepEqual(none.transactionStates, [], 'filters combine');
+
   assert.equal(await endTxn(true, producerEpoch + 1), 47);
   assert.equal(await endTxn(false), 0, 'abort');
   assert.equal(await endTxn(false), 0, 'a retried abort after it completed');

@@ -107,6 +107,11 @@ export class PartitionLog {
     if (this.transactions !== null) segment.openTransactionsAtEnd = this.transactions.open;
   }
 
+  /** The producer table's contents without allocating one for a partition that never had producers. */
+  producerSnapshot(): ProducerSnapshot {
+    return this.producerTable ? this.producerTable.snapshot() : [];
+  }
+
   get activeSegment(): Segment | undefined {
     return this.segments[this.segments.length - 1];
   }

@@ -122,6 +122,10 @@ export class FakeCore implements Omit<Core, 'subscriptions'> {
     return { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, lastStableOffset: log.highWatermark };
   }
 
+  producers(): [] {
+    return []; // the fake keeps no producer state
+  }
+
   abortedTransactions(): [] {
     return []; // the fake takes no transactional batches
   }

@@ -6,6 +6,9 @@ import { alterConfigsApi } from './alter-configs.js';
 import { createAclsApi } from './create-acls.js';
 import { deleteAclsApi } from './delete-acls.js';
 import { describeAclsApi } from './describe-acls.js';
+import { describeProducersApi } from './describe-producers.js';
+import { describeTransactionsApi } from './describe-transactions.js';
+import { listTransactionsApi } from './list-transactions.js';
 import { createApiVersionsApi } from './api-versions.js';
 import { createPartitionsApi } from './create-partitions.js';
 import { createTopicsApi } from './create-topics.js';
@@ -65,6 +68,9 @@ for (const api of [
   describeAclsApi,
   createAclsApi,
   deleteAclsApi,
+  describeProducersApi,
+  describeTransactionsApi,
+  listTransactionsApi,
   offsetForLeaderEpochApi,
   describeConfigsApi,
   alterConfigsApi,

@@ -107,9 +107,14 @@ export class TransactionCoordinator {
     return this.transactions.size;
   }
 
-  /** The stored state of one id (tests, DescribeTransactions-like introspection). */
+  /** The stored state of one id (DescribeTransactions). */
   describe(transactionalId: string): Readonly<Transaction> | undefined {
     return this.transactions.get(transactionalId);
+  }
+
+  /** Every id kept (ListTransactions). */
+  list(): readonly Readonly<Transaction>[] {
+    return [...this.transactions.values()];
   }
 
   // ---- InitProducerId --------------------------------------------------------------------------

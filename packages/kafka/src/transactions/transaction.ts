@@ -49,7 +49,7 @@ interface StoredTransactionJson {
   readonly updatedAtMs: number;
 }
 
-const STATES: readonly TransactionState[] = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort'];
+export const TRANSACTION_STATES: readonly TransactionState[] = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort'];
 
 export function transactionKey(transactionalId: string): string {
   return `${TRANSACTIONS_KEY_PREFIX}/${encodeKeySegment(transactionalId)}`;
@@ -78,7 +78,7 @@ export function decodeTransaction(transactionalId: string, value: Buffer, versio
   } catch {
     return null;
   }
-  if (typeof json !== 'object' || json === null || !STATES.includes(json.state) || !Number.isSafeInteger(json.producerId)) return null;
+  if (typeof json !== 'object' || json === null || !TRANSACTION_STATES.includes(json.state) || !Number.isSafeInteger(json.producerId)) return null;
   if (!Array.isArray(json.partitions) || !Array.isArray(json.groups) || !Array.isArray(json.offsets)) return null;
   return {
     transactionalId,

@@ -18,6 +18,7 @@ test('every listed API is generated with its agreed version range', () => {
     OffsetForLeaderEpoch: [0, 4], DescribeCluster: [0, 1], SaslHandshake: [0, 1], SaslAuthenticate: [0, 2],
     OffsetDelete: [0, 0], DescribeProducers: [0, 0], AddPartitionsToTxn: [0, 3], AddOffsetsToTxn: [0, 3], EndTxn: [0, 3],
     TxnOffsetCommit: [0, 3], DescribeAcls: [0, 3], CreateAcls: [0, 3], DeleteAcls: [0, 3],
+    DescribeTransactions: [0, 0], ListTransactions: [0, 1],
   };
   assert.equal(messageCodecs.size, Object.keys(expected).length);
   for (const [name, [min, max]] of Object.entries(expected)) {

@@ -37,6 +37,8 @@ import * as txnOffsetCommit from './txn-offset-commit/index.js';
 import * as describeAcls from './describe-acls/index.js';
 import * as createAcls from './create-acls/index.js';
 import * as deleteAcls from './delete-acls/index.js';
+import * as describeTransactions from './describe-transactions/index.js';
+import * as listTransactions from './list-transactions/index.js';
 
 export type { ApiCodecs, VersionCodecs } from './codec-types.js';
 export type * from './produce/types.js';
@@ -75,6 +77,8 @@ export type * from './txn-offset-commit/types.js';
 export type * from './describe-acls/types.js';
 export type * from './create-acls/types.js';
 export type * from './delete-acls/types.js';
+export type * from './describe-transactions/types.js';
+export type * from './list-transactions/types.js';
 
 /** API keys (docs/protocol.html "Api Keys"). */
 export const API_KEY = {
@@ -114,6 +118,8 @@ export const API_KEY = {
   OffsetDelete: 47,
   DescribeCluster: 60,
   DescribeProducers: 61,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
 } as const;
 
 export type ApiName = keyof typeof API_KEY;
@@ -156,6 +162,8 @@ export const apis = {
   DescribeAcls: describeAcls,
   CreateAcls: createAcls,
   DeleteAcls: deleteAcls,
+  DescribeTransactions: describeTransactions,
+  ListTransactions: listTransactions,
 } as const;
 
 export const messageCodecs: ReadonlyMap<number, ApiCodecs> = new Map(
