@@ -159,8 +159,11 @@ export class CoreTail {
       // Bounded: each pass reads up to the high watermark seen at its start, advancing nextOffset.
       for (;;) {
         if (this.closed) return;
-        const { highWatermark, logStartOffset } = this.core.offsets(tail.topic, tail.partition);
-        if (tail.nextOffset >= highWatermark) break;
+        const { highWatermark, logStartOffset, lastStableOffset } = this.core.offsets(tail.topic, tail.partition);
+        // Kafka transactions (KIP-98): MQTT subscribers get what a read_committed consumer gets. An
+        // open transaction holds the tail at its first offset; its marker is an append that pumps again.
+        const readableEnd = lastStableOffset;
+        if (tail.nextOffset >= readableEnd) break;
         if (!this.hasSubscribers()) {
           tail.nextOffset = highWatermark;
           local.length = 0;
@@ -170,7 +173,7 @@ export class CoreTail {
         if (tail.nextOffset < logStartOffset) tail.nextOffset = logStartOffset;
         while (local.length > 0 && local[0]!.baseOffset < tail.nextOffset) dropOldest(tail);
         const own = local[0];
-        if (own !== undefined && own.baseOffset === tail.nextOffset && own.baseOffset + own.views.length <= highWatermark) {
+        if (own !== undefined && own.baseOffset === tail.nextOffset && own.baseOffset + own.views.length <= readableEnd) {
           dropOldest(tail);
           const views = own.views;
           for (let i = 0; i < views.length; i++) this.deliver(tail.topic, tail.partition, own.baseOffset + i, views[i]!);
@@ -191,9 +194,10 @@ export class CoreTail {
         const next = local[0];
         const ownFrom = next !== undefined && next.baseOffset > tail.nextOffset ? next.baseOffset : Number.POSITIVE_INFINITY;
         for (const entry of result.entries) {
-          if (entry.baseOffset >= ownFrom) break;
+          if (entry.baseOffset >= ownFrom || entry.baseOffset >= readableEnd) break;
           const { header, messages } = decodeRecordBatch(entry.bytes);
-          if (!header.isControl) {
+          // Markers and the records of aborted transactions are never delivered.
+          if (!header.isControl && !(header.isTransactional && this.isAborted(tail, header.producerId, entry.baseOffset, entry.lastOffset))) {
             for (const m of messages) {
               if (m.offset < tail.nextOffset) continue;
               this.deliver(tail.topic, tail.partition, m.offset, this.toView(tail.topic, m));
@@ -204,6 +208,12 @@ export class CoreTail {
         }
       }
     } while (tail.again);
+  }
+
+  private isAborted(tail: PartitionTail, producerId: number, baseOffset: number, lastOffset: number): boolean {
+    return this.core
+      .abortedTransactions(tail.topic, tail.partition, baseOffset, lastOffset)
+      .some((aborted) => aborted.producerId === producerId && aborted.firstOffset <= baseOffset && baseOffset < aborted.lastOffset);
   }
 
   close(): void {

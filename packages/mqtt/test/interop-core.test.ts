@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
-import { decodeRecordBatch, HEADER } from '@strata/core';
+import { CONTROL_TYPE_ABORT, CONTROL_TYPE_COMMIT, decodeRecordBatch, encodeRecordBatch, encodeTransactionMarker, HEADER } from '@strata/core';
 import { collect, connect, endClient, sleep, startBroker } from './harness.js';
 import { connectPacket, rawConnect } from './raw-client.js';
 
@@ -151,6 +151,45 @@ test('persistent session cursor: QoS 1 messages beyond the window stay in the co
     assert.deepEqual(got.messages.slice(0, 100).map((m) => Number(m.payload.toString())), Array.from({ length: 100 }, (_, i) => i));
     await sleep(50);
     await Promise.all([endClient(back), endClient(pub)]);
+  } finally {
+    await broker.close();
+  }
+});
+
+test('Kafka transactions reach MQTT as read_committed: nothing past an open transaction, aborted records never, markers skipped', async () => {
+  const broker = await startBroker({ config: { topicRules: [{ filter: 'orders/#', topic: 'orders' }] } });
+  const ORDERS = 'persistent://public/default/orders';
+  const record = (value: string) => ({ key: null, value: Buffer.from(value), headers: [], timestamp: Date.now() });
+  const transactional = (producerId: number, value: string) =>
+    encodeRecordBatch([record(value)], { isTransactional: true, producer: { producerId, producerEpoch: 0, baseSequence: 0 } });
+  try {
+    // A live (clean) subscriber reads the core tail; a persistent session reads through its core cursor.
+    const live = await connect(broker.url, { clientId: 'txn-live', protocolVersion: 5 });
+    const durableOptions = { clientId: 'txn-durable', clean: false, protocolVersion: 4 as const };
+    const durable = await connect(broker.url, durableOptions);
+    const gotLive = collect(live);
+    const gotDurable = collect(durable);
+    await live.subscribeAsync('orders/#', { qos: 1 });
+    await durable.subscribeAsync('orders/#', { qos: 1 });
+
+    await broker.core.append(ORDERS, 0, { kind: 'batches', data: transactional(1, 'aborted') }); // offset 0, open
+    await broker.core.append(ORDERS, 0, { kind: 'messages', messages: [record('after-open')] }); // 1: held back
+    await sleep(300);
+    assert.deepEqual([gotLive.messages.length, gotDurable.messages.length], [0, 0], 'nothing past an open transaction');
+    await broker.core.append(ORDERS, 0, { kind: 'batches', data: encodeTransactionMarker(1, 0, CONTROL_TYPE_ABORT, 0, Date.now()) }); // 2
+    await broker.core.append(ORDERS, 0, { kind: 'batches', data: transactional(2, 'committed') }); // 3
+    await broker.core.append(ORDERS, 0, { kind: 'batches', data: encodeTransactionMarker(2, 0, CONTROL_TYPE_COMMIT, 0, Date.now()) }); // 4
+    await broker.core.append(ORDERS, 0, { kind: 'messages', messages: [record('last')] }); // 5
+    for (const got of [gotLive, gotDurable]) {
+      await got.wait(3);
+      await sleep(100);
+      assert.deepEqual(got.messages.map((m) => m.payload.toString()), ['after-open', 'committed', 'last']);
+    }
+    // The cursor passed over the aborted record and both markers: every offset is acknowledged.
+    const deadline = Date.now() + 5_000;
+    while ((broker.core.subscriptions.slowestOffset(ORDERS, 0) ?? 0) < 6 && Date.now() < deadline) await sleep(20);
+    assert.equal(broker.core.subscriptions.slowestOffset(ORDERS, 0), 6);
+    await Promise.all([endClient(live), endClient(durable)]);
   } finally {
     await broker.close();
   }

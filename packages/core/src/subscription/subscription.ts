@@ -413,8 +413,11 @@ export class SubscriptionImpl implements Subscription {
     const generation = this.generation;
     const position = this.readPosition;
     let result;
+    /** Kafka transactions (KIP-98): only what is stable is read, as a read_committed consumer does. */
+    let stableEnd: number;
     try {
       const offsets = core.offsets(this.topic, this.partition);
+      stableEnd = offsets.lastStableOffset;
       if (position < offsets.logStartOffset) {
         // Retention removed what this cursor had not consumed: it moves to the log start.
         this.readPosition = offsets.logStartOffset;
@@ -424,7 +427,8 @@ export class SubscriptionImpl implements Subscription {
         }
         return true;
       }
-      if (position >= offsets.highWatermark) {
+      if (position >= stableEnd) {
+        // At the high watermark, or at an open Kafka transaction: its marker is an append that wakes us.
         this.caughtUp = true;
         return false;
       }
@@ -448,9 +452,11 @@ export class SubscriptionImpl implements Subscription {
     const now = clock.now();
     const ttlMs = this.ttlMs();
     let expired = 0;
+    let passedOver = 0;
     let next = position;
     for (const entry of result.entries) {
       if (entry.lastOffset < next) continue;
+      if (entry.baseOffset >= stableEnd) break; // a Kafka transaction still open: not yet
       let decoded;
       try {
         decoded = decodeRecordBatch(entry.bytes);
@@ -460,7 +466,11 @@ export class SubscriptionImpl implements Subscription {
         next = entry.lastOffset + 1;
         continue;
       }
-      if (!decoded.header.isControl) {
+      if (decoded.header.isControl || (decoded.header.isTransactional && this.isAborted(decoded.header.producerId, entry.baseOffset, entry.lastOffset))) {
+        // Transaction markers and aborted records are never delivered: their offsets are
+        // acknowledged as they are passed over, so the cursor's mark-delete moves past them.
+        for (let offset = Math.max(next, entry.baseOffset); offset <= entry.lastOffset; offset++) if (this.acks.ack(offset)) passedOver++;
+      } else {
         for (const message of decoded.messages) {
           if (message.offset < next || this.acks.isAcked(message.offset)) continue;
           if (ttlMs > 0 && now - message.timestamp > ttlMs) {
@@ -481,8 +491,15 @@ export class SubscriptionImpl implements Subscription {
       next = Math.max(next, entry.lastOffset + 1);
     }
     this.readPosition = next;
-    if (expired > 0) this.markDirty();
+    if (expired > 0 || passedOver > 0) this.markDirty();
     return next > position;
+  }
+
+  /** Whether the transactional batch at [baseOffset, lastOffset] of `producerId` ended in an abort. */
+  private isAborted(producerId: number, baseOffset: number, lastOffset: number): boolean {
+    return this.deps.core
+      .abortedTransactions(this.topic, this.partition, baseOffset, lastOffset)
+      .some((aborted) => aborted.producerId === producerId && aborted.firstOffset <= baseOffset && baseOffset < aborted.lastOffset);
   }
 
   private ttlMs(): number {
