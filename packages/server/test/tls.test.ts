@@ -32,6 +32,17 @@ function portOf(server: RunningServer, listener: string): number {
   return address.port;
 }
 
+/** A server on a fresh data directory, closed and removed after the test. */
+async function startTestServer(t: import('node:test').TestContext, config: Record<string, unknown>): Promise<RunningServer> {
+  const dataDir = await makeTempDir('strata-tls-data-');
+  const server = await startServer({ dataDir: dataDir.path, config });
+  t.after(async () => {
+    await server.close();
+    await dataDir.remove();
+  });
+  return server;
+}
+
 async function mqttRoundTrip(url: string, options: mqtt.IClientOptions): Promise<string> {
   const client = await mqtt.connectAsync(url, { ...options, reconnectPeriod: 0, connectTimeout: 5_000 });
   try {
@@ -47,13 +58,8 @@ async function mqttRoundTrip(url: string, options: mqtt.IClientOptions): Promise
 test('TLS listeners: kafkajs over SSL, mqtt.js over mqtts and wss; a plain client on a TLS port is refused alone', async (t) => {
   const pki = await certificates(t);
   if (pki === null) return;
-  const dataDir = await makeTempDir('strata-tls-data-');
   const tls = { cert: pki.certFile, key: pki.keyFile };
-  const server = await startServer({ dataDir: dataDir.path, config: { listeners: { kafka: { tls }, mqtt: { tls }, 'mqtt-ws': { tls } } } });
-  t.after(async () => {
-    await server.close();
-    await dataDir.remove();
-  });
+  const server = await startTestServer(t, { listeners: { kafka: { tls }, mqtt: { tls }, 'mqtt-ws': { tls } } });
 
   const kafka = new Kafka({ brokers: [`localhost:${portOf(server, 'kafka')}`], ssl: { ca: [pki.ca], servername: 'localhost' }, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
   const producer = kafka.producer();
@@ -91,15 +97,7 @@ test('TLS listeners: kafkajs over SSL, mqtt.js over mqtts and wss; a plain clien
 test('TLS with clientCertificates: require: a client without a certificate is refused, one with a CA-signed certificate is served', async (t) => {
   const pki = await certificates(t);
   if (pki === null) return;
-  const dataDir = await makeTempDir('strata-tls-data-');
-  const server = await startServer({
-    dataDir: dataDir.path,
-    config: { listeners: { mqtt: { tls: { cert: pki.certFile, key: pki.keyFile, ca: pki.caFile, clientCertificates: 'require' } } } },
-  });
-  t.after(async () => {
-    await server.close();
-    await dataDir.remove();
-  });
+  const server = await startTestServer(t, { listeners: { mqtt: { tls: { cert: pki.certFile, key: pki.keyFile, ca: pki.caFile, clientCertificates: 'require' } } } });
   const url = `mqtts://127.0.0.1:${portOf(server, 'mqtt')}`;
   await assert.rejects(mqtt.connectAsync(url, { ca: pki.ca, reconnectPeriod: 0, connectTimeout: 3_000 }));
   assert.equal(await mqttRoundTrip(url, { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey }), 'over mqtts');
@@ -108,24 +106,16 @@ test('TLS with clientCertificates: require: a client without a certificate is re
 test('Kafka over mutual TLS: the verified client certificate names the principal (User:CN=test-client), and ACLs govern it', async (t) => {
   const pki = await certificates(t);
   if (pki === null) return;
-  const dataDir = await makeTempDir('strata-tls-data-');
-  const server = await startServer({
-    dataDir: dataDir.path,
-    config: {
-      listeners: { kafka: { tls: { cert: pki.certFile, key: pki.keyFile, ca: pki.caFile, clientCertificates: 'require' } } },
-      kafka: {
-        authorization: {
-          acls: [
-            { principal: 'User:CN=test-client', operation: 'all', resourceType: 'topic', resourceName: 'mtls-', patternType: 'prefixed' },
-            { principal: 'User:CN=test-client', operation: 'create', resourceType: 'cluster' },
-          ],
-        },
+  const server = await startTestServer(t, {
+    listeners: { kafka: { tls: { cert: pki.certFile, key: pki.keyFile, ca: pki.caFile, clientCertificates: 'require' } } },
+    kafka: {
+      authorization: {
+        acls: [
+          { principal: 'User:CN=test-client', operation: 'all', resourceType: 'topic', resourceName: 'mtls-', patternType: 'prefixed' },
+          { principal: 'User:CN=test-client', operation: 'create', resourceType: 'cluster' },
+        ],
       },
     },
-  });
-  t.after(async () => {
-    await server.close();
-    await dataDir.remove();
   });
   const kafka = new Kafka({
     brokers: [`localhost:${portOf(server, 'kafka')}`],
@@ -148,17 +138,9 @@ test('Kafka over mutual TLS: the verified client certificate names the principal
 test('MQTT over mutual TLS with certificateUsername cn: the certificate logs the client in as test-client, and topic rules apply', async (t) => {
   const pki = await certificates(t);
   if (pki === null) return;
-  const dataDir = await makeTempDir('strata-tls-data-');
-  const server = await startServer({
-    dataDir: dataDir.path,
-    config: {
-      listeners: { mqtt: { tls: { cert: pki.certFile, key: pki.keyFile, ca: pki.caFile, clientCertificates: 'require' } } },
-      mqtt: { allowAnonymous: false, certificateUsername: 'cn', acl: [{ user: 'test-client', filter: 'tls/#', access: 'readwrite' }], aclDefault: 'deny' },
-    },
-  });
-  t.after(async () => {
-    await server.close();
-    await dataDir.remove();
+  const server = await startTestServer(t, {
+    listeners: { mqtt: { tls: { cert: pki.certFile, key: pki.keyFile, ca: pki.caFile, clientCertificates: 'require' } } },
+    mqtt: { allowAnonymous: false, certificateUsername: 'cn', acl: [{ user: 'test-client', filter: 'tls/#', access: 'readwrite' }], aclDefault: 'deny' },
   });
   const url = `mqtts://127.0.0.1:${portOf(server, 'mqtt')}`;
   // No user name, no password: anonymous connections are refused, so only the certificate can have logged it in.
