@@ -14,7 +14,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { decodeRecordBatch, openCore, silentLogger, type AbortedTransaction } from '@strata/core';
-import { makeTempDir, spawnServer, waitFor, type SpawnedServer } from '@strata/testing';
+import { waitFor, type SpawnedServer } from '@strata/testing';
+import { crashDirectory } from './crash-directory.js';
 
 const ROUNDS = 6;
 const PRODUCERS = 3;
@@ -95,18 +96,12 @@ async function readCommitted(dataDir: string): Promise<string[]> {
 }
 
 test('SIGKILL while transactions commit and abort: committed ones whole, aborted ones gone, cut-off ones atomic', async (t) => {
-  const dir = await makeTempDir('strata-txn-crash-');
-  let server: SpawnedServer | null = null;
-  t.after(async () => {
-    server?.kill('SIGKILL');
-    await server?.waitExit().catch(() => undefined);
-    await dir.remove();
-  });
+  const dir = await crashDirectory(t, 'strata-txn-crash-');
   const outcomes: Outcomes = { committed: [], aborted: [], uncertain: [] };
   for (let round = 0; round <= ROUNDS; round++) {
     const last = round === ROUNDS;
     const roundStartedMs = Date.now();
-    server = await spawnServer({ dataDir: dir.path, args: ['--log-level', 'warn'] });
+    const server = await dir.spawn();
     const kafka = kafkaClient(server);
     if (round === 0) {
       const admin = kafka.admin();

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { decodeRecordBatch, openCore, silentLogger } from '@strata/core';
-import { makeTempDir, spawnServer, waitFor, type SpawnedServer } from '@strata/testing';
+import { waitFor, type SpawnedServer } from '@strata/testing';
+import { crashDirectory } from './crash-directory.js';
 
 const ROUNDS = 6;
 const PRODUCERS = 4;
@@ -95,18 +96,12 @@ async function verifyStore(dataDir: string, acked: readonly Acked[]): Promise<nu
 }
 
 test('SIGKILL while producers append: every acknowledged message survives, many rounds', async (t) => {
-  const dir = await makeTempDir('strata-crash-');
-  let server: SpawnedServer | null = null;
-  t.after(async () => {
-    server?.kill('SIGKILL');
-    await server?.waitExit().catch(() => undefined);
-    await dir.remove();
-  });
+  const dir = await crashDirectory(t, 'strata-crash-');
   const acked: Acked[] = [];
   let previouslyStored = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const roundStartedMs = Date.now();
-    server = await spawnServer({ dataDir: dir.path, args: ['--log-level', 'warn'] });
+    const server = await dir.spawn();
     const kafka = kafkaClient(server);
     if (round === 0) {
       const admin = kafka.admin();
@@ -140,14 +135,8 @@ test('SIGKILL while producers append: every acknowledged message survives, many 
 });
 
 test('SIGTERM while producers append: exit 0, and every acknowledged message is there', async (t) => {
-  const dir = await makeTempDir('strata-sigterm-');
-  let server: SpawnedServer | null = null;
-  t.after(async () => {
-    server?.kill('SIGKILL');
-    await server?.waitExit().catch(() => undefined);
-    await dir.remove();
-  });
-  server = await spawnServer({ dataDir: dir.path, args: ['--log-level', 'warn'] });
+  const dir = await crashDirectory(t, 'strata-sigterm-');
+  const server = await dir.spawn();
   const kafka = kafkaClient(server);
   const admin = kafka.admin();
   await admin.connect();
