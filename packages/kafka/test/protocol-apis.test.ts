@@ -171,6 +171,19 @@ test('transactions on the wire: coordinator lookup, identity checks, all-or-noth
   assert.deepEqual(await offsetFetch(true), [0, 1], 'committed with the transaction');
 });
 
+test('InitProducerId v3+ (KIP-360): the current identity or the one before it re-initializes; an older one is refused', async () => {
+  const init = (producerId: number, producerEpoch: number) =>
+    call(API_KEY.InitProducerId, 4, { transactionalId: 'kip360', transactionTimeoutMs: 60_000, producerId, producerEpoch }) as Promise<{ errorCode: number; producerId: number; producerEpoch: number }>;
+  const first = await init(-1, -1);
+  assert.equal(first.errorCode, 0);
+  const second = await init(first.producerId, first.producerEpoch); // the current identity
+  assert.deepEqual([second.errorCode, second.producerEpoch], [0, first.producerEpoch + 1]);
+  const third = await init(first.producerId, first.producerEpoch); // the epoch before the current one
+  assert.deepEqual([third.errorCode, third.producerEpoch], [0, first.producerEpoch + 2]);
+  assert.equal((await init(first.producerId, first.producerEpoch)).errorCode, 47, 'two epochs back: INVALID_PRODUCER_EPOCH');
+  assert.equal((await init(first.producerId + 1000, third.producerEpoch)).errorCode, 47, 'another producer id');
+});
+
 function txnCommitBody(producerId: number, producerEpoch: number) {
   return {
     transactionalId: 'raw-tx', groupId: 'raw-group', producerId, producerEpoch, generationId: -1, memberId: '', groupInstanceId: null,

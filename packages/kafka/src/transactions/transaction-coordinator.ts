@@ -122,7 +122,9 @@ export class TransactionCoordinator {
   /**
    * A producer (re)starts with `transactionalId`: whatever it left is finished — a decided outcome
    * completed, an open transaction aborted — and the epoch is bumped, fencing earlier instances.
-   * `producerId`/`producerEpoch` >= 0 (KIP-360) must be the identity the id has now.
+   * `producerId`/`producerEpoch` >= 0 (KIP-360) must be the identity the id has now, or the epoch
+   * before it: a producer whose transaction the coordinator aborted on timeout (bumping the epoch)
+   * comes back with the epoch it knew, as Kafka's lastProducerEpoch allows.
    */
   initProducer(transactionalId: string, timeoutMs: number, producerId: number, producerEpoch: number): Promise<ProducerIdentity> {
     const fail = (errorCode: number): ProducerIdentity => ({ errorCode, producerId: -1, producerEpoch: -1 });
@@ -132,7 +134,9 @@ export class TransactionCoordinator {
     return this.serialized(transactionalId, async () => {
       let t = this.transactions.get(transactionalId);
       if (!t && this.transactions.size >= this.options.transactionalIdsMax) return fail(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE);
-      if (t && producerId >= 0 && (producerId !== t.producerId || producerEpoch !== t.producerEpoch)) return fail(KafkaErrorCode.INVALID_PRODUCER_EPOCH);
+      if (t && producerId >= 0 && (producerId !== t.producerId || (producerEpoch !== t.producerEpoch && producerEpoch !== t.producerEpoch - 1))) {
+        return fail(KafkaErrorCode.INVALID_PRODUCER_EPOCH);
+      }
       try {
         if (t && isPrepare(t)) t = await this.complete(t);
         if (t && t.state === 'Ongoing') t = await this.abortWithBump(t, 'a new producer initialized the transactional id');
