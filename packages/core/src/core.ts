@@ -227,6 +227,8 @@ export interface Core {
   producers(topic: string, partition: number): PartitionProducer[];
   /** First offset whose timestamp is >= timestampMs, or null when there is none. */
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<{ offset: number; timestamp: number } | null>;
+  /** The first record with the partition's largest timestamp (Kafka ListOffsets -3, KIP-734), or null when empty. */
+  offsetOfMaxTimestamp(topic: string, partition: number): Promise<{ offset: number; timestamp: number } | null>;
   /** Moves the log start offset up to `beforeOffset` (Kafka DeleteRecords); returns the new log start. */
   deleteRecordsBefore(topic: string, partition: number, beforeOffset: number): Promise<number>;
   /** Resolves true as soon as any position has data at or past its offset, false after waitMs or abort. */

@@ -261,6 +261,16 @@ export class CoreImpl implements Core {
     return log.transactions === null ? [] : abortedTransactionsIn(log.segments, fromOffset, toOffset);
   }
 
+  async offsetOfMaxTimestamp(topic: string, partition: number): Promise<{ offset: number; timestamp: number } | null> {
+    this.checkOpen();
+    const log = this.logOf(topic, partition);
+    // Each segment keeps its largest batch timestamp; the first record at the largest of them is
+    // then an offset-by-timestamp lookup (no record has a later timestamp).
+    let maxTimestamp = -1;
+    for (const segment of log.segments) if (segment.maxTimestamp > maxTimestamp) maxTimestamp = segment.maxTimestamp;
+    return maxTimestamp < 0 ? null : this.log.offsetForTimestamp(log, maxTimestamp);
+  }
+
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
     this.checkOpen();
     return this.log.offsetForTimestamp(this.logOf(topic, partition), timestampMs);

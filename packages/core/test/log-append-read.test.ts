@@ -136,3 +136,17 @@ test('reads are bounded by bytes and entries, at least one entry, and range-chec
     removeDir(dir);
   }
 });
+
+test('offsetOfMaxTimestamp: the first record with the largest timestamp, wherever it lies; null when empty', async () => {
+  const dir = tempDir();
+  try {
+    const core = await openCoreImpl({ dataDir: dir });
+    await core.topics.create(TOPIC, { overrides: { segmentEntriesMax: 2 } });
+    assert.equal(await core.offsetOfMaxTimestamp(TOPIC, 0), null);
+    for (const timestamp of [5, 9, 3, 9, 1]) await core.append(TOPIC, 0, { kind: 'messages', messages: [message(`t${timestamp}`, { timestamp })] });
+    assert.deepEqual(await core.offsetOfMaxTimestamp(TOPIC, 0), { offset: 1, timestamp: 9 });
+    await core.close();
+  } finally {
+    removeDir(dir);
+  }
+});

@@ -36,6 +36,7 @@ test('sealed segments get index files; recovery uses them, or scans when they do
         assert.equal(one.entries[0]!.baseOffset, offset, `${label}: index lookup of ${offset}`);
       }
       assert.deepEqual(await core.offsetForTimestamp(TOPIC, 0, 1_017), { offset: 17, timestamp: 1_017 }, label);
+      assert.deepEqual(await core.offsetOfMaxTimestamp(TOPIC, 0), { offset: 44, timestamp: 1_044 }, `${label}: max timestamp (KIP-734)`);
       // The producer's last batches: 40-44 in the active segment, duplicates still detected.
       const repeat = await core.append(TOPIC, 0, { kind: 'batches', data: batchOf(44) });
       assert.deepEqual([repeat.baseOffset, repeat.duplicate], [44, true], label);

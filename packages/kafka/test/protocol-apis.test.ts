@@ -269,6 +269,14 @@ test('list offsets v0 and v1+, offset for leader epoch, describe cluster, find c
   assert.equal(byTime.topics[0].partitions[0].timestamp, 1_700_000_000_003);
   const future = await call(API_KEY.ListOffsets, 7, { replicaId: -1, isolationLevel: 1, topics: [{ name: 'lo', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: 2_000_000_000_000, maxNumOffsets: 1 }] }] });
   assert.equal(future.topics[0].partitions[0].offset, -1);
+  // KIP-734: -3 is the first record with the largest timestamp (messages() stamps 1_700_000_000_000 + i).
+  const listMax = (version: number) =>
+    call(API_KEY.ListOffsets, version, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'lo', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -3, maxNumOffsets: 1 }] }] }).then(
+      (r) => r.topics[0].partitions[0] as { errorCode: number; offset: number; timestamp: number },
+    );
+  const max = await listMax(7);
+  assert.deepEqual([max.errorCode, Number(max.offset), Number(max.timestamp)], [0, 4, 1_700_000_000_004]);
+  assert.equal((await listMax(6)).errorCode, 35, 'before v7 -3 is UNSUPPORTED_VERSION');
 
   const epoch = await call(API_KEY.OffsetForLeaderEpoch, 4, { replicaId: -1, topics: [{ topic: 'lo', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] });
   assert.deepEqual([epoch.topics[0].partitions[0].errorCode, epoch.topics[0].partitions[0].endOffset], [0, 5]);

@@ -122,6 +122,10 @@ export class FakeCore implements Omit<Core, 'subscriptions'> {
     return { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, lastStableOffset: log.highWatermark };
   }
 
+  async offsetOfMaxTimestamp(): Promise<null> {
+    return null; // not used by the subscription tests
+  }
+
   producers(): [] {
     return []; // the fake keeps no producer state
   }

@@ -1,7 +1,7 @@
 /**
  * ListOffsets (key 2) v0-7: timestamp -1 = latest (the high watermark; the last stable offset for
- * read_committed, equal without transactions), -2 = earliest (log start), T >= 0 = the first offset
- * whose timestamp is >= T (-1/-1 when none). -3 (max timestamp, KIP-734) is not served.
+ * read_committed), -2 = earliest (log start), -3 (v7+, KIP-734) = the first record with the largest
+ * timestamp, T >= 0 = the first offset whose timestamp is >= T (-1/-1 when none).
  * v0 answers with the old offsets array.
  */
 import { KafkaErrorCode } from '../error-codes.js';
@@ -18,6 +18,9 @@ type PartitionResponse = Elem<Elem<ListOffsetsResponse['topics']>['partitions']>
 
 export const LATEST_TIMESTAMP = -1;
 export const EARLIEST_TIMESTAMP = -2;
+export const MAX_TIMESTAMP = -3;
+/** KIP-734: the first ListOffsets version that may ask for MAX_TIMESTAMP. */
+const MAX_TIMESTAMP_VERSION = 7;
 const READ_COMMITTED = 1;
 
 export const listOffsetsApi = defineApi<ListOffsetsRequest, ListOffsetsResponse>({
@@ -53,6 +56,9 @@ export const listOffsetsApi = defineApi<ListOffsetsRequest, ListOffsetsResponse>
             answer(KafkaErrorCode.NONE, request.isolationLevel === READ_COMMITTED ? offsets.lastStableOffset : offsets.highWatermark, -1);
           } else if (p.timestamp === EARLIEST_TIMESTAMP) {
             answer(KafkaErrorCode.NONE, offsets.logStartOffset, -1);
+          } else if (p.timestamp === MAX_TIMESTAMP && apiVersion >= MAX_TIMESTAMP_VERSION) {
+            const found = await broker.core.offsetOfMaxTimestamp(lookup.full, p.partitionIndex);
+            answer(KafkaErrorCode.NONE, found ? found.offset : -1, found ? found.timestamp : -1);
           } else if (p.timestamp < 0) {
             answer(KafkaErrorCode.UNSUPPORTED_VERSION, -1, -1);
           } else {
