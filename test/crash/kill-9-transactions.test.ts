@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { decodeRecordBatch, openCore, silentLogger, type AbortedTransaction } from '@strata/core';
+import { decodeRecordBatch, isAbortedBatch, openCore, silentLogger } from '@strata/core';
 import { waitFor, type SpawnedServer } from '@strata/testing';
 import { crashDirectory } from './crash-directory.js';
 
@@ -72,8 +72,7 @@ async function readCommitted(dataDir: string): Promise<string[]> {
     for (let partition = 0; partition < PARTITIONS; partition++) {
       const { highWatermark, lastStableOffset } = core.offsets(CORE_TOPIC, partition);
       assert.equal(lastStableOffset, highWatermark, `partition ${partition}: no transaction left open`);
-      const aborted: AbortedTransaction[] = core.abortedTransactions(CORE_TOPIC, partition, 0, highWatermark);
-      const isAborted = (producerId: number, offset: number): boolean => aborted.some((a) => a.producerId === producerId && a.firstOffset <= offset && offset < a.lastOffset);
+      const aborted = core.abortedTransactions(CORE_TOPIC, partition, 0, highWatermark);
       for (let next = 0, reads = 0; next < highWatermark; reads++) {
         assert.ok(reads < 100_000, 'reading the partition terminates');
         const result = await core.read(CORE_TOPIC, partition, { offset: next, maxBytes: 1 << 20 });
@@ -84,7 +83,7 @@ async function readCommitted(dataDir: string): Promise<string[]> {
           next = entry.lastOffset + 1;
           if (header.isControl) continue;
           assert.ok(header.isTransactional, 'only transactional batches in this topic');
-          if (isAborted(header.producerId, entry.baseOffset)) continue;
+          if (isAbortedBatch(aborted, header.producerId, entry.baseOffset)) continue;
           for (const message of messages) visible.push(message.value?.toString('utf8') ?? '');
         }
       }

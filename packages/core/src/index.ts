@@ -27,7 +27,7 @@ export {
   type CompactResult,
 } from './compaction/compact-batches.js';
 export * from './random.js';
-export { CONTROL_TYPE_ABORT, CONTROL_TYPE_COMMIT, controlTypeOf, encodeTransactionMarker } from './log/transaction-state.js';
+export { CONTROL_TYPE_ABORT, CONTROL_TYPE_COMMIT, controlTypeOf, encodeTransactionMarker, isAbortedBatch } from './log/transaction-state.js';
 export { rerunWithServerThreadPool, SERVER_THREAD_POOL_SIZE, threadPoolSize } from './thread-pool.js';
 export type { SegmentFile, SegmentFileStat, SegmentRewrite, SegmentStorage } from './storage/segment-storage.js';
 export { LocalSegmentStorage } from './storage/local-segment-storage.js';

@@ -10,7 +10,7 @@
  * at the tail (another protocol's appends, a gap, an entry the tail dropped) is read from the core as
  * before, so the local entries only save work: the messages and their order are the core's.
  */
-import { decodeRecordBatch, type AppendResult, type Core, type Logger, type Message } from '@strata/core';
+import { decodeRecordBatch, isAbortedBatch, type AppendResult, type Core, type Logger, type Message } from '@strata/core';
 import type { MqttMessageView } from './message-codec.js';
 
 /** Bytes fetched per read while catching up to the tail. */
@@ -197,7 +197,8 @@ export class CoreTail {
           if (entry.baseOffset >= ownFrom || entry.baseOffset >= readableEnd) break;
           const { header, messages } = decodeRecordBatch(entry.bytes);
           // Markers and the records of aborted transactions are never delivered.
-          if (!header.isControl && !(header.isTransactional && this.isAborted(tail, header.producerId, entry.baseOffset, entry.lastOffset))) {
+          const aborted = header.isTransactional && isAbortedBatch(this.core.abortedTransactions(tail.topic, tail.partition, entry.baseOffset, entry.lastOffset), header.producerId, entry.baseOffset);
+          if (!header.isControl && !aborted) {
             for (const m of messages) {
               if (m.offset < tail.nextOffset) continue;
               this.deliver(tail.topic, tail.partition, m.offset, this.toView(tail.topic, m));
@@ -208,12 +209,6 @@ export class CoreTail {
         }
       }
     } while (tail.again);
-  }
-
-  private isAborted(tail: PartitionTail, producerId: number, baseOffset: number, lastOffset: number): boolean {
-    return this.core
-      .abortedTransactions(tail.topic, tail.partition, baseOffset, lastOffset)
-      .some((aborted) => aborted.producerId === producerId && aborted.firstOffset <= baseOffset && baseOffset < aborted.lastOffset);
   }
 
   close(): void {

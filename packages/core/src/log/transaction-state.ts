@@ -117,6 +117,14 @@ export function abortedTransactionsIn(segments: readonly Segment[], fromOffset: 
 }
 
 /**
+ * Whether a transactional batch of `producerId` starting at `baseOffset` lies in one of `aborted`
+ * (from `abortedTransactions` over the batch's range): what a read_committed reader drops.
+ */
+export function isAbortedBatch(aborted: readonly AbortedTransaction[], producerId: number, baseOffset: number): boolean {
+  return aborted.some((a) => a.producerId === producerId && a.firstOffset <= baseOffset && baseOffset < a.lastOffset);
+}
+
+/**
  * A transaction marker (Kafka EndTransactionMarker): a control batch of one record whose key is
  * (version 0, type) and value (version 0, coordinator epoch), transactional, from the producer
  * whose transaction it ends, with no sequence.

@@ -16,6 +16,7 @@
  * timers). State is persisted rate-limited: after a crash, acks since the last write are lost
  * and those messages are delivered again (redelivery, never loss).
  */
+import { isAbortedBatch } from '../log/transaction-state.js';
 import type { Clock } from '../handler.js';
 import type { Core } from '../core.js';
 import { isStrataError, StrataError } from '../errors.js';
@@ -466,7 +467,8 @@ export class SubscriptionImpl implements Subscription {
         next = entry.lastOffset + 1;
         continue;
       }
-      if (decoded.header.isControl || (decoded.header.isTransactional && this.isAborted(decoded.header.producerId, entry.baseOffset, entry.lastOffset))) {
+      const header = decoded.header;
+      if (header.isControl || (header.isTransactional && isAbortedBatch(core.abortedTransactions(this.topic, this.partition, entry.baseOffset, entry.lastOffset), header.producerId, entry.baseOffset))) {
         // Transaction markers and aborted records are never delivered: their offsets are
         // acknowledged as they are passed over, so the cursor's mark-delete moves past them.
         for (let offset = Math.max(next, entry.baseOffset); offset <= entry.lastOffset; offset++) if (this.acks.ack(offset)) passedOver++;
@@ -493,13 +495,6 @@ export class SubscriptionImpl implements Subscription {
     this.readPosition = next;
     if (expired > 0 || passedOver > 0) this.markDirty();
     return next > position;
-  }
-
-  /** Whether the transactional batch at [baseOffset, lastOffset] of `producerId` ended in an abort. */
-  private isAborted(producerId: number, baseOffset: number, lastOffset: number): boolean {
-    return this.deps.core
-      .abortedTransactions(this.topic, this.partition, baseOffset, lastOffset)
-      .some((aborted) => aborted.producerId === producerId && aborted.firstOffset <= baseOffset && baseOffset < aborted.lastOffset);
   }
 
   private ttlMs(): number {
