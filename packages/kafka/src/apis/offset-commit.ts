@@ -10,12 +10,33 @@ import { API_KEY } from '../protocol/messages/index.js';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/messages/offset-commit/types.js';
 import { AclOperation } from '../acl/acl-types.js';
 import { groupAllowed, topicAllowed } from '../acl/checks.js';
-import { defineApi } from './api.js';
-import { lookupTopic, partitionError } from './topic-lookup.js';
+import { defineApi, type RequestContext } from './api.js';
+import { lookupTopic, partitionError, type TopicLookup } from './topic-lookup.js';
 
 /** Kafka's offset.metadata.max.bytes. */
 export const offsetMetadataBytesMax = 4096;
-const OFFSET_METADATA_TOO_LARGE = 12;
+
+/**
+ * One partition of an offset commit (OffsetCommit, TxnOffsetCommit) once its group may commit: READ
+ * on the topic, the partition exists, metadata within offset.metadata.max.bytes. The entry to store,
+ * or the partition's error.
+ */
+export function offsetCommitEntry(
+  ctx: RequestContext,
+  topicName: string,
+  lookup: TopicLookup,
+  p: { readonly partitionIndex: number; readonly committedOffset: number; readonly committedLeaderEpoch: number; readonly committedMetadata: string | null },
+): { errorCode: number; entry: OffsetCommitEntry | null } {
+  let errorCode = topicAllowed(ctx, AclOperation.READ, topicName, lookup.full) ? partitionError(lookup, p.partitionIndex) : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  if (errorCode === KafkaErrorCode.NONE && p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > offsetMetadataBytesMax) {
+    errorCode = KafkaErrorCode.OFFSET_METADATA_TOO_LARGE;
+  }
+  if (errorCode !== KafkaErrorCode.NONE || !lookup.ok) return { errorCode, entry: null };
+  return {
+    errorCode,
+    entry: { topic: lookup.full, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata },
+  };
+}
 
 export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitResponse>({
   apiKey: API_KEY.OffsetCommit,
@@ -40,22 +61,9 @@ export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitRespon
       return {
         name: topic.name,
         partitions: topic.partitions.map((p) => {
-          let errorCode = groupError;
-          if (errorCode === KafkaErrorCode.NONE) {
-            errorCode = topicAllowed(ctx, AclOperation.READ, topic.name, lookup!.full) ? partitionError(lookup!, p.partitionIndex) : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
-          }
-          if (errorCode === KafkaErrorCode.NONE && p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > offsetMetadataBytesMax) {
-            errorCode = OFFSET_METADATA_TOO_LARGE;
-          }
-          if (errorCode === KafkaErrorCode.NONE && lookup!.ok) {
-            entries.push({
-              topic: lookup!.full,
-              partition: p.partitionIndex,
-              offset: p.committedOffset,
-              leaderEpoch: p.committedLeaderEpoch,
-              metadata: p.committedMetadata,
-            });
-          }
+          if (groupError !== KafkaErrorCode.NONE) return { partitionIndex: p.partitionIndex, errorCode: groupError };
+          const { errorCode, entry } = offsetCommitEntry(ctx, topic.name, lookup!, p);
+          if (entry !== null) entries.push(entry);
           return { partitionIndex: p.partitionIndex, errorCode };
         }),
       };

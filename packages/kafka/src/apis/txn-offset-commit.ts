@@ -9,12 +9,10 @@ import type { OffsetCommitEntry } from '../offsets/committed-offset-store.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../protocol/messages/txn-offset-commit/types.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { topicAllowed, groupError, transactionalIdError } from '../acl/checks.js';
+import { groupError, transactionalIdError } from '../acl/checks.js';
 import { defineApi } from './api.js';
-import { offsetMetadataBytesMax } from './offset-commit.js';
-import { lookupTopic, partitionError } from './topic-lookup.js';
-
-const OFFSET_METADATA_TOO_LARGE = 12;
+import { offsetCommitEntry } from './offset-commit.js';
+import { lookupTopic } from './topic-lookup.js';
 
 function answer(request: TxnOffsetCommitRequest | null, errorOf: (topic: string, partition: number) => number): TxnOffsetCommitResponse {
   return {
@@ -46,15 +44,9 @@ export const txnOffsetCommitApi = defineApi<TxnOffsetCommitRequest, TxnOffsetCom
     for (const topic of request.topics) {
       const lookup = lookupTopic(broker, topic.name);
       for (const p of topic.partitions) {
-        let errorCode = topicAllowed(ctx, AclOperation.READ, topic.name, lookup.full) ? partitionError(lookup, p.partitionIndex) : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
-        if (errorCode === KafkaErrorCode.NONE && p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > offsetMetadataBytesMax) {
-          errorCode = OFFSET_METADATA_TOO_LARGE;
-        }
-        if (errorCode !== KafkaErrorCode.NONE || !lookup.ok) {
-          refused.set(`${topic.name}\u0000${p.partitionIndex}`, errorCode);
-          continue;
-        }
-        entries.push({ topic: lookup.full, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata });
+        const { errorCode, entry } = offsetCommitEntry(ctx, topic.name, lookup, p);
+        if (entry === null) refused.set(`${topic.name}\u0000${p.partitionIndex}`, errorCode);
+        else entries.push(entry);
       }
     }
     const errorCode =
