@@ -65,6 +65,8 @@ function isPrepare(t: Transaction): boolean {
 
 export class TransactionCoordinator {
   private readonly transactions = new Map<string, Transaction>();
+  /** Ids whose unfinished transaction holds consumer offsets: what requireStable OffsetFetches ask about. */
+  private readonly holdingOffsets = new Set<string>();
   /** The request running for each transactional id; the next one waits for it. */
   private readonly running = new Map<string, Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
@@ -85,7 +87,7 @@ export class TransactionCoordinator {
         this.options.logger.warn('unreadable stored transaction skipped', { transactionalId: id });
         continue;
       }
-      this.transactions.set(id, transaction);
+      this.remember(transaction);
     }
     for (const transaction of [...this.transactions.values()]) {
       if (!isPrepare(transaction)) continue;
@@ -244,9 +246,8 @@ export class TransactionCoordinator {
    * OffsetFetch with requireStable (KIP-447, read_committed consumers) must not answer it yet.
    */
   hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
-    for (const t of this.transactions.values()) {
-      if (t.state !== 'Ongoing' && !isPrepare(t)) continue;
-      if (t.offsets.get(groupId)?.some((e) => e.topic === topic && e.partition === partition)) return true;
+    for (const id of this.holdingOffsets) {
+      if (this.transactions.get(id)!.offsets.get(groupId)?.some((e) => e.topic === topic && e.partition === partition)) return true;
     }
     return false;
   }
@@ -280,6 +281,7 @@ export class TransactionCoordinator {
             if (current !== t) return;
             await this.options.core.metadata.delete(transactionKey(id), { expectedVersion: t.version });
             this.transactions.delete(id);
+            this.holdingOffsets.delete(id);
           }).catch((error: unknown) => this.options.logger.warn('could not forget an expired transactional id', { transactionalId: id, error }));
         }
       }
@@ -391,7 +393,14 @@ export class TransactionCoordinator {
   private async store(t: Transaction): Promise<void> {
     t.updatedAtMs = this.options.clock.now();
     t.version = await this.options.core.metadata.put(transactionKey(t.transactionalId), encodeTransaction(t), { expectedVersion: t.version });
+    this.remember(t);
+  }
+
+  /** Makes `t` the id's current state, and keeps `holdingOffsets` in step with it. */
+  private remember(t: Transaction): void {
     this.transactions.set(t.transactionalId, t);
+    if ((t.state === 'Ongoing' || isPrepare(t)) && t.offsets.size > 0) this.holdingOffsets.add(t.transactionalId);
+    else this.holdingOffsets.delete(t.transactionalId);
   }
 
   private serialized<T>(transactionalId: string, work: () => Promise<T>): Promise<T> {
