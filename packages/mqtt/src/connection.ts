@@ -405,11 +405,6 @@ export class Connection {
   }
 
   /**
-   * PUBACK, PUBREC, PUBREL, PUBCOMP written directly: the 4-byte form when the reason is success (MQTT 5
-   * §3.4.2.1 allows omitting reason and properties; some clients, e.g. paho 1.6, only parse that form),
-   * else 5 bytes with the MQTT 5 reason code.
-   */
-  /**
    * May this client read (receive) or write (publish) `topic` (auth/acl.ts)? Decisions are kept per
    * topic for the connection's life, up to ACL_DECISIONS_MAX topics per operation.
    */
@@ -444,6 +439,11 @@ export class Connection {
     this.acknowledgeStoredQos2(messageId);
   }
 
+  /**
+   * PUBACK, PUBREC, PUBREL, PUBCOMP written directly: the 4-byte form when the reason is success (MQTT 5
+   * §3.4.2.1 allows omitting reason and properties; some clients, e.g. paho 1.6, only parse that form),
+   * else 5 bytes with the MQTT 5 reason code.
+   */
   sendAck(cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp', messageId: number, reasonCode = 0): void {
     if (this.closed) return;
     const type = ACK_TYPE_BYTE[cmd];

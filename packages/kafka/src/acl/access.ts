@@ -13,6 +13,7 @@ export class ConnectionAccess {
   private readonly decisions = new Map<string, boolean>();
   private generation = -1;
   private principalCached = '';
+  private principalOf: { readonly user: string | null; readonly principal: string } | null = null;
 
   constructor(
     private readonly authorizer: Authorizer | null,
@@ -28,10 +29,14 @@ export class ConnectionAccess {
     return this.authorizer !== null;
   }
 
+  /** The principal, built again only when the login changes it (checked on every ACL decision). */
   get principal(): string {
     const user = this.user();
-    if (user !== null) return `User:${user}`;
-    return this.certificateSubject === undefined ? ANONYMOUS_PRINCIPAL : `User:${this.certificateSubject}`;
+    if (this.principalOf === null || this.principalOf.user !== user) {
+      const principal = user !== null ? `User:${user}` : this.certificateSubject === undefined ? ANONYMOUS_PRINCIPAL : `User:${this.certificateSubject}`;
+      this.principalOf = { user, principal };
+    }
+    return this.principalOf.principal;
   }
 
   /** Whether this connection may do `operation` on the resource; always true without an authorizer. */
