@@ -86,14 +86,29 @@ export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/**
+ * An event logged at most once per dropWarningIntervalMs, with how many happened since the last
+ * line: `log(count, ...args)` runs for the first event and then for the first one a second later.
+ */
+function countedLog<A extends unknown[]>(log: (count: number, ...args: A) => void): (...args: A) => void {
+  let since = 0;
+  let lastLogMs = 0;
+  return (...args: A) => {
+    since++;
+    const nowMs = Date.now();
+    if (nowMs - lastLogMs < dropWarningIntervalMs) return;
+    log(since, ...args);
+    since = 0;
+    lastLogMs = nowMs;
+  };
+}
+
 export async function bindListener(spec: ListenerSpec, config: ListenerConfig, host: string, logger: Logger): Promise<ListenerBinding> {
   const server: Server = config.tls === null ? createServer({ noDelay: true }) : new TlsServer({ ...tlsOptions(spec.id, config.tls), noDelay: true });
   server.maxConnections = config.connectionsMax;
   const sockets = new Set<Socket>();
   const early: Socket[] = [];
   let dispatch: ((socket: Socket) => void) | null = null;
-  let droppedSinceWarning = 0;
-  let lastDropWarningMs = 0;
 
   const accepted = (socket: Socket): void => {
     if (dispatch === null) early.push(socket); // bounded: at most connectionsMax sockets are open
@@ -108,30 +123,19 @@ export async function bindListener(spec: ListenerSpec, config: ListenerConfig, h
   });
   if (config.tls !== null) {
     server.on('secureConnection', (socket: TLSSocket) => accepted(socket));
-    // One line a second at most, with the count, as for refused connections: a scanner or a
-    // misconfigured client retrying must not flood the log.
-    let failedSinceLog = 0;
-    let lastFailureLogMs = 0;
+    // As for refused connections: a scanner or a misconfigured client retrying must not flood the log.
+    const handshakeFailed = countedLog((failed, socket: TLSSocket, error: Error) =>
+      logger.info('TLS handshake failed', { listener: spec.id, remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, error: error.message, failed }),
+    );
     server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-      failedSinceLog++;
-      const nowMs = Date.now();
-      if (nowMs - lastFailureLogMs >= dropWarningIntervalMs) {
-        logger.info('TLS handshake failed', { listener: spec.id, remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, error: error.message, failed: failedSinceLog });
-        failedSinceLog = 0;
-        lastFailureLogMs = nowMs;
-      }
+      handshakeFailed(socket, error);
       socket.destroy();
     });
   }
-  server.on('drop', () => {
-    droppedSinceWarning++;
-    const nowMs = Date.now();
-    if (nowMs - lastDropWarningMs >= dropWarningIntervalMs) {
-      logger.warn('connection refused: connectionsMax reached', { listener: spec.id, connectionsMax: config.connectionsMax, refused: droppedSinceWarning });
-      droppedSinceWarning = 0;
-      lastDropWarningMs = nowMs;
-    }
-  });
+  server.on(
+    'drop',
+    countedLog((refused) => logger.warn('connection refused: connectionsMax reached', { listener: spec.id, connectionsMax: config.connectionsMax, refused })),
+  );
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       const code = error.code ?? 'ERROR';
