@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import type { Core } from '../src/core.js';
 import type { StoredMessage } from '../src/message.js';
 import { openCoreImpl } from '../src/open-core.js';
-import { decodeRecordBatch } from '../src/record-batch/index.js';
+import { decodeRecordBatch, encodeRecordBatch } from '../src/record-batch/index.js';
+import { CONTROL_TYPE_ABORT, CONTROL_TYPE_COMMIT, encodeTransactionMarker } from '../src/log/transaction-state.js';
 import { removeDir, tempDir } from './log-helpers.js';
 
 const TOPIC = 'persistent://public/default/compacted';
@@ -165,3 +166,77 @@ test('a crash mid-compaction leaves the segment intact; the leftover file is ign
   assert.ok(after.length < 12);
   assert.equal(after[after.length - 1]!.value!.toString(), 'v11');
 });
+
+test('compaction with transactions: aborted and open writes never remove a committed value; aborted records go; survives restart', async (t) => {
+  const dir = tempDir('strata-compaction-');
+  let core = await openCoreImpl({ dataDir: dir });
+  t.after(async () => {
+    await core.close();
+    removeDir(dir);
+  });
+  await core.topics.create(TOPIC, { overrides: { cleanupPolicy: 'compact', segmentEntriesMax: 2 } });
+  const record = (key: string, value: string) => ({ key: Buffer.from(key), value: Buffer.from(value), headers: [], timestamp: Date.now() });
+  const aborter = await core.initProducer('aborter');
+  const committer = await core.initProducer('committer');
+  const sequences = new Map<number, number>();
+  const appendBatch = async (data: Buffer, expected: number) => assert.equal((await core.append(TOPIC, 0, { kind: 'batches', data })).baseOffset, expected);
+  const plain = (key: string, value: string, expected: number) => appendBatch(encodeRecordBatch([record(key, value)]), expected);
+  const transactional = (producer: { producerId: number; producerEpoch: number }, key: string, value: string, expected: number) => {
+    const baseSequence = sequences.get(producer.producerId) ?? 0;
+    sequences.set(producer.producerId, baseSequence + 1);
+    return appendBatch(encodeRecordBatch([record(key, value)], { isTransactional: true, producer: { ...producer, baseSequence } }), expected);
+  };
+  const marker = (producer: { producerId: number; producerEpoch: number }, type: number, expected: number) =>
+    appendBatch(encodeTransactionMarker(producer.producerId, producer.producerEpoch, type, 0, Date.now()), expected);
+
+  // Segments of two entries: [0 k=committed, 1 k=aborted(txn)] [2 abort marker, 3 pad] [4 k=pending(txn, open), 5 pad] [6 pad, ...
+  await plain('k', 'committed', 0);
+  await transactional(aborter, 'k', 'aborted', 1);
+  await marker(aborter, CONTROL_TYPE_ABORT, 2);
+  await plain('pad', '3', 3);
+  await transactional(committer, 'k', 'pending', 4);
+  await plain('pad', '5', 5);
+  await plain('pad', '6', 6);
+  await plain('pad', '7', 7);
+  assert.equal(core.offsets(TOPIC, 0).lastStableOffset, 4);
+  await core.log.checkpoint();
+  await core.enforceRetention();
+
+  const records = async () => (await readAllBatches(core)).filter(({ control }) => !control).flatMap(({ messages }) => messages.map((m) => `${m.offset}:${m.key}=${m.value}`));
+  // Below the stable offset: the aborted k is gone, the committed k stays (neither the aborted nor
+  // the pending write supersedes it); the pending write and everything from offset 4 on is untouched.
+  assert.deepEqual(await records(), ['0:k=committed', '3:pad=3', '4:k=pending', '5:pad=5', '6:pad=6', '7:pad=7']);
+  assert.deepEqual(core.abortedTransactions(TOPIC, 0, 0, 7), [{ producerId: aborter.producerId, firstOffset: 1, lastOffset: 2 }]);
+
+  // The pending write commits: now it supersedes, once its segment is decided and sealed.
+  await marker(committer, CONTROL_TYPE_COMMIT, 8);
+  await plain('pad', '9', 9);
+  await plain('pad', '10', 10);
+  assert.equal(core.offsets(TOPIC, 0).lastStableOffset, 11);
+  await core.log.checkpoint();
+  await core.enforceRetention();
+  const compacted = await records();
+  assert.deepEqual(compacted, ['4:k=pending', '10:pad=10']);
+
+  await core.close();
+  core = await openCoreImpl({ dataDir: dir });
+  assert.deepEqual(await records(), compacted);
+  assert.deepEqual(core.offsets(TOPIC, 0), { logStartOffset: 0, highWatermark: 11, lastStableOffset: 11 });
+  assert.deepEqual(core.abortedTransactions(TOPIC, 0, 0, 10), [{ producerId: aborter.producerId, firstOffset: 1, lastOffset: 2 }]);
+});
+
+async function readAllBatches(core: Core): Promise<{ control: boolean; messages: { offset: number; key: string; value: string }[] }[]> {
+  const out: { control: boolean; messages: { offset: number; key: string; value: string }[] }[] = [];
+  let offset = core.offsets(TOPIC, 0).logStartOffset;
+  const end = core.offsets(TOPIC, 0).highWatermark;
+  for (let step = 0; step < 10_000 && offset < end; step++) {
+    const { entries } = await core.read(TOPIC, 0, { offset, maxBytes: 1 << 20, maxEntries: 100 });
+    if (entries.length === 0) break;
+    for (const entry of entries) {
+      const { header, messages } = decodeRecordBatch(entry.bytes);
+      out.push({ control: header.isControl, messages: messages.map((m) => ({ offset: m.offset, key: m.key?.toString() ?? '', value: m.value?.toString() ?? '' })) });
+      offset = Math.max(offset, entry.lastOffset + 1);
+    }
+  }
+  return out;
+}

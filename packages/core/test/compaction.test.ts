@@ -162,3 +162,132 @@ test('no empty batch is left where a following batch can absorb it', () => {
     for (const batch of result.batches) assert.ok(readBatchHeader(batch).recordCount > 0, `round ${round}: empty batch left`);
   }
 });
+
+test('transactions: aborted and undecided records never supersede; aborted batches are emptied; committed ones compact and stay transactional', () => {
+  const COMMITTER = 11;
+  const ABORTER = 12;
+  const txn = (producerId: number, baseOffset: number, baseSequence: number, messages: Message[]) =>
+    encodeRecordBatch(messages, { baseOffset, isTransactional: true, producer: { producerId, producerEpoch: 3, baseSequence } });
+  const marker = (producerId: number, offset: number, type: number) =>
+    encodeRecordBatch([{ key: Buffer.from([0, 0, 0, type]), value: Buffer.from([0, 0, 0, 0, 0, 0]), headers: [], timestamp: 1000 }], {
+      baseOffset: offset,
+      isControl: true,
+      isTransactional: true,
+      producer: { producerId, producerEpoch: 3, baseSequence: -1 },
+    });
+  // 0-1 plain a=1 b=1 | 2-3 committed txn a=2 c=1 | 4 aborted txn b=X | 5 commit marker | 6 abort marker
+  // | 7 plain c=2 | 8 (past the stable offset: an open transaction) a=OPEN
+  const input = [
+    encodeRecordBatch([msg('a', '1'), msg('b', '1')], { baseOffset: 0 }),
+    txn(COMMITTER, 2, 0, [msg('a', '2'), msg('c', '1')]),
+    txn(ABORTER, 4, 0, [msg('b', 'X')]),
+    marker(COMMITTER, 5, 1),
+    marker(ABORTER, 6, 0),
+    encodeRecordBatch([msg('c', '2')], { baseOffset: 7 }),
+  ];
+  const open = txn(13, 8, 0, [msg('a', 'OPEN')]);
+  const transactions = { aborted: [{ producerId: ABORTER, firstOffset: 4, lastOffset: 6 }], stableOffset: 8 };
+  const index = new CompactionKeyIndex(undefined, transactions);
+  for (const batch of [...input, open]) index.addBatch(batch);
+  // b's latest is the plain b=1 (the aborted b=X does not count); a's is the committed a=2 (not the open a=OPEN).
+  assert.equal(index.latestOffset(Buffer.from('b')), 1);
+  assert.equal(index.latestOffset(Buffer.from('a')), 2);
+  assert.equal(index.latestOffset(Buffer.from('c')), 7);
+
+  const result = compactBatches(input, index, { nowMs: 2000, transactions });
+  const records = view(result.batches).filter(([offset]) => offset !== 5 && offset !== 6);
+  assert.deepEqual(records, [[1, 'b', '1'], [2, 'a', '2'], [7, 'c', '2']], 'c=1 superseded, the aborted b=X gone, b=1 kept');
+  assert.deepEqual(coverage(result.batches), [[0, 1], [2, 3], [4, 4], [5, 5], [6, 6], [7, 7]], 'offsets stay dense batch to batch');
+  const headers = result.batches.map((batch) => readBatchHeader(batch));
+  // The committed batch keeps its transaction: same producer, epoch, sequence, transactional flag.
+  assert.deepEqual([headers[1]!.isTransactional, headers[1]!.producerId, headers[1]!.producerEpoch, headers[1]!.baseSequence], [true, COMMITTER, 3, 0]);
+  // The aborted batch is empty but keeps its place in the transaction (a scan rebuilds the same state).
+  assert.deepEqual([headers[2]!.isTransactional, headers[2]!.producerId, headers[2]!.recordCount], [true, ABORTER, 0]);
+  // Markers are kept byte for byte; plain batches never merge with transactional ones.
+  assert.equal(result.batches[3], input[3]);
+  assert.equal(result.batches[4], input[4]);
+  assert.equal(headers[0]!.isTransactional, false);
+  for (const batch of result.batches) assert.ok(verifyBatchCrc(batch));
+  // A batch reaching the stable offset is never compacted.
+  assert.throws(() => compactBatches([open], index, { nowMs: 2000, transactions }), /last stable offset/);
+});
+
+/** Transaction state as a scan rebuilds it from batch headers (PartitionTransactions.apply). */
+function scannedTransactions(batches: readonly Buffer[]): string[] {
+  const open = new Map<number, number>();
+  const ended: string[] = [];
+  for (const batch of batches) {
+    const header = readBatchHeader(batch);
+    if (!header.isTransactional) continue;
+    if (!header.isControl) {
+      if (!open.has(header.producerId)) open.set(header.producerId, header.baseOffset);
+      continue;
+    }
+    const first = open.get(header.producerId);
+    if (first === undefined) continue;
+    open.delete(header.producerId);
+    ended.push(`${header.producerId}:${first}-${header.baseOffset}:${decodeRecordBatch(batch).messages[0]!.key![3]}`);
+  }
+  return [...ended, ...[...open].map(([producer, first]) => `${producer}:${first} open`)];
+}
+
+test('model check: random transactional segments keep exactly the latest decided value per key and the same transaction state', () => {
+  let seed = 23;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const records = (count: number) => Array.from({ length: count }, () => msg(`k${Math.floor(random() * 5)}`, `v${Math.floor(random() * 1000)}`));
+  for (let round = 0; round < 60; round++) {
+    const batches: Buffer[] = [];
+    const open = new Map<number, number>();
+    const sequences = new Map<number, number>();
+    const aborted: { producerId: number; firstOffset: number; lastOffset: number }[] = [];
+    let offset = 0;
+    const push = (batch: Buffer) => {
+      batches.push(batch);
+      offset += readBatchHeader(batch).lastOffsetDelta + 1;
+    };
+    const end = (producerId: number, abort: boolean) => {
+      const type = abort ? 0 : 1;
+      push(encodeRecordBatch([{ key: Buffer.from([0, 0, 0, type]), value: Buffer.from([0, 0, 0, 0, 0, 0]), headers: [], timestamp: 1000 }], {
+        baseOffset: offset, isControl: true, isTransactional: true, producer: { producerId, producerEpoch: 0, baseSequence: -1 },
+      }));
+      if (abort) aborted.push({ producerId, firstOffset: open.get(producerId)!, lastOffset: offset - 1 });
+      open.delete(producerId);
+    };
+    for (let step = 0, steps = 3 + Math.floor(random() * 15); step < steps; step++) {
+      const producerId = 1 + Math.floor(random() * 2);
+      const choice = random();
+      if (choice < 0.3) {
+        push(encodeRecordBatch(records(1 + Math.floor(random() * 3)), { baseOffset: offset }));
+      } else if (choice < 0.75 || !open.has(producerId)) {
+        const messages = records(1 + Math.floor(random() * 3));
+        const baseSequence = sequences.get(producerId) ?? 0;
+        sequences.set(producerId, baseSequence + messages.length);
+        if (!open.has(producerId)) open.set(producerId, offset);
+        push(encodeRecordBatch(messages, { baseOffset: offset, isTransactional: true, producer: { producerId, producerEpoch: 0, baseSequence } }));
+      } else {
+        end(producerId, random() < 0.5);
+      }
+    }
+    for (const producerId of [...open.keys()]) end(producerId, random() < 0.5);
+
+    const transactions = { aborted, stableOffset: offset };
+    const index = new CompactionKeyIndex(undefined, transactions);
+    for (const batch of batches) index.addBatch(batch);
+    const decided = batches.filter((batch) => {
+      const header = readBatchHeader(batch);
+      return !header.isControl && !(header.isTransactional && aborted.some((a) => a.producerId === header.producerId && a.firstOffset <= header.baseOffset && header.baseOffset < a.lastOffset));
+    });
+    const latest = new Map<string, unknown[]>();
+    for (const record of view(decided)) latest.set(record[1] as string, record);
+    const expected = [...latest.values()].sort((x, y) => (x[0] as number) - (y[0] as number));
+
+    const result = compactBatches(batches, index, { nowMs: 2000, transactions });
+    const dataOut = result.batches.filter((batch) => !readBatchHeader(batch).isControl);
+    assert.deepEqual(view(dataOut), expected, `round ${round}: the latest decided value per key`);
+    const ranges = coverage(result.batches);
+    for (let i = 1; i < ranges.length; i++) assert.equal(ranges[i]![0], ranges[i - 1]![1] + 1, `round ${round}: dense offsets`);
+    assert.equal(ranges[ranges.length - 1]![1], offset - 1);
+    assert.deepEqual(scannedTransactions(result.batches), scannedTransactions(batches), `round ${round}: a scan rebuilds the same transactions`);
+    for (const batch of result.batches) assert.ok(verifyBatchCrc(batch));
+  }
+});

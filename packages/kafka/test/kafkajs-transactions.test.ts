@@ -1,8 +1,8 @@
 /**
  * Kafka transactions (KIP-98) with kafkajs 2.2.4: commit and abort seen through read_committed and
  * read_uncommitted consumers, offsets sent inside a transaction, fencing by a second producer with
- * the same transactional id, the transaction timeout, and restarts with a transaction open or
- * decided but not yet written out.
+ * the same transactional id, the transaction timeout, restarts with a transaction open or
+ * decided but not yet written out, and a compacted topic written by transactions.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -67,28 +67,8 @@ function transactionalProducer(transactionalId: string, transactionTimeout = 60_
 }
 
 /** Values read by a group consumer from the beginning until `last` arrives (or the time runs out). */
-async function readUntil(topic: string, last: string, readUncommitted: boolean): Promise<string[]> {
-  const consumer = kafka.consumer({ groupId: `reader-${topic}-${readUncommitted}-${Math.random()}`, readUncommitted, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 500 });
-  await consumer.connect();
-  const values: string[] = [];
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await withTimeout(
-      new Promise<void>((resolve) => {
-        void consumer.run({
-          eachMessage: async ({ message }) => {
-            values.push(message.value!.toString());
-            if (message.value!.toString() === last) resolve();
-          },
-        });
-      }),
-      15_000,
-      () => `reading ${topic} up to ${last}: ${values.join(",")}`,
-    );
-  } finally {
-    await consumer.disconnect();
-  }
-  return values;
+function readUntil(topic: string, last: string, readUncommitted: boolean): Promise<string[]> {
+  return readUntilOn(kafka, topic, last, readUncommitted);
 }
 
 test('kafkajs transactions: committed records are read, aborted ones only by read_uncommitted', async () => {
@@ -227,3 +207,84 @@ test('kafkajs transactions: restarts keep an open transaction unreadable and fin
   assert.deepEqual([offsets.lastStableOffset, offsets.highWatermark], [3, 3], 'the commit marker was written at start');
   assert.deepEqual(await readUntil('txn-restart', 'r2', false), ['r1', 'r2']);
 });
+
+test('kafkajs transactions on a compacted topic: aborted records are removed, an aborted or open write never removes the committed value', async () => {
+  // A server of its own whose retention runs (and so compaction) every 100 ms, with checkpoints as
+  // often, so that sealed segments are settled in their files soon after they seal.
+  const compacting = await startKafkaServer({ coreInternals: { tuning: { retentionCheckIntervalMs: 100, checkpointIntervalMs: 100 } } });
+  const client = new Kafka({ clientId: 'kafkajs-txn-compact', brokers: [compacting.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 50 } });
+  const topic = 'txn-compacted';
+  const admin = client.admin();
+  await admin.connect();
+  const producer = client.producer({ transactionalId: 'txn-compact-producer', idempotent: true, maxInFlightRequests: 1 });
+  const pending = client.producer({ transactionalId: 'txn-compact-pending', idempotent: true, maxInFlightRequests: 1 });
+  const plain = client.producer();
+  try {
+    // Segments of 1 KiB (the least allowed) and records of 600 bytes: one batch per segment, so
+    // every batch but the last is sealed at once.
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'segment.bytes', value: '1024' }] }] });
+    await Promise.all([producer.connect(), pending.connect(), plain.connect()]);
+    const committed = await producer.transaction();
+    await committed.send({ topic, messages: [{ key: 'k', value: padded('committed') }] });
+    await committed.commit();
+    const aborted = await producer.transaction();
+    await aborted.send({ topic, messages: [{ key: 'k', value: padded('aborted') }] });
+    await aborted.abort();
+    const open = await pending.transaction();
+    await open.send({ topic, messages: [{ key: 'k', value: padded('pending') }] });
+    await plain.send({ topic, messages: [{ key: 'pad', value: padded('pad1') }] });
+
+    const values = async (readUncommitted: boolean, last: string) =>
+      (await readUntilOn(client, topic, padded(last), readUncommitted)).map((value) => value.slice(0, value.indexOf('|')));
+    // Compaction has run once the aborted record is gone from what read_uncommitted sees.
+    const deadline = Date.now() + 15_000;
+    let uncommitted = await values(true, 'pad1');
+    while (uncommitted.includes('aborted') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      uncommitted = await values(true, 'pad1');
+    }
+    assert.deepEqual(uncommitted, ['committed', 'pending', 'pad1'], 'the aborted record is removed; the committed one stays');
+    await open.commit();
+    await plain.send({ topic, messages: [{ key: 'pad', value: padded('pad2') }] });
+    // Once the pending write is committed and decided below the stable offset, it supersedes.
+    let committedRead = await values(false, 'pad2');
+    while (committedRead.includes('committed') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      committedRead = await values(false, 'pad2');
+    }
+    assert.deepEqual(committedRead, ['pending', 'pad2'], 'k=pending superseded k=committed once decided; pad2 superseded pad1');
+  } finally {
+    await Promise.all([producer.disconnect(), pending.disconnect(), plain.disconnect(), admin.disconnect()]);
+    await compacting.close();
+  }
+});
+
+/** A value of 600 bytes that starts with `name|`. */
+function padded(name: string): string {
+  return `${name}|`.padEnd(600, '.');
+}
+
+/** Values read by a group consumer of `client` from the beginning until `last` arrives (or the time runs out). */
+async function readUntilOn(client: kafkajs.Kafka, topic: string, last: string, readUncommitted: boolean): Promise<string[]> {
+  const consumer = client.consumer({ groupId: `reader-${topic}-${readUncommitted}-${Math.random()}`, readUncommitted, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 500 });
+  await consumer.connect();
+  const values: string[] = [];
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await withTimeout(
+      new Promise<void>((resolve) => {
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            values.push(message.value!.toString());
+            if (message.value!.toString() === last) resolve();
+          },
+        });
+      }),
+      15_000,
+      () => `reading ${topic} up to ${last}: ${values.join(',')}`,
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
+}

@@ -15,9 +15,20 @@
  *
  * Safety: a partial index (keysMax reached) only means less is removed: a record is dropped only
  * when a later record with its key was seen. Records without a key are kept. Untouched batches are
- * passed through byte for byte; control and transactional batches are never rewritten.
+ * passed through byte for byte.
+ *
+ * Transactions (KIP-98, as Kafka's LogCleaner treats them): only decided data counts. The index
+ * takes no record of an aborted transaction and none at or past the last stable offset (an open
+ * transaction may still abort: its write must not supersede the committed value before it), and
+ * the segments compacted lie wholly below the last stable offset. An aborted transaction's batches
+ * lose all their records; a committed transaction's records are compacted like any others. Either
+ * way a rewritten transactional batch stays transactional, with its producer, epoch and sequence,
+ * so the partition's transaction state rebuilt from a scan is the one the log had. Transaction
+ * markers (control batches) are kept as they are.
  */
-import type { CompressionType, ProducerIdentity } from '../core.js';
+import type { AbortedTransaction, CompressionType, ProducerIdentity } from '../core.js';
+import { assert } from '../errors.js';
+import { isAbortedBatch } from '../log/transaction-state.js';
 import type { StoredMessage } from '../message.js';
 import { decodeRecordBatch, encodeRecordBatch, type RecordBatchHeader } from '../record-batch/index.js';
 
@@ -33,12 +44,31 @@ function keyString(key: Buffer): string {
   return key.toString('latin1');
 }
 
+/** What counts as decided data: aborted transactions and the last stable offset of the partition. */
+export interface TransactionView {
+  /** Aborted transactions over the range compacted (transaction-state.ts abortedTransactionsIn). */
+  readonly aborted: readonly AbortedTransaction[];
+  /** Offsets from here on may belong to a transaction still open. */
+  readonly stableOffset: number;
+}
+
+/** A partition with no transactions: everything below the high watermark is decided. */
+export const NO_TRANSACTIONS: TransactionView = { aborted: [], stableOffset: Number.MAX_SAFE_INTEGER };
+
+/** Whether a batch's records were aborted (its transaction ended in an abort marker). */
+function isAborted(header: RecordBatchHeader, transactions: TransactionView): boolean {
+  return header.isTransactional && !header.isControl && isAbortedBatch(transactions.aborted, header.producerId, header.baseOffset);
+}
+
 export class CompactionKeyIndex {
   private readonly latest = new Map<string, number>();
   /** True once keysMax stopped new keys from being indexed. */
   full = false;
 
-  constructor(readonly keysMax = COMPACTION_KEYS_MAX_DEFAULT) {}
+  constructor(
+    readonly keysMax = COMPACTION_KEYS_MAX_DEFAULT,
+    private readonly transactions: TransactionView = NO_TRANSACTIONS,
+  ) {}
 
   get size(): number {
     return this.latest.size;
@@ -55,11 +85,15 @@ export class CompactionKeyIndex {
     if (known === undefined || message.offset > known) this.latest.set(key, message.offset);
   }
 
-  /** Indexes one stored batch (control batches carry no keys of the topic). */
+  /**
+   * Indexes one stored batch. Control batches carry no keys of the topic; an aborted transaction's
+   * records never supersede anything, nor do records at or past the last stable offset.
+   */
   addBatch(batch: Buffer): void {
     const { header, messages } = decodeRecordBatch(batch);
-    if (header.isControl) return;
-    for (const message of messages) this.addMessage(message);
+    if (header.isControl || isAborted(header, this.transactions)) return;
+    const stableOffset = this.transactions.stableOffset;
+    for (const message of messages) if (message.offset < stableOffset) this.addMessage(message);
   }
 
   latestOffset(key: Buffer): number | undefined {
@@ -69,6 +103,8 @@ export class CompactionKeyIndex {
 
 export interface CompactOptions {
   readonly nowMs: number;
+  /** Default NO_TRANSACTIONS; the batches compacted must lie below its stableOffset. */
+  readonly transactions?: TransactionView;
   readonly tombstoneRetentionMs?: number;
   readonly mergedBatchBytesMax?: number;
 }
@@ -91,6 +127,7 @@ interface Piece {
   readonly producerId: number;
   readonly producerEpoch: number;
   readonly baseSequence: number;
+  readonly isTransactional: boolean;
   readonly maxTimestamp: number;
   readonly estimatedBytes: number;
 }
@@ -107,6 +144,7 @@ function estimateBytes(messages: readonly StoredMessage[]): number {
 /** Can `next` be appended to the run ending with `last` as one batch? */
 function mergeable(last: Piece, next: Piece, runBytes: number, bytesMax: number): boolean {
   if (next.baseOffset !== last.lastOffset + 1 || next.compression !== last.compression) return false;
+  if (next.isTransactional !== last.isTransactional) return false;
   if (runBytes + next.estimatedBytes > bytesMax) return false;
   if (last.producerId === -1 && next.producerId === -1) return true;
   // One idempotent producer's consecutive batches: the merged batch's sequence range stays exact.
@@ -130,12 +168,13 @@ function encodeRun(run: readonly Piece[]): Buffer {
     lastOffsetDelta: last.lastOffset - first.baseOffset,
     compression: first.compression,
     ...(producer ? { producer } : {}),
+    isTransactional: first.isTransactional,
     maxTimestamp: Math.max(...run.map((piece) => piece.maxTimestamp)),
   });
 }
 
 function isPassThrough(header: RecordBatchHeader): boolean {
-  return header.isControl || header.isTransactional || header.timestampType === 'logAppend';
+  return header.isControl || header.timestampType === 'logAppend';
 }
 
 /**
@@ -145,6 +184,7 @@ function isPassThrough(header: RecordBatchHeader): boolean {
 export function compactBatches(batches: readonly Buffer[], index: CompactionKeyIndex, options: CompactOptions): CompactResult {
   const tombstoneRetentionMs = options.tombstoneRetentionMs ?? TOMBSTONE_RETENTION_MS_DEFAULT;
   const bytesMax = options.mergedBatchBytesMax ?? MERGED_BATCH_BYTES_MAX_DEFAULT;
+  const transactions = options.transactions ?? NO_TRANSACTIONS;
   const out: Buffer[] = [];
   let run: Piece[] = [];
   let runBytes = 0;
@@ -164,7 +204,10 @@ export function compactBatches(batches: readonly Buffer[], index: CompactionKeyI
       kept += messages.length;
       continue;
     }
+    assert(header.baseOffset + header.lastOffsetDelta < transactions.stableOffset, 'compaction stays below the last stable offset');
+    const aborted = isAborted(header, transactions);
     const survivors = messages.filter((message) => {
+      if (aborted) return false;
       if (message.key === null) return true;
       const latest = index.latestOffset(message.key);
       if (latest === undefined || latest <= message.offset) {
@@ -183,6 +226,7 @@ export function compactBatches(batches: readonly Buffer[], index: CompactionKeyI
       producerId: header.producerId,
       producerEpoch: header.producerEpoch,
       baseSequence: header.baseSequence,
+      isTransactional: header.isTransactional,
       maxTimestamp: header.maxTimestamp,
       estimatedBytes: estimateBytes(survivors),
     };

@@ -12,6 +12,8 @@
  *
  * Offsets are preserved batch for batch, so the segment keeps its base offset and next offset,
  * journal replay and recovery see the same ranges, and subscriptions simply find fewer messages.
+ * Only decided data is compacted: segments wholly below the last stable offset, against an index
+ * that leaves out aborted and undecided records (compact-batches.ts, "Transactions").
  * Oldest first and stop at the first failure: a tombstone is never dropped while an older
  * segment still holds a value it deleted. Memory: one read chunk plus the key index (keysMax).
  */
@@ -21,8 +23,16 @@ import type { PartitionLog } from '../log/partition-log.js';
 import { Segment } from '../log/segment.js';
 import { LOG_OVERHEAD_BYTES, readBatchHeader, RECORD_BATCH_HEADER_BYTES } from '../record-batch/index.js';
 import type { TailCache } from '../log/tail-cache.js';
+import { abortedTransactionsIn } from '../log/transaction-state.js';
 import type { SegmentStorage } from '../storage/segment-storage.js';
-import { CompactionKeyIndex, compactBatches, COMPACTION_KEYS_MAX_DEFAULT, TOMBSTONE_RETENTION_MS_DEFAULT } from './compact-batches.js';
+import {
+  CompactionKeyIndex,
+  compactBatches,
+  COMPACTION_KEYS_MAX_DEFAULT,
+  NO_TRANSACTIONS,
+  TOMBSTONE_RETENTION_MS_DEFAULT,
+  type TransactionView,
+} from './compact-batches.js';
 
 /** Bytes of a segment read (and compacted) per step. */
 const COMPACTION_READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -127,8 +137,17 @@ export class SegmentCompactor {
   constructor(private readonly options: SegmentCompactorOptions) {}
 
   private sealedSegments(log: PartitionLog): Segment[] {
-    // Everything but the active segment, fully acknowledged.
-    return log.segments.slice(0, -1).filter((segment) => isSettled(segment, log.highWatermark));
+    // Everything but the active segment, fully acknowledged, and decided: a segment reaching the
+    // last stable offset may hold records of a transaction that can still abort.
+    const stableOffset = log.lastStableOffset;
+    return log.segments.slice(0, -1).filter((segment) => isSettled(segment, log.highWatermark) && segment.nextOffset <= stableOffset);
+  }
+
+  /** The partition's aborted transactions and last stable offset, taken once per pass. */
+  private transactionView(log: PartitionLog): TransactionView {
+    if (log.transactions === null) return NO_TRANSACTIONS;
+    const stableOffset = log.lastStableOffset;
+    return { aborted: abortedTransactionsIn(log.segments, 0, stableOffset), stableOffset };
   }
 
   /** Compacts when new sealed segments appeared since the last run, or tombstones may have expired. */
@@ -153,14 +172,15 @@ export class SegmentCompactor {
     try {
       await removeLeftovers(storage, log.dir);
       const highWatermark = log.highWatermark;
-      const index = new CompactionKeyIndex(this.options.keysMax ?? COMPACTION_KEYS_MAX_DEFAULT);
+      const transactions = this.transactionView(log);
+      const index = new CompactionKeyIndex(this.options.keysMax ?? COMPACTION_KEYS_MAX_DEFAULT, transactions);
       for (const segment of log.segments.slice()) {
         for await (const batches of segmentChunks(storage, segment, highWatermark)) for (const batch of batches) index.addBatch(batch);
       }
       if (index.full) logger.warn('compaction key index full; this pass removes less', { topic: log.topic, partition: log.partition, keys: index.size });
       for (const segment of this.sealedSegments(log)) {
-        if (log.deleted) break;
-        const rewritten = await this.rewriteSegment(log, segment, index);
+        if (log.deleted || segment.nextOffset > transactions.stableOffset) break;
+        const rewritten = await this.rewriteSegment(log, segment, index, transactions);
         if (rewritten === null) continue;
         stats.segmentsRewritten++;
         stats.messagesRemoved += rewritten.removed;
@@ -182,6 +202,7 @@ export class SegmentCompactor {
     log: PartitionLog,
     segment: Segment,
     index: CompactionKeyIndex,
+    transactions: TransactionView,
   ): Promise<{ removed: number; bytesBefore: number; bytesAfter: number } | null> {
     const { storage, now } = this.options;
     const temporary = segment.path + COMPACTING_SUFFIX;
@@ -192,7 +213,7 @@ export class SegmentCompactor {
     const rewrite = await storage.rewrite(segment.path, temporary);
     try {
       for await (const batches of segmentChunks(storage, segment, log.highWatermark)) {
-        const result = compactBatches(batches, index, { nowMs: now(), ...this.tombstoneOption() });
+        const result = compactBatches(batches, index, { nowMs: now(), transactions, ...this.tombstoneOption() });
         removed += result.removedMessages;
         for (const batch of result.batches) {
           const header = readBatchHeader(batch);
@@ -218,7 +239,8 @@ export class SegmentCompactor {
     const replacement = new Segment(log.dir, segment.baseOffset, segment.createdAtMs);
     for (const batch of written) replacement.noteBatch(batch.baseOffset, batch.lastOffset, batch.maxTimestamp, batch.bytes, this.options.indexIntervalBytes);
     replacement.committedBytes = replacement.bytes;
-    // Control and transactional batches pass through compaction unchanged, offsets too.
+    // Markers stay and rewritten transactional batches keep their producer and offsets: the
+    // transaction state at the segment's end and the aborts whose markers it holds are unchanged.
     replacement.abortedTransactions = segment.abortedTransactions;
     replacement.openTransactionsAtEnd = segment.openTransactionsAtEnd;
     if ((segment as SegmentFileState).writtenBytes !== undefined) (replacement as SegmentFileState).writtenBytes = replacement.bytes;

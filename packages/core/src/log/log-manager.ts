@@ -540,9 +540,7 @@ export class LogManager {
   // ---------------------------------------------------------------- reads
 
   offsets(log: PartitionLog): PartitionOffsets {
-    const logStartOffset = log.logStartOffset;
-    const lastStableOffset = log.transactions === null ? log.highWatermark : log.transactions.lastStableOffset(log.highWatermark, logStartOffset);
-    return { logStartOffset, highWatermark: log.highWatermark, lastStableOffset };
+    return { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, lastStableOffset: log.lastStableOffset };
   }
 
   async read(log: PartitionLog, options: ReadOptions): Promise<ReadResult> {

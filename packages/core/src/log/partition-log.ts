@@ -107,6 +107,11 @@ export class PartitionLog {
     if (this.transactions !== null) segment.openTransactionsAtEnd = this.transactions.open;
   }
 
+  /** The first offset of the oldest open transaction, else the high watermark (KIP-98). */
+  get lastStableOffset(): number {
+    return this.transactions === null ? this.highWatermark : this.transactions.lastStableOffset(this.highWatermark, this.logStartOffset);
+  }
+
   /** The producer table's contents without allocating one for a partition that never had producers. */
   producerSnapshot(): ProducerSnapshot {
     return this.producerTable ? this.producerTable.snapshot() : [];
