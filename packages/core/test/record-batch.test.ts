@@ -18,6 +18,7 @@ import {
   verifyBatchCrc,
 } from '../src/record-batch/index.js';
 import type { CompressionType } from '../src/core.js';
+import { readInt64, writeInt32, writeInt64 } from '../src/record-batch/varint.js';
 
 const require = createRequire(import.meta.url);
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -416,4 +417,36 @@ test('crc32c: the CPU-instruction path and the table loop agree on every size, o
     assert.equal(crc32cRange(view, 0, length), crc32cRangeTable(data, start, end));
   }
   assert.equal(crc32cRange(Buffer.from('123456789'.repeat(40)), 0, 360), crc32cRangeTable(Buffer.from('123456789'.repeat(40)), 0, 360));
+});
+
+test('writeInt64 / writeInt32 (byte stores) write what Buffer#writeBigInt64BE / writeInt32BE / writeUInt32BE write', () => {
+  const random = seededRandom(64);
+  const values = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 32, -(2 ** 32), 2 ** 53 - 1, -(2 ** 53 - 1), 1_700_000_000_000];
+  for (let i = 0; i < 2000; i++) values.push(Math.floor((random() * 2 - 1) * 2 ** (1 + Math.floor(random() * 52))));
+  for (const value of values) {
+    const ours = Buffer.alloc(10, 0xee);
+    const theirs = Buffer.alloc(10, 0xee);
+    writeInt64(ours, 1, value);
+    theirs.writeBigInt64BE(BigInt(value), 1);
+    assert.deepEqual(ours, theirs, `int64 ${value}`);
+    assert.equal(readInt64(ours, 1), value);
+    if (value >= -(2 ** 31) && value < 2 ** 32) {
+      const ours32 = Buffer.alloc(6, 0xee);
+      const theirs32 = Buffer.alloc(6, 0xee);
+      writeInt32(ours32, 1, value);
+      if (value < 2 ** 31) theirs32.writeInt32BE(value, 1);
+      else theirs32.writeUInt32BE(value, 1);
+      assert.deepEqual(ours32, theirs32, `int32 ${value}`);
+    }
+  }
+});
+
+test('crc32c of a whole buffer equals the range form and the table loop, below and above the native threshold', () => {
+  const random = seededRandom(32);
+  for (const size of [0, 1, 7, 63, 255, 256, 257, 1024, 4099]) {
+    const buffer = Buffer.from(Array.from({ length: size }, () => Math.floor(random() * 256)));
+    const view = Buffer.concat([Buffer.from([1, 2, 3]), buffer]).subarray(3);
+    assert.equal(crc32c(view), crc32cRangeTable(buffer, 0, buffer.length), `size ${size}`);
+    assert.equal(crc32c(view), crc32cRange(view, 0, view.length), `size ${size}`);
+  }
 });

@@ -10,7 +10,7 @@ import type { CompressionType, ProducerIdentity } from '../core.js';
 import { assert, StrataError } from '../errors.js';
 import type { Message } from '../message.js';
 import { compressRecords } from './compression.js';
-import { crc32cRange } from './crc32c.js';
+import { crc32c, crc32cRange } from './crc32c.js';
 import {
   ATTRIBUTE_CONTROL,
   ATTRIBUTE_TIMESTAMP_TYPE,
@@ -32,7 +32,7 @@ import {
   RECORD_BATCH_HEADER_BYTES,
   RECORD_BATCH_MAGIC,
 } from './header.js';
-import { sizeOfVarint, sizeOfVarlong, writeInt64, writeVarint, writeVarlong } from './varint.js';
+import { sizeOfVarint, sizeOfVarlong, writeInt32, writeInt64, writeVarint, writeVarlong } from './varint.js';
 
 export interface EncodeOptions {
   baseOffset?: number;
@@ -128,10 +128,13 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
     recordsBytes += sizeOfVarint(body) + body;
   }
 
-  // Uncompressed records are written straight into the batch (one allocation, no copy).
+  // Uncompressed records are written straight into the batch (one allocation, no copy), through a
+  // view of the region the CRC covers (attributes to the end), which the CRC then takes whole.
   const direct = compression === 'none' ? Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + recordsBytes) : null;
-  const records = direct ? direct.subarray(RECORD_BATCH_HEADER_BYTES) : Buffer.allocUnsafe(recordsBytes);
-  let position = 0;
+  const crcRegion = direct ? direct.subarray(OFFSET_ATTRIBUTES) : null;
+  const records = crcRegion ?? Buffer.allocUnsafe(recordsBytes);
+  const recordsStart = crcRegion ? RECORD_BATCH_HEADER_BYTES - OFFSET_ATTRIBUTES : 0;
+  let position = recordsStart;
   let headerIndex = 0;
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i]!;
@@ -151,27 +154,30 @@ export function encodeRecordBatch(messages: readonly Message[], options: EncodeR
       position = writeBytesField(records, position, header.value);
     }
   }
-  assert(position === recordsBytes, 'record sizes computed and written agree');
+  assert(position - recordsStart === recordsBytes, 'record sizes computed and written agree');
 
-  const payload = direct ? records : compressRecords(compression, records);
-  const batch = direct ?? Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + payload.length);
+  const payload = direct ? null : compressRecords(compression, records);
+  const batch = direct ?? Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + payload!.length);
   let attributes = COMPRESSION_CODES[compression];
   if (options.timestampType === 'logAppend') attributes |= ATTRIBUTE_TIMESTAMP_TYPE;
   if (options.isTransactional) attributes |= ATTRIBUTE_TRANSACTIONAL;
   if (options.isControl) attributes |= ATTRIBUTE_CONTROL;
+  const producerEpoch = options.producer?.producerEpoch ?? -1;
   writeInt64(batch, 0, baseOffset);
-  batch.writeInt32BE(batch.length - LOG_OVERHEAD_BYTES, OFFSET_BATCH_LENGTH);
-  batch.writeInt32BE(options.partitionLeaderEpoch ?? -1, OFFSET_PARTITION_LEADER_EPOCH);
-  batch.writeInt8(RECORD_BATCH_MAGIC, OFFSET_MAGIC);
-  batch.writeInt16BE(attributes, OFFSET_ATTRIBUTES);
-  batch.writeInt32BE(lastOffsetDelta, OFFSET_LAST_OFFSET_DELTA);
+  writeInt32(batch, OFFSET_BATCH_LENGTH, batch.length - LOG_OVERHEAD_BYTES);
+  writeInt32(batch, OFFSET_PARTITION_LEADER_EPOCH, options.partitionLeaderEpoch ?? -1);
+  batch[OFFSET_MAGIC] = RECORD_BATCH_MAGIC;
+  batch[OFFSET_ATTRIBUTES] = attributes >>> 8;
+  batch[OFFSET_ATTRIBUTES + 1] = attributes;
+  writeInt32(batch, OFFSET_LAST_OFFSET_DELTA, lastOffsetDelta);
   writeInt64(batch, OFFSET_BASE_TIMESTAMP, baseTimestamp);
   writeInt64(batch, OFFSET_MAX_TIMESTAMP, options.maxTimestamp ?? maxTimestamp);
   writeInt64(batch, OFFSET_PRODUCER_ID, options.producer?.producerId ?? -1);
-  batch.writeInt16BE(options.producer?.producerEpoch ?? -1, OFFSET_PRODUCER_EPOCH);
-  batch.writeInt32BE(options.producer?.baseSequence ?? -1, OFFSET_BASE_SEQUENCE);
-  batch.writeInt32BE(messages.length, OFFSET_RECORD_COUNT);
-  if (!direct) payload.copy(batch, RECORD_BATCH_HEADER_BYTES);
-  batch.writeUInt32BE(crc32cRange(batch, OFFSET_ATTRIBUTES, batch.length), OFFSET_CRC);
+  batch[OFFSET_PRODUCER_EPOCH] = producerEpoch >>> 8;
+  batch[OFFSET_PRODUCER_EPOCH + 1] = producerEpoch;
+  writeInt32(batch, OFFSET_BASE_SEQUENCE, options.producer?.baseSequence ?? -1);
+  writeInt32(batch, OFFSET_RECORD_COUNT, messages.length);
+  if (payload) payload.copy(batch, RECORD_BATCH_HEADER_BYTES);
+  writeInt32(batch, OFFSET_CRC, crcRegion ? crc32c(crcRegion) : crc32cRange(batch, OFFSET_ATTRIBUTES, batch.length));
   return batch;
 }

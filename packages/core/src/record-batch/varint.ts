@@ -123,9 +123,28 @@ export function readInt64(buf: Buffer, offset: number): number {
   return buf.readInt32BE(offset) * TWO_POW_32 + buf.readUInt32BE(offset + 4);
 }
 
+/**
+ * Writes a safe integer as a big-endian int64. Byte stores instead of Buffer#writeInt32BE (whose
+ * range checks cost more than the write on the append path); a typed-array store keeps the low 8
+ * bits of a negative number as two's complement, and `value >>> 0` is value mod 2^32.
+ */
 export function writeInt64(buf: Buffer, offset: number, value: number): void {
   const high = Math.floor(value / TWO_POW_32);
-  const low = value - high * TWO_POW_32;
-  buf.writeInt32BE(high, offset);
-  buf.writeUInt32BE(low, offset + 4);
+  const low = value >>> 0;
+  buf[offset] = high >>> 24;
+  buf[offset + 1] = high >>> 16;
+  buf[offset + 2] = high >>> 8;
+  buf[offset + 3] = high;
+  buf[offset + 4] = low >>> 24;
+  buf[offset + 5] = low >>> 16;
+  buf[offset + 6] = low >>> 8;
+  buf[offset + 7] = low;
+}
+
+/** A big-endian int32 (or uint32) by byte stores; see writeInt64. */
+export function writeInt32(buf: Buffer, offset: number, value: number): void {
+  buf[offset] = value >>> 24;
+  buf[offset + 1] = value >>> 16;
+  buf[offset + 2] = value >>> 8;
+  buf[offset + 3] = value;
 }
