@@ -50,8 +50,11 @@ const CONSUME_BYTES = 48 * 1024 * 1024;
 const FETCHES_IN_FLIGHT = 4;
 /** Interleaved repetitions of each consume phase (median and best reported). */
 const CONSUME_ROUNDS = 5;
-/** Alternated rounds of core append and librdkafka produce. */
-const PRODUCE_ROUNDS = 3;
+/**
+ * Alternated rounds of core append and librdkafka produce: 5 since 2026-11-22 17:20 UTC (3 before),
+ * as one round of either side lasts half a second and the disk's speed moves between rounds.
+ */
+const PRODUCE_ROUNDS = 5;
 /** librdkafka's batches at linger 5 ms and batch.size 1,000,000 hold ~950 1 KiB records. */
 const EXPECTED_RECORDS_PER_BATCH = 950;
 
@@ -226,6 +229,10 @@ async function main(): Promise<void> {
       `  produce: ${PRODUCE_ROUNDS} alternated rounds, medians; core ${coreRounds.map((r) => fmt(r.msgsPerS)).join(' / ')}, librdkafka (Python) ${produceRounds.map((r) => fmt(r.msgsPerS)).join(' / ')}, ` +
         `kcat -P ${kcatRounds.map((r) => fmt(r.msgsPerS)).join(' / ')} msgs/s`,
     );
+    // Each librdkafka round against the core round just before it: the drift between rounds hits
+    // both sides of a pair alike, so the median of these ratios is steadier than the ratio of medians.
+    const pairRatios = produceRounds.map((round, i) => round.msgsPerS / coreRounds[i]!.msgsPerS).sort((a, b) => a - b);
+    console.log(`  librdkafka / core, round by round: ${pairRatios.map((r) => `${fmt(100 * r)}%`).join(' ')} (median ${fmt(100 * pairRatios[pairRatios.length >> 1]!)}%)`);
     console.log(`  kcat -P: ${fmt(KCAT_MESSAGES)} messages per round, timed spawn to exit, start-up included: kcat -P with no input takes ${fmt(kcatStartup, 2)} s`);
     console.log(`  producer batches seen by the core: ${fmt(batchesSeen)} (avg ${recordsPerBatch} records)`);
     console.log(`  both cores warmed up to recycled journal files of ${fmt(BENCH_JOURNAL_FILE_BYTES / 1048576)} MiB first (${warmUpMs.map((ms) => `${fmt(ms / 1000, 1)} s`).join(', ')}); the latency phase's "core alone" runs on a fresh core`);
