@@ -131,7 +131,11 @@ export interface Entry {
 export interface ReadOptions {
   /** First offset wanted. The first entry returned may start below it (it contains it). */
   readonly offset: number;
-  /** Soft limit: at least one entry is returned when any is available, even if larger. */
+  /**
+   * Soft limit: at least one entry is returned when any is available, even if larger, and every
+   * entry up to the first that holds records (compaction leaves empty batches; a reader given only
+   * those could take them for the end of the partition).
+   */
   readonly maxBytes: number;
   readonly maxEntries?: number;
   /** Long-poll: wait up to this long for data when none is available at `offset`; woken by appends. */

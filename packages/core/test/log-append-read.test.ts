@@ -150,3 +150,30 @@ test('offsetOfMaxTimestamp: the first record with the largest timestamp, whereve
     removeDir(dir);
   }
 });
+
+test('empty batches (left by compaction) do not count for "at least one entry": the read goes on to the first batch with records', async () => {
+  const dir = tempDir();
+  try {
+    const core = await openCoreImpl({ dataDir: dir });
+    await core.topics.create(TOPIC);
+    const empty = () => encodeRecordBatch([], { lastOffsetDelta: 0 });
+    await core.append(TOPIC, 0, { kind: 'batches', data: empty() });
+    await core.append(TOPIC, 0, { kind: 'batches', data: empty() });
+    await core.append(TOPIC, 0, { kind: 'messages', messages: [message(Buffer.alloc(5000, 1))] });
+    await core.append(TOPIC, 0, { kind: 'messages', messages: [message(Buffer.alloc(10, 2))] });
+    const check = async (label: string) => {
+      const result = await core.read(TOPIC, 0, { offset: 0, maxBytes: 100 });
+      assert.deepEqual(result.entries.map((e) => e.baseOffset), [0, 1, 2], `${label}: both empty batches and the 5 KB batch after them, nothing more`);
+      const bounded = await core.read(TOPIC, 0, { offset: 0, maxBytes: 100, maxEntries: 1 });
+      assert.deepEqual(bounded.entries.map((e) => e.baseOffset), [0], `${label}: maxEntries stays a hard limit`);
+      const plain = await core.read(TOPIC, 0, { offset: 2, maxBytes: 100 });
+      assert.deepEqual(plain.entries.map((e) => e.baseOffset), [2], `${label}: past the first batch with records, maxBytes applies as before`);
+    };
+    await check('tail cache');
+    core.log.tailCache.drop(core.log.getLog(TOPIC, 0).tail);
+    await check('disk');
+    await core.close();
+  } finally {
+    removeDir(dir);
+  }
+});

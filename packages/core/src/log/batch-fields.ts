@@ -43,6 +43,11 @@ export function batchLastOffsetDelta(buf: Buffer, at = 0): number {
   return buf.readInt32BE(at + OFFSET_LAST_OFFSET_DELTA);
 }
 
+/** Records in the batch: 0 for a batch compaction emptied. */
+export function batchRecordCount(buf: Buffer, at = 0): number {
+  return buf.readInt32BE(at + OFFSET_RECORD_COUNT);
+}
+
 export function batchMaxTimestamp(buf: Buffer, at = 0): number {
   return readInt64(buf, at + OFFSET_MAX_TIMESTAMP);
 }

@@ -17,6 +17,7 @@ import {
   batchBaseOffset,
   batchLastOffsetDelta,
   batchMaxTimestamp,
+  batchRecordCount,
   batchTotalBytes,
   LOG_OVERHEAD_BYTES,
   OFFSET_MAGIC,
@@ -422,12 +423,14 @@ export class PartitionLog {
   private readFromTail(offset: number, maxBytes: number, maxEntries: number): Entry[] {
     const entries: Entry[] = [];
     let bytes = 0;
+    let withRecords = false; // see readFromDisk: until an entry with records is taken, maxBytes does not stop the read
     const run = this.tail;
     for (let i = run.indexFor(offset); i < run.entries.length; i++) {
       const entry = run.entries[i]!;
-      if (entries.length > 0 && (bytes + entry.bytes.length > maxBytes || entries.length >= maxEntries)) break;
+      if (entries.length > 0 && (entries.length >= maxEntries || (withRecords && bytes + entry.bytes.length > maxBytes))) break;
       entries.push(entry);
       bytes += entry.bytes.length;
+      if (!withRecords) withRecords = batchRecordCount(entry.bytes) > 0;
     }
     return entries;
   }
@@ -455,14 +458,20 @@ export class PartitionLog {
     const segments = this.segments.slice();
     let index = this.findSegmentIndex(offset);
     if (index < 0) index = 0;
-    const full = (): boolean => bytes >= maxBytes || entries.length >= maxEntries;
+    // maxBytes is a soft limit: the first entry is taken whatever its size (KIP-74), and so is every
+    // entry up to the first one holding records. Compaction can leave empty batches, and a reader
+    // given only empty batches may take them for the end of the partition (kafkajs jumps to the high
+    // watermark): the batch after them must come in the same read even when it exceeds maxBytes.
+    let withRecords = false;
+    const full = (): boolean => (withRecords && bytes >= maxBytes) || entries.length >= maxEntries;
     /** Adds an entry unless the budget is spent; false when the read is complete. */
     const take = (entry: Entry): boolean => {
       if (entry.baseOffset >= highWatermark) return false;
       if (entry.lastOffset < offset) return true;
-      if (entries.length > 0 && (bytes + entry.bytes.length > maxBytes || entries.length >= maxEntries)) return false;
+      if (entries.length > 0 && (entries.length >= maxEntries || (withRecords && bytes + entry.bytes.length > maxBytes))) return false;
       entries.push(entry);
       bytes += entry.bytes.length;
+      if (!withRecords) withRecords = batchRecordCount(entry.bytes) > 0;
       return true;
     };
     for (let s = index; s < segments.length; s++) {
@@ -511,7 +520,7 @@ export class PartitionLog {
             const firstTotal = batchTotalBytes(chunk, 0);
             let pooled: ReadChunk | null = source.pooled ? source : null;
             if (firstTotal > chunk.length) {
-              if (entries.length > 0 && bytes + firstTotal > maxBytes) return entries; // would not be taken: do not read it
+              if (entries.length > 0 && withRecords && bytes + firstTotal > maxBytes) return entries; // would not be taken: do not read it
               chunk = await lease.read(firstTotal, position); // one batch larger than the chunk: its own buffer, not pooled
               pooled = null;
             }

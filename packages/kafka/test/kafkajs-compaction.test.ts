@@ -1,0 +1,75 @@
+/**
+ * kafkajs 2.2.4 on a compacted topic whose compaction left an empty batch (a superseded idempotent
+ * batch that no neighbour could absorb: another producer follows it). kafkajs takes a fetch that
+ * holds no record at all for the end of the partition and jumps to the high watermark, so a read
+ * must never stop after empty batches when a batch with records follows, even a batch larger than
+ * what the fetch asked for.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import kafkajs from 'kafkajs';
+import { encodeRecordBatch, readBatchHeader } from '@strata/core';
+import { withTimeout } from './helpers/wait.js';
+import { startKafkaServer } from './helpers/kafka-server.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+test('kafkajs reads past an empty batch left by compaction, even when the next batch exceeds maxBytesPerPartition', async () => {
+  // Retention (and so compaction) and checkpoints every 100 ms: sealed segments are compacted soon.
+  const server = await startKafkaServer({ coreInternals: { tuning: { retentionCheckIntervalMs: 100, checkpointIntervalMs: 100 } } });
+  const kafka = new Kafka({ clientId: 'kafkajs-compaction', brokers: [server.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 50 } });
+  const topic = 'compacted-gaps';
+  const full = `persistent://public/default/${topic}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'segment.bytes', value: '1024' }] }] });
+    const first = await server.core.initProducer();
+    const second = await server.core.initProducer();
+    const record = (key: string, bytes: number) => ({ key: Buffer.from(key), value: Buffer.from(`${key}|`.padEnd(bytes, '.')), headers: [], timestamp: Date.now() });
+    const append = (data: Buffer) => server.core.append(full, 0, { kind: 'batches', data });
+    // Segments of 1 KiB: [0 a (first producer)] [1 big (second producer), 3 KiB] [2 a again]
+    await append(encodeRecordBatch([record('a', 600)], { producer: { ...first, baseSequence: 0 } }));
+    await append(encodeRecordBatch([record('big', 3000)], { producer: { ...second, baseSequence: 0 } }));
+    await append(encodeRecordBatch([record('a', 600)]));
+
+    // Compaction empties batch 0 (its key is superseded) and leaves it as an empty batch: the
+    // batch after it belongs to another producer and cannot absorb it.
+    const deadline = Date.now() + 10_000;
+    const firstBatchRecords = async () => {
+      const result = await server.core.read(full, 0, { offset: 0, maxBytes: 1 });
+      try {
+        return readBatchHeader(result.entries[0]!.bytes).recordCount;
+      } finally {
+        result.release();
+      }
+    };
+    while ((await firstBatchRecords()) !== 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await firstBatchRecords(), 0, 'compaction left an empty batch at offset 0');
+
+    const consumer = kafka.consumer({ groupId: 'compacted-gaps-reader', maxBytesPerPartition: 1024, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    const seen: string[] = [];
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await withTimeout(
+        new Promise<void>((resolve) => {
+          void consumer.run({
+            eachMessage: async ({ message }) => {
+              seen.push(`${message.offset}:${message.key!.toString()}`);
+              if (message.offset === '2') resolve();
+            },
+          });
+        }),
+        15_000,
+        () => `kafkajs read ${seen.join(',')} of the compacted topic`,
+      );
+    } finally {
+      await consumer.disconnect();
+    }
+    assert.deepEqual(seen, ['1:big', '2:a']);
+  } finally {
+    await admin.disconnect();
+    await server.close();
+  }
+});
