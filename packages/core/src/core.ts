@@ -133,8 +133,8 @@ export interface ReadOptions {
   readonly offset: number;
   /**
    * Soft limit: at least one entry is returned when any is available, even if larger, and every
-   * entry up to the first that holds records (compaction leaves empty batches; a reader given only
-   * those could take them for the end of the partition).
+   * entry up to the first that holds records (compaction leaves empty batches, and a reader given
+   * nothing but those may never get past them: kafkajs does not).
    */
   readonly maxBytes: number;
   readonly maxEntries?: number;

@@ -234,8 +234,8 @@ export function compactBatches(batches: readonly Buffer[], index: CompactionKeyI
     const canMerge = last !== undefined && mergeable(last, piece, runBytes, bytesMax);
     if (survivors.length === messages.length) {
       // Untouched batches stay byte for byte, except that one absorbs a preceding run of emptied
-      // batches: a batch with no records makes some clients (kafkajs) skip to the high watermark
-      // when a fetch returns nothing else.
+      // batches: fewer bytes, and fewer batches with no records (a fetch answered with nothing but
+      // those stalls kafkajs: partition-log.ts readFromDisk).
       if (!canMerge || run.some((p) => p.messages.length > 0)) {
         flush();
         out.push(batch);

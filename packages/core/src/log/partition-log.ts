@@ -460,8 +460,9 @@ export class PartitionLog {
     if (index < 0) index = 0;
     // maxBytes is a soft limit: the first entry is taken whatever its size (KIP-74), and so is every
     // entry up to the first one holding records. Compaction can leave empty batches, and a reader
-    // given only empty batches may take them for the end of the partition (kafkajs jumps to the high
-    // watermark): the batch after them must come in the same read even when it exceeds maxBytes.
+    // given nothing but those may never get past them: kafkajs resolves no offset for a fetch without
+    // records and fetches the same offset again, at once, forever. So the batch after them comes in
+    // the same read even when it exceeds maxBytes.
     let withRecords = false;
     const full = (): boolean => (withRecords && bytes >= maxBytes) || entries.length >= maxEntries;
     /** Adds an entry unless the budget is spent; false when the read is complete. */
