@@ -4,12 +4,13 @@
  * for a fetch that holds no record and fetches the same offset again, at once: before reads went
  * past empty batches, this consumer sent ~1,300 Fetches a second for offset 0 and read nothing.
  * So a read must never stop after empty batches when a batch with records follows, even a batch
- * larger than what the fetch asked for.
+ * larger than what the fetch asked for; and when nothing but empty batches can be answered (the
+ * records after them belong to an open transaction), the Fetch long-polls.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import kafkajs from 'kafkajs';
-import { encodeRecordBatch, readBatchHeader } from '@strata/core';
+import { CONTROL_TYPE_COMMIT, encodeRecordBatch, encodeTransactionMarker, readBatchHeader } from '@strata/core';
 import { withTimeout } from './helpers/wait.js';
 import { startKafkaServer } from './helpers/kafka-server.js';
 
@@ -71,6 +72,51 @@ test('kafkajs reads past an empty batch left by compaction, even when the next b
     assert.deepEqual(seen, ['1:big', '2:a']);
   } finally {
     await admin.disconnect();
+    await server.close();
+  }
+});
+
+test('a read_committed answer of nothing but empty batches long-polls instead of returning at once', async () => {
+  const server = await startKafkaServer();
+  const kafka = new Kafka({ clientId: 'kafkajs-empty-lso', brokers: [server.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 50 } });
+  const topic = 'empty-before-open';
+  const full = `persistent://public/default/${topic}`;
+  await server.core.topics.create(full, { partitions: 1 });
+  // 0: an empty batch (as compaction leaves them); 1: a transaction's record, still open, so the
+  // last stable offset is 1 and a read_committed Fetch at 0 gets the empty batch alone.
+  await server.core.append(full, 0, { kind: 'batches', data: encodeRecordBatch([], { lastOffsetDelta: 0 }) });
+  const producer = await server.core.initProducer('empty-before-open');
+  const record = { key: null, value: Buffer.from('decided later'), headers: [], timestamp: Date.now() };
+  await server.core.append(full, 0, { kind: 'batches', data: encodeRecordBatch([record], { isTransactional: true, producer: { ...producer, baseSequence: 0 } }) });
+  assert.equal(server.core.offsets(full, 0).lastStableOffset, 1);
+
+  let reads = 0;
+  const read = server.core.read.bind(server.core);
+  server.core.read = (name, partition, options) => {
+    if (name === full) reads++;
+    return read(name, partition, options);
+  };
+  const consumer = kafka.consumer({ groupId: 'empty-before-open-reader', maxWaitTimeInMs: 200 });
+  const seen: string[] = [];
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    void consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+    const deadline = Date.now() + 10_000;
+    while (reads === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = reads;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Long polls of 200 ms, at most two core reads each: ~15 in 1.5 s. Answered at once, kafkajs
+    // fetched ~2,000 times.
+    assert.ok(reads - before <= 40, `${reads - before} reads in 1.5 s`);
+    assert.deepEqual(seen, []);
+    // The transaction commits: its record arrives.
+    await server.core.append(full, 0, { kind: 'batches', data: encodeTransactionMarker(producer.producerId, producer.producerEpoch, CONTROL_TYPE_COMMIT, 0, Date.now()) });
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(seen, ['decided later']);
+  } finally {
+    server.core.read = read;
+    await consumer.disconnect();
     await server.close();
   }
 });

@@ -20,6 +20,7 @@ import {
 } from '../record-batch/header.js';
 
 export { LOG_OVERHEAD_BYTES, RECORD_BATCH_HEADER_BYTES, RECORD_BATCH_MAGIC, OFFSET_MAGIC };
+export { batchRecordCount } from '../record-batch/header.js';
 
 export interface BatchFields {
   readonly attributes: number;
@@ -41,11 +42,6 @@ export function batchTotalBytes(buf: Buffer, at = 0): number {
 
 export function batchLastOffsetDelta(buf: Buffer, at = 0): number {
   return buf.readInt32BE(at + OFFSET_LAST_OFFSET_DELTA);
-}
-
-/** Records in the batch: 0 for a batch compaction emptied. */
-export function batchRecordCount(buf: Buffer, at = 0): number {
-  return buf.readInt32BE(at + OFFSET_RECORD_COUNT);
 }
 
 export function batchMaxTimestamp(buf: Buffer, at = 0): number {

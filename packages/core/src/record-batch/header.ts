@@ -148,6 +148,11 @@ export function verifyBatchCrc(batch: Buffer): boolean {
   return batch.readUInt32BE(OFFSET_CRC) === crc32cRange(batch, OFFSET_ATTRIBUTES, batch.length);
 }
 
+/** Records in a stored batch (at `at`): 0 for a batch compaction emptied. */
+export function batchRecordCount(buf: Buffer, at = 0): number {
+  return buf.readInt32BE(at + OFFSET_RECORD_COUNT);
+}
+
 /** Assigns the base offset in place; the CRC does not cover it, so it stays valid. */
 export function setBaseOffset(batch: Buffer, baseOffset: number): void {
   assert(Number.isSafeInteger(baseOffset) && baseOffset >= 0, `base offset ${baseOffset} must be a safe non-negative integer`);

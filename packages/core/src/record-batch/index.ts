@@ -9,6 +9,7 @@ export {
   splitBatches,
   verifyBatchCrc,
   setBaseOffset,
+  batchRecordCount,
   type RecordBatchHeader,
 } from './header.js';
 export { encodeRecordBatch, type EncodeOptions, type EncodeRecordsOptions } from './encode.js';

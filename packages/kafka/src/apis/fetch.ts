@@ -3,7 +3,10 @@
  *
  * Serves the stored record batches as they are; the first batch may start before fetchOffset
  * (clients skip those records). Long poll: when fewer than minBytes are ready, wait on
- * core.waitForData (woken by appends, not timers) up to maxWaitMs. maxBytes caps the response and
+ * core.waitForData (woken by appends, not timers) up to maxWaitMs. Batches without records (left
+ * by compaction) count for nothing toward minBytes: a read_committed answer of nothing but those
+ * (the next records belong to an open transaction) would otherwise come back at once, and kafkajs,
+ * which resolves no offset for it, would fetch again at once until the transaction ends. maxBytes caps the response and
  * partitionMaxBytes each partition, except that the first partition with data always returns at
  * least one whole batch (KIP-74). An error on any partition answers at once. No fetch sessions
  * (KIP-227): sessionId 0.
@@ -13,7 +16,7 @@
  * lists the aborted transactions overlapping what it returns, whose records the client drops.
  * Control batches (markers) are returned as stored; clients skip them.
  */
-import type { PartitionPosition, ReadResult } from '@strata/core';
+import { batchRecordCount, type PartitionPosition, type ReadResult } from '@strata/core';
 import type { KafkaBroker } from '../broker.js';
 import { KafkaErrorCode } from '../error-codes.js';
 import { kafkaErrorCodeOf } from '../errors.js';
@@ -51,8 +54,10 @@ async function readOnce(
   targets: readonly FetchTarget[],
   maxBytes: number,
   readCommitted: boolean,
-): Promise<{ partitions: FetchResponsePartitionData[]; bytes: number; failed: boolean; reads: ReadResult[] }> {
+): Promise<{ partitions: FetchResponsePartitionData[]; bytes: number; recordBytes: number; failed: boolean; reads: ReadResult[] }> {
   let bytes = 0;
+  /** Bytes of the batches that hold records: what minBytes counts. */
+  let recordBytes = 0;
   let failed = false;
   const partitions: FetchResponsePartitionData[] = [];
   /** Core reads whose entries the partitions reference: released once the response is written. */
@@ -111,6 +116,7 @@ async function readOnce(
       }
       reads.push(result);
       bytes += size;
+      for (const entry of entries) if (batchRecordCount(entry.bytes) > 0) recordBytes += entry.bytes.length;
       partitions.push({
         ...base,
         highWatermark: result.highWatermark,
@@ -126,7 +132,7 @@ async function readOnce(
       partitions.push(errorPartition(target.partition, errorCode));
     }
   }
-  return { partitions, bytes, failed, reads };
+  return { partitions, bytes, recordBytes, failed, reads };
 }
 
 function releaseAll(reads: readonly ReadResult[]): void {
@@ -193,7 +199,7 @@ export const fetchApi = defineApi<FetchRequest, FetchResponse>({
     let result = await readOnce(broker, targets, maxBytes, readCommitted);
     for (let round = 0; round < FETCH_POLL_ROUNDS_MAX; round++) {
       const remainingMs = deadline - broker.clock.now();
-      if (result.failed || result.bytes >= Math.max(1, request.minBytes) || remainingMs <= 0 || signal.aborted) break;
+      if (result.failed || result.recordBytes >= Math.max(1, request.minBytes) || remainingMs <= 0 || signal.aborted) break;
       const positions: PartitionPosition[] = [];
       targets.forEach((t, i) => {
         if (t.full !== null) positions.push({ topic: t.full, partition: t.partition, offset: nextOffsetOf(result.partitions[i], t) });
