@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { CONTROL_TYPE_COMMIT, encodeRecordBatch, encodeTransactionMarker, readBatchHeader } from '@strata/core';
-import { withTimeout } from './helpers/wait.js';
+import { consumeUntil } from './helpers/kafkajs-consume.js';
 import { startKafkaServer } from './helpers/kafka-server.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -50,25 +50,7 @@ test('kafkajs reads past an empty batch left by compaction, even when the next b
     assert.equal(await firstBatchRecords(), 0, 'compaction left an empty batch at offset 0');
 
     const consumer = kafka.consumer({ groupId: 'compacted-gaps-reader', maxBytesPerPartition: 1024, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    const seen: string[] = [];
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await withTimeout(
-        new Promise<void>((resolve) => {
-          void consumer.run({
-            eachMessage: async ({ message }) => {
-              seen.push(`${message.offset}:${message.key!.toString()}`);
-              if (message.offset === '2') resolve();
-            },
-          });
-        }),
-        15_000,
-        () => `kafkajs read ${seen.join(',')} of the compacted topic`,
-      );
-    } finally {
-      await consumer.disconnect();
-    }
+    const seen = (await consumeUntil(consumer, topic, (message) => message.offset === '2')).map((m) => `${m.offset}:${m.key!.toString()}`);
     assert.deepEqual(seen, ['1:big', '2:a']);
   } finally {
     await admin.disconnect();

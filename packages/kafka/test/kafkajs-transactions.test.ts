@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import kafkajs from 'kafkajs';
-import { withTimeout } from './helpers/wait.js';
+import { consumeUntil } from './helpers/kafkajs-consume.js';
 import { startKafkaServer, type KafkaTestServer } from './helpers/kafka-server.js';
 import { transactionKey } from '../src/transactions/transaction.js';
 import { API_KEY } from '../src/protocol/messages/index.js';
@@ -267,24 +267,6 @@ function padded(name: string): string {
 /** Values read by a group consumer of `client` from the beginning until `last` arrives (or the time runs out). */
 async function readUntilOn(client: kafkajs.Kafka, topic: string, last: string, readUncommitted: boolean): Promise<string[]> {
   const consumer = client.consumer({ groupId: `reader-${topic}-${readUncommitted}-${Math.random()}`, readUncommitted, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 500 });
-  await consumer.connect();
-  const values: string[] = [];
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await withTimeout(
-      new Promise<void>((resolve) => {
-        void consumer.run({
-          eachMessage: async ({ message }) => {
-            values.push(message.value!.toString());
-            if (message.value!.toString() === last) resolve();
-          },
-        });
-      }),
-      15_000,
-      () => `reading ${topic} up to ${last}: ${values.join(',')}`,
-    );
-  } finally {
-    await consumer.disconnect();
-  }
-  return values;
+  const messages = await consumeUntil(consumer, topic, (message) => message.value!.toString() === last);
+  return messages.map((message) => message.value!.toString());
 }
