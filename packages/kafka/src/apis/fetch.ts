@@ -6,10 +6,10 @@
  * core.waitForData (woken by appends, not timers) up to maxWaitMs. Batches without records (left
  * by compaction) count for nothing toward minBytes: a read_committed answer of nothing but those
  * (the next records belong to an open transaction) would otherwise come back at once, and kafkajs,
- * which resolves no offset for it, would fetch again at once until the transaction ends. maxBytes caps the response and
- * partitionMaxBytes each partition, except that the first partition with data always returns at
- * least one whole batch (KIP-74). An error on any partition answers at once. No fetch sessions
- * (KIP-227): sessionId 0.
+ * which resolves no offset for it, would fetch again at once until the transaction ends.
+ * maxBytes caps the response and partitionMaxBytes each partition, except that the first
+ * partition with data always returns at least one whole batch (KIP-74). An error on any partition
+ * answers at once. No fetch sessions (KIP-227): sessionId 0.
  *
  * Isolation (KIP-98): read_uncommitted reads up to the high watermark; read_committed only batches
  * below the last stable offset (the first offset of the oldest open transaction), and each partition
