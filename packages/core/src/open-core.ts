@@ -41,7 +41,6 @@ import { createSubscriptions, type SubscriptionsService } from './subscription/s
 import type { Subscriptions } from './subscription/types.js';
 import { ProducerIds } from './topics/producer-ids.js';
 import { TopicRegistry } from './topics/topic-registry.js';
-import { abortedTransactionsIn } from './log/transaction-state.js';
 import { mergePolicies, validatePolicies } from './topics/policies.js';
 
 const LOCK_FILE = 'LOCK';
@@ -257,8 +256,7 @@ export class CoreImpl implements Core {
   }
 
   abortedTransactions(topic: string, partition: number, fromOffset: number, toOffset: number): AbortedTransaction[] {
-    const log = this.logOf(topic, partition);
-    return log.transactions === null ? [] : abortedTransactionsIn(log.segments, fromOffset, toOffset);
+    return this.logOf(topic, partition).abortedTransactions(fromOffset, toOffset);
   }
 
   async offsetOfMaxTimestamp(topic: string, partition: number): Promise<{ offset: number; timestamp: number } | null> {

@@ -23,7 +23,6 @@ import type { PartitionLog } from '../log/partition-log.js';
 import { Segment } from '../log/segment.js';
 import { LOG_OVERHEAD_BYTES, readBatchHeader, RECORD_BATCH_HEADER_BYTES } from '../record-batch/index.js';
 import type { TailCache } from '../log/tail-cache.js';
-import { abortedTransactionsIn } from '../log/transaction-state.js';
 import type { SegmentStorage } from '../storage/segment-storage.js';
 import {
   CompactionKeyIndex,
@@ -147,7 +146,7 @@ export class SegmentCompactor {
   private transactionView(log: PartitionLog): TransactionView {
     if (log.transactions === null) return NO_TRANSACTIONS;
     const stableOffset = log.lastStableOffset;
-    return { aborted: abortedTransactionsIn(log.segments, 0, stableOffset), stableOffset };
+    return { aborted: log.abortedTransactions(0, stableOffset), stableOffset };
   }
 
   /** Compacts when new sealed segments appeared since the last run, or tombstones may have expired. */

@@ -30,7 +30,7 @@ import { encodeSegmentSummary, indexPathOf, readSegmentSummary, writeSegmentSumm
 import type { ReadAhead, ReadChunk } from './read-ahead.js';
 import { parseSegmentFileName, Segment } from './segment.js';
 import { TailRun } from './tail-cache.js';
-import { isTransactionalAttributes, PartitionTransactions } from './transaction-state.js';
+import { abortedTransactionsIn, isTransactionalAttributes, PartitionTransactions, type AbortedTransaction } from './transaction-state.js';
 
 const LOG_START_FILE = 'log-start';
 /** Bytes read per step when scanning a segment during recovery. */
@@ -111,6 +111,11 @@ export class PartitionLog {
   /** The first offset of the oldest open transaction, else the high watermark (KIP-98). */
   get lastStableOffset(): number {
     return this.transactions === null ? this.highWatermark : this.transactions.lastStableOffset(this.highWatermark, this.logStartOffset);
+  }
+
+  /** Aborted transactions a read of [fromOffset, toOffset] must know about (transaction-state.ts); none without transactions. */
+  abortedTransactions(fromOffset: number, toOffset: number): AbortedTransaction[] {
+    return this.transactions === null ? [] : abortedTransactionsIn(this.segments, fromOffset, toOffset);
   }
 
   /** The producer table's contents without allocating one for a partition that never had producers. */
