@@ -107,7 +107,11 @@ async function readOnce(
         }
       }
       let size = 0;
-      for (const entry of entries) size += entry.bytes.length;
+      let sizeWithRecords = 0;
+      for (const entry of entries) {
+        size += entry.bytes.length;
+        if (batchRecordCount(entry.bytes) > 0) sizeWithRecords += entry.bytes.length;
+      }
       // Only the first partition with data may go over the limits (KIP-74).
       if (bytes > 0 && size > budget) {
         result.release(); // its entries are not sent
@@ -116,7 +120,7 @@ async function readOnce(
       }
       reads.push(result);
       bytes += size;
-      for (const entry of entries) if (batchRecordCount(entry.bytes) > 0) recordBytes += entry.bytes.length;
+      recordBytes += sizeWithRecords;
       partitions.push({
         ...base,
         highWatermark: result.highWatermark,
