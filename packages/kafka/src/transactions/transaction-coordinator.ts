@@ -59,6 +59,11 @@ function copyOf(t: Transaction): Transaction {
   };
 }
 
+/** `t` in `state` with nothing recorded: no partitions, groups or offsets (a transaction starting or ended). */
+function withoutContents(t: Transaction, state: Transaction['state'], startedAtMs: number): Transaction {
+  return { ...t, state, startedAtMs, partitions: new Map(), groups: new Set(), offsets: new Map() };
+}
+
 function isPrepare(t: Transaction): boolean {
   return t.state === 'PrepareCommit' || t.state === 'PrepareAbort';
 }
@@ -314,15 +319,8 @@ export class TransactionCoordinator {
       if (identityError !== KafkaErrorCode.NONE) return identityError;
       const preconditionError = precondition(t!);
       if (preconditionError !== KafkaErrorCode.NONE) return preconditionError;
-      const next = copyOf(t!);
-      if (next.state !== 'Ongoing') {
-        // A new transaction: what the last one recorded is gone with it.
-        next.state = 'Ongoing';
-        next.startedAtMs = this.options.clock.now();
-        next.partitions = new Map();
-        next.groups = new Set();
-        next.offsets = new Map();
-      }
+      // A new transaction starts empty: what the last one recorded is gone with it.
+      const next = t!.state === 'Ongoing' ? copyOf(t!) : withoutContents(t!, 'Ongoing', this.options.clock.now());
       change(next);
       try {
         await this.store(next);
@@ -379,12 +377,7 @@ export class TransactionCoordinator {
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
     if (commit) for (const [group, entries] of t.offsets) await this.options.offsets.commit(group, entries);
-    const done = copyOf(t);
-    done.state = commit ? 'CompleteCommit' : 'CompleteAbort';
-    done.partitions = new Map();
-    done.groups = new Set();
-    done.offsets = new Map();
-    done.startedAtMs = -1;
+    const done = withoutContents(t, commit ? 'CompleteCommit' : 'CompleteAbort', -1);
     await this.store(done);
     return done;
   }
