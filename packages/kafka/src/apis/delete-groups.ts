@@ -4,7 +4,7 @@ import { kafkaErrorCodeOf } from '../errors.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../protocol/messages/delete-groups/types.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { groupAllowed } from '../acl/checks.js';
+import { groupError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 export const deleteGroupsApi = defineApi<DeleteGroupsRequest, DeleteGroupsResponse>({
@@ -17,12 +17,7 @@ export const deleteGroupsApi = defineApi<DeleteGroupsRequest, DeleteGroupsRespon
     const broker = ctx.broker;
     const results = [];
     for (const groupId of request.groupsNames) {
-      let errorCode =
-        groupId === ''
-          ? KafkaErrorCode.INVALID_GROUP_ID
-          : !groupAllowed(ctx, AclOperation.DELETE, groupId)
-            ? KafkaErrorCode.GROUP_AUTHORIZATION_FAILED
-            : broker.groups.canDelete(groupId);
+      let errorCode = groupId === '' ? KafkaErrorCode.INVALID_GROUP_ID : groupError(ctx, AclOperation.DELETE, groupId) || broker.groups.canDelete(groupId);
       if (errorCode === KafkaErrorCode.NONE) {
         broker.groups.forget(groupId);
         try {

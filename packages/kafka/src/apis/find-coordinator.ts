@@ -6,7 +6,7 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../protocol/messages/find-coordinator/types.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { groupAllowed, transactionalIdAllowed } from '../acl/checks.js';
+import { groupError, transactionalIdError } from '../acl/checks.js';
 import { defineApi } from './api.js';
 
 const KEY_TYPE_GROUP = 0;
@@ -24,8 +24,7 @@ export const findCoordinatorApi = defineApi<FindCoordinatorRequest, FindCoordina
     /** ACLs: DESCRIBE on the group or the transactional id. */
     const errorOf = (key: string): number => {
       if (!known) return KafkaErrorCode.INVALID_REQUEST;
-      if (request.keyType === KEY_TYPE_GROUP) return groupAllowed(ctx, AclOperation.DESCRIBE, key) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED;
-      return transactionalIdAllowed(ctx, AclOperation.DESCRIBE, key) ? KafkaErrorCode.NONE : KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      return request.keyType === KEY_TYPE_GROUP ? groupError(ctx, AclOperation.DESCRIBE, key) : transactionalIdError(ctx, AclOperation.DESCRIBE, key);
     };
     const messageOf = (errorCode: number): string | null => (errorCode === KafkaErrorCode.NONE ? null : known ? 'not authorized' : `unknown coordinator key type ${request.keyType}`);
     if (apiVersion >= 4) {

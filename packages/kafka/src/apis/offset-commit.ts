@@ -9,7 +9,7 @@ import type { OffsetCommitEntry } from '../offsets/committed-offset-store.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/messages/offset-commit/types.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { groupAllowed, topicAllowed } from '../acl/checks.js';
+import { groupError, topicAllowed } from '../acl/checks.js';
 import { defineApi, type RequestContext } from './api.js';
 import { lookupTopic, partitionError, type TopicLookup } from './topic-lookup.js';
 
@@ -49,19 +49,17 @@ export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitRespon
     const generationId = apiVersion >= 1 ? request.generationIdOrMemberEpoch : -1;
     const memberId = apiVersion >= 1 ? request.memberId : '';
     // ACLs: READ on the group, then READ on each topic.
-    const groupError =
+    const commitError =
       request.groupId === ''
         ? KafkaErrorCode.INVALID_GROUP_ID
-        : !groupAllowed(ctx, AclOperation.READ, request.groupId)
-          ? KafkaErrorCode.GROUP_AUTHORIZATION_FAILED
-          : broker.groups.validateCommit(request.groupId, memberId, generationId);
+        : groupError(ctx, AclOperation.READ, request.groupId) || broker.groups.validateCommit(request.groupId, memberId, generationId);
     const entries: OffsetCommitEntry[] = [];
     const topics = request.topics.map((topic) => {
-      const lookup = groupError === KafkaErrorCode.NONE ? lookupTopic(broker, topic.name) : null;
+      const lookup = commitError === KafkaErrorCode.NONE ? lookupTopic(broker, topic.name) : null;
       return {
         name: topic.name,
         partitions: topic.partitions.map((p) => {
-          if (groupError !== KafkaErrorCode.NONE) return { partitionIndex: p.partitionIndex, errorCode: groupError };
+          if (commitError !== KafkaErrorCode.NONE) return { partitionIndex: p.partitionIndex, errorCode: commitError };
           const { errorCode, entry } = offsetCommitEntry(ctx, topic.name, lookup!, p);
           if (entry !== null) entries.push(entry);
           return { partitionIndex: p.partitionIndex, errorCode };

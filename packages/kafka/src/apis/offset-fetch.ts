@@ -8,7 +8,7 @@ import { KafkaErrorCode } from '../error-codes.js';
 import { API_KEY } from '../protocol/messages/index.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/messages/offset-fetch/types.js';
 import { AclOperation } from '../acl/acl-types.js';
-import { groupAllowed, topicAllowed } from '../acl/checks.js';
+import { groupError, topicAllowed } from '../acl/checks.js';
 import { defineApi, type RequestContext } from './api.js';
 import { coreNameOf } from './topic-lookup.js';
 
@@ -83,14 +83,14 @@ export const offsetFetchApi = defineApi<OffsetFetchRequest, OffsetFetchResponse>
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((g) => {
-          const errorCode =
-            g.groupId === '' ? KafkaErrorCode.INVALID_GROUP_ID : groupAllowed(ctx, AclOperation.DESCRIBE, g.groupId) ? KafkaErrorCode.NONE : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED;
+          const errorCode = g.groupId === '' ? KafkaErrorCode.INVALID_GROUP_ID : groupError(ctx, AclOperation.DESCRIBE, g.groupId);
           return { groupId: g.groupId, topics: errorCode === KafkaErrorCode.NONE ? fetchOffsets(ctx, g.groupId, g.topics, request.requireStable) : [], errorCode };
         }),
       };
     }
     if (request.groupId === '') return { throttleTimeMs: 0, topics: [], errorCode: KafkaErrorCode.INVALID_GROUP_ID };
-    if (!groupAllowed(ctx, AclOperation.DESCRIBE, request.groupId)) return { throttleTimeMs: 0, topics: [], errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED };
+    const denied = groupError(ctx, AclOperation.DESCRIBE, request.groupId);
+    if (denied !== KafkaErrorCode.NONE) return { throttleTimeMs: 0, topics: [], errorCode: denied };
     return { throttleTimeMs: 0, topics: fetchOffsets(ctx, request.groupId, request.topics, apiVersion >= 7 && request.requireStable), errorCode: KafkaErrorCode.NONE };
   },
   errorResponse: (_ctx, request, errorCode) => ({
