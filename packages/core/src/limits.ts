@@ -92,7 +92,8 @@ export interface StorageTuning {
   readonly segmentWritesConcurrencyMax: number;
   /**
    * Acknowledged bytes waiting in memory to be written to segment files (they are in the journal
-   * already). Past it a flush starts; past twice it appends wait for the flush.
+   * already). Past it a flush starts; past twice it appends wait until the flush has written enough
+   * to bring them back under twice it.
    */
   readonly segmentPendingBytesMax: number;
   /** A segment holding this many pending bytes is written without waiting for the global bound. */

@@ -3,7 +3,10 @@
  * an append durable in the journal alone; segments are written later, one positioned writev per
  * segment covering everything that accumulated, so a partition that gets one message per group
  * does not cost one open+write per group (10,000 partitions). Pending bytes are bounded
- * (pendingBytesMax): past it a flush starts, past twice it the group commit waits for it.
+ * (pendingBytesMax): past it a flush starts; past twice it the group commit waits until the flush
+ * has brought them back under twice the bound (or has ended), not for the whole flush: with 10,000
+ * partitions a flush writes 10,000 files, seconds on a loaded machine, and appends would stop
+ * for all of it although the first few files written make room.
  * A checkpoint flushes everything before it fsyncs.
  */
 import type { Entry } from '../core.js';
@@ -22,6 +25,8 @@ export class SegmentFlusher {
   bytesWritten = 0;
   private flushing: Promise<boolean> | null = null;
   private lastFlushFailed = false;
+  /** The group commit, waiting for pending bytes to fall below twice the bound (`roomBelowHardBound`). */
+  private readonly roomWaiters: (() => void)[] = [];
   flushes = 0;
 
   /** The write-behind fsync in flight (at most one): see `syncBehind`. */
@@ -71,6 +76,7 @@ export class SegmentFlusher {
     this.pendingTotal -= segment.pendingBytes;
     segment.pending = [];
     segment.pendingBytes = 0;
+    if (this.roomWaiters.length > 0 && this.pendingTotal < 2 * this.pendingBytesMax) this.wakeRoomWaiters();
   }
 
   /**
@@ -81,12 +87,29 @@ export class SegmentFlusher {
   async afterGroup(): Promise<void> {
     if (this.pendingTotal >= this.pendingBytesMax) {
       const flush = this.flush();
-      if (this.pendingTotal >= 2 * this.pendingBytesMax) await flush;
+      if (this.pendingTotal >= 2 * this.pendingBytesMax) await this.roomBelowHardBound(flush);
     } else if (this.ready.size > 0 && !this.flushing) {
       this.flushing = this.flushOnce(true).finally(() => {
         this.flushing = null;
       });
     }
+  }
+
+  /**
+   * Settles once pending bytes are below twice the bound again (woken by the segment write that got
+   * them there) or once `flush` has ended, whatever it left: a failed flush leaves them high, and
+   * `stalled` then refuses appends until a later flush succeeds.
+   */
+  private roomBelowHardBound(flush: Promise<boolean>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.roomWaiters.push(resolve);
+      const wake = (): void => this.wakeRoomWaiters();
+      void flush.then(wake, wake);
+    });
+  }
+
+  private wakeRoomWaiters(): void {
+    for (const waiter of this.roomWaiters.splice(0)) waiter();
   }
 
   /** Writes everything pending now; resolves false when some segment could not be written. */
@@ -161,6 +184,7 @@ export class SegmentFlusher {
     segment.pending.splice(0, entries.length);
     segment.pendingBytes -= bytes;
     this.pendingTotal -= bytes;
+    if (this.roomWaiters.length > 0 && this.pendingTotal < 2 * this.pendingBytesMax) this.wakeRoomWaiters();
     if (segment.pending.length > 0) {
       this.dirty.set(segment, log);
       if (segment.pendingBytes >= this.segmentFlushBytes) this.ready.add(segment);
