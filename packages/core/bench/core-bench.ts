@@ -31,9 +31,10 @@ v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
 /** Each comparison alternates ROUNDS short runs of both sides, so that drifting disk load (this
- * machine is shared) hits both sides alike; the sums are compared. */
-const ROUNDS = 3;
-const PHASE_MS = (Math.max(1, Number(process.argv[2] ?? 3)) * 1000) / ROUNDS;
+ * machine is shared) hits both sides alike; the sums are compared, and the ratio of each pair of
+ * rounds is printed too (with its median), because one slow second of the disk moves a sum. */
+const ROUNDS = 5;
+const PHASE_MS = (Math.max(1, Number(process.argv[2] ?? 5)) * 1000) / ROUNDS;
 const MESSAGE_BYTES = 1024;
 const TOPIC = 'persistent://public/default/bench';
 const WIDE_TOPIC = 'persistent://public/default/bench-wide';
@@ -57,15 +58,26 @@ interface Rate {
 class Tally {
   msgs = 0;
   ms = 0;
+  /** msgs/s of each round, in order. */
+  readonly rounds: number[] = [];
 
   add(round: { msgs: number; ms: number }): void {
     this.msgs += round.msgs;
     this.ms += round.ms;
+    this.rounds.push(round.msgs / (round.ms / 1000));
   }
 
   get perSecond(): number {
     return this.msgs / (this.ms / 1000);
   }
+}
+
+/** "ratio of round 1, of round 2, ... (median m%)": side a against side b, round by round. */
+function roundByRound(a: Tally, b: Tally): string {
+  const ratios = a.rounds.map((rate, i) => (rate / b.rounds[i]!) * 100);
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  return `${ratios.map((ratio) => `${fmt(ratio)}%`).join(' ')} (median ${fmt(median)}%)`;
 }
 
 function mbPerS(bytes: number, ms: number): number {
@@ -372,6 +384,7 @@ async function main(): Promise<void> {
         `${fmt(rawRate)} msg/s ${fmt(mbPerS(raw.msgs * MESSAGE_BYTES, raw.ms), 1)} MB/s`,
         `${fmt((strataRate / rawRate) * 100)}%`,
       );
+      console.log(`  round by round: ${roundByRound(strata, raw)}`);
       report('  raw variant: same bytes also to a 2nd file', '', `${fmt(double.perSecond)} msg/s`, `${fmt((strataRate / double.perSecond) * 100)}%`);
       report('  raw variant: overwriting a written file', '', `${fmt(recycled.perSecond)} msg/s`, `${fmt((strataRate / recycled.perSecond) * 100)}%`);
       report('  strata variant: journal I/O in the thread pool', `${fmt(pool.perSecond)} msg/s`, `${fmt(rawRate)} msg/s`, `${fmt((pool.perSecond / rawRate) * 100)}%`);
@@ -416,6 +429,7 @@ async function main(): Promise<void> {
       `${fmt(singleRate)} msg/s (1 partition)`,
       `${fmt((wideRate / singleRate) * 100)}%`,
     );
+    console.log(`  round by round: ${roundByRound(wide, single)}`);
     console.log(`  (${fmt(wide.msgs / Math.max(1, wideGroups), 1)} appends per group commit; open files ${core.log.stats().openFiles} <= 512)`);
     report('memory per idle partition (never written)', `${fmt((heapEmpty - heapBefore) / WIDE_PARTITIONS)} B`, '', '');
     report('memory per idle partition (written, idle)', `${fmt((heapIdle - heapBefore) / WIDE_PARTITIONS)} B`, '', '');
