@@ -31,6 +31,12 @@ export async function writeKcatInput(file: string, messages: number, messageByte
       const lines = Math.min(linesPerChunk, messages - written);
       await handle.write(chunk, 0, lines * line.length);
     }
+    // Written back now, before anything is measured. Left dirty, these ~400 MB stayed in the page
+    // cache until the kernel's 30-second expiry (vm.dirty_expire_centisecs) and were written back in
+    // one burst some 33-36 s into the bench: in the middle of the latency phases, where the journal's
+    // fdatasyncs queued behind it for 0.1-0.3 s (measured 2026-11-22: /proc/meminfo Dirty ~400 MB
+    // from the 3rd to the 36th second, then Writeback 147 MB; "core alone" max 308 ms then).
+    await handle.datasync();
   } finally {
     await handle.close();
   }
