@@ -27,8 +27,6 @@ export class SegmentFlusher {
   private lastFlushFailed = false;
   /** The group commit, waiting for pending bytes to fall below twice the bound (`roomBelowHardBound`). */
   private readonly roomWaiters: (() => void)[] = [];
-  /** The flush whose end already wakes the room waiters. */
-  private wakeAtEndOf: Promise<boolean> | null = null;
   flushes = 0;
 
   /** The write-behind fsync in flight (at most one): see `syncBehind`. */
@@ -75,10 +73,9 @@ export class SegmentFlusher {
     this.ready.delete(segment);
     this.sealed.delete(segment);
     if (!this.dirty.delete(segment)) return;
-    this.pendingTotal -= segment.pendingBytes;
+    this.release(segment.pendingBytes);
     segment.pending = [];
     segment.pendingBytes = 0;
-    if (this.roomWaiters.length > 0 && this.pendingTotal < 2 * this.pendingBytesMax) this.wakeRoomWaiters();
   }
 
   /**
@@ -90,31 +87,30 @@ export class SegmentFlusher {
     if (this.pendingTotal >= this.pendingBytesMax) {
       // A running flush is joined, not queued behind: every group would otherwise chain one more
       // full flush onto it (524-1,170 in 4 s with 10,000 partitions on the development VM), run
-      // back to back once it ends, each writing the little that came in meanwhile. The next group starts a new flush if the
-      // total is still past the bound then. (`flush()` chains: a checkpoint needs everything.)
-      const flush = this.flushing ?? this.flush();
-      if (this.pendingTotal >= 2 * this.pendingBytesMax) await this.roomBelowHardBound(flush);
+      // back to back once it ends, each writing the little that came in meanwhile. The next group
+      // starts a new flush if the total is still past the bound then. (`flush()` chains: a
+      // checkpoint needs everything.)
+      if (!this.flushing) void this.flush();
+      await this.roomBelowHardBound();
     } else if (this.ready.size > 0 && !this.flushing) {
-      this.flushing = this.flushOnce(true).finally(() => {
-        this.flushing = null;
-      });
+      void this.startFlush(true);
     }
   }
 
   /**
-   * Settles once pending bytes are below twice the bound again (woken by the segment write that got
-   * them there) or once `flush` has ended, whatever it left: a failed flush leaves them high, and
-   * `stalled` then refuses appends until a later flush succeeds.
+   * Settles at once below twice the bound or with no flush running; else once a segment write has
+   * brought pending bytes back under it, or once the flush has ended, whatever it left: a failed
+   * flush leaves them high, and `stalled` then refuses appends until a later flush succeeds.
    */
-  private roomBelowHardBound(flush: Promise<boolean>): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.roomWaiters.push(resolve);
-      // Once per flush: a group waits here on every turn while a long flush makes room.
-      if (this.wakeAtEndOf === flush) return;
-      this.wakeAtEndOf = flush;
-      const wake = (): void => this.wakeRoomWaiters();
-      void flush.then(wake, wake);
-    });
+  private roomBelowHardBound(): Promise<void> {
+    if (this.flushing === null || this.pendingTotal < 2 * this.pendingBytesMax) return Promise.resolve();
+    return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Bytes left memory (written or dropped): a group commit waiting for room may go on. */
+  private release(bytes: number): void {
+    this.pendingTotal -= bytes;
+    if (this.roomWaiters.length > 0 && this.pendingTotal < 2 * this.pendingBytesMax) this.wakeRoomWaiters();
   }
 
   private wakeRoomWaiters(): void {
@@ -125,8 +121,14 @@ export class SegmentFlusher {
   flush(): Promise<boolean> {
     if (this.flushing) return this.flushing.then(() => this.flush());
     if (this.dirty.size === 0 && this.sealed.size === 0) return Promise.resolve(true);
-    this.flushing = this.flushOnce(false).finally(() => {
+    return this.startFlush(false);
+  }
+
+  private startFlush(readyOnly: boolean): Promise<boolean> {
+    this.flushing = this.flushOnce(readyOnly).finally(() => {
       this.flushing = null;
+      // After `flushing` is cleared: the group commit, going on, starts the next flush if needed.
+      this.wakeRoomWaiters();
     });
     return this.flushing;
   }
@@ -192,8 +194,7 @@ export class SegmentFlusher {
     segment.writtenBytes += bytes;
     segment.pending.splice(0, entries.length);
     segment.pendingBytes -= bytes;
-    this.pendingTotal -= bytes;
-    if (this.roomWaiters.length > 0 && this.pendingTotal < 2 * this.pendingBytesMax) this.wakeRoomWaiters();
+    this.release(bytes);
     if (segment.pending.length > 0) {
       this.dirty.set(segment, log);
       if (segment.pendingBytes >= this.segmentFlushBytes) this.ready.add(segment);
