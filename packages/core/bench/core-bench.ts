@@ -5,7 +5,10 @@
  *     batching: the loop writes, per fsync, exactly the bytes one average group commit wrote to
  *     the journal (appends per group x journal record size); the cores are first warmed up to
  *     the steady state of a running server (journal files recycled, 32 MiB each), and a variant
- *     shows a fresh journal file (the first minutes after a start);
+ *     shows a fresh journal file (the first minutes after a start). With 100 producers Strata
+ *     commits them as two alternating halves (the fsync thread, docs/storage.md), so a second raw
+ *     loop with one fsync per 100 appends and a Strata core with every fdatasync on the event loop
+ *     are printed beside it;
  *   - catch-up read MB/s (tail cache bypassed) against a raw sequential read of the same segment
  *     files (both from the page cache: the data was just written);
  *   - 10,000-partition append throughput (100 producers, random partitions) against the
@@ -334,13 +337,16 @@ async function main(): Promise<void> {
     // The other journal I/O mode (CoreOptions.journalIo), alternated in the same rounds.
     const poolCore = await openCoreImpl({ dataDir: path.join(dataDir, 'thread-pool'), journalIo: 'thread-pool', limits: { openFilesMax: 512 } }, steady);
     await poolCore.topics.create(TOPIC);
+    // Every fdatasync on the event loop (no fsync thread, groups not halved): the default before the fsync thread.
+    const loopCore = await openCoreImpl({ dataDir: path.join(dataDir, 'event-loop'), journalIo: 'event-loop', limits: { openFilesMax: 512 } }, steady);
+    await loopCore.topics.create(TOPIC);
     // A core that never rotates its first journal file: the first minutes after a start.
     const freshCore = await openCoreImpl(
       { dataDir: path.join(dataDir, 'fresh'), limits: { openFilesMax: 512 } },
       { tuning: { journalFileBytesMax: 2 ** 40, checkpointIntervalMs: 1e9 } },
     );
     await freshCore.topics.create(TOPIC);
-    const warmUps = [await warmUpToRecycledJournal(core), await warmUpToRecycledJournal(poolCore)];
+    const warmUps = [await warmUpToRecycledJournal(core), await warmUpToRecycledJournal(poolCore), await warmUpToRecycledJournal(loopCore)];
     console.log(`  (warm-up to the steady state, recycled journal files of ${fmt(STEADY_JOURNAL_FILE_BYTES / 1024 / 1024)} MiB: ${warmUps.map((ms) => `${fmt(ms / 1000, 1)} s`).join(', ')})`);
 
     for (const producers of [1, 100]) {
@@ -349,20 +355,24 @@ async function main(): Promise<void> {
       const double = new Tally();
       const recycled = new Tally();
       const pool = new Tally();
+      const loop = new Tally();
       const fresh = new Tally();
+      const wholeRound = new Tally();
       let groups = 0;
       // Every phase starts with no core's background work (flushes, write-behind fsyncs, checkpoint
       // fsyncs) still running from an earlier phase: a variant's leftovers must not slow Strata's
       // phase, nor Strata's the raw loop's. The background work a core starts during its own phase
       // counts in that phase's time, to its end (appendPhase waits for it): conservative, since a
       // checkpoint started then also flushes what earlier phases wrote.
-      const cores = [core, poolCore, freshCore];
+      const cores = [core, poolCore, loopCore, freshCore];
       const settled = async (): Promise<void> => {
         for (const c of cores) await c.log.backgroundSettled();
       };
       for (let round = 0; round < ROUNDS; round++) {
         await settled();
         pool.add(await appendPhase(poolCore, TOPIC, producers, () => 0));
+        await settled();
+        loop.add(await appendPhase(loopCore, TOPIC, producers, () => 0));
         await settled();
         fresh.add(await appendPhase(freshCore, TOPIC, producers, () => 0));
         await settled();
@@ -374,6 +384,9 @@ async function main(): Promise<void> {
         raw.add(rawSyncLoop(dataDir, appendsPerSync));
         double.add(rawSyncLoop(dataDir, appendsPerSync, true));
         recycled.add(rawSyncLoop(dataDir, appendsPerSync, false, true));
+        // One fsync per `producers` appends: each producer's append in the same fsync, what Strata
+        // did before it split them into halves for the fsync thread (a harder baseline).
+        if (producers > 1) wholeRound.add(rawSyncLoop(dataDir, producers));
       }
       const perGroup = strata.msgs / Math.max(1, groups);
       const strataRate = strata.perSecond;
@@ -387,6 +400,8 @@ async function main(): Promise<void> {
       console.log(`  round by round: ${roundByRound(strata, raw)}`);
       report('  raw variant: same bytes also to a 2nd file', '', `${fmt(double.perSecond)} msg/s`, `${fmt((strataRate / double.perSecond) * 100)}%`);
       report('  raw variant: overwriting a written file', '', `${fmt(recycled.perSecond)} msg/s`, `${fmt((strataRate / recycled.perSecond) * 100)}%`);
+      if (producers > 1) report(`  raw variant: one fsync per ${producers} appends`, '', `${fmt(wholeRound.perSecond)} msg/s`, `${fmt((strataRate / wholeRound.perSecond) * 100)}%`);
+      report('  strata variant: fdatasync on the event loop', `${fmt(loop.perSecond)} msg/s`, `${fmt(rawRate)} msg/s`, `${fmt((loop.perSecond / rawRate) * 100)}%`);
       report('  strata variant: journal I/O in the thread pool', `${fmt(pool.perSecond)} msg/s`, `${fmt(rawRate)} msg/s`, `${fmt((pool.perSecond / rawRate) * 100)}%`);
       report('  strata variant: fresh journal file (extended)', `${fmt(fresh.perSecond)} msg/s`, `${fmt(rawRate)} msg/s`, `${fmt((fresh.perSecond / rawRate) * 100)}%`);
       console.log(`  (${fmt(perGroup, 1)} appends per group commit / fsync; the raw loop writes ${fmt(Math.max(1, Math.round(perGroup)) * journalRecordBytes)} B per fsync)`);
@@ -395,6 +410,7 @@ async function main(): Promise<void> {
     // The variants' cores are done: closed before the read phases, so that their write-behind and
     // timers do not run beside the measurements of the main core.
     await poolCore.close();
+    await loopCore.close();
     await freshCore.close();
     const catchUp = await catchUpPhase(core, dataDir);
     report('catch-up read, 1 MiB reads (page cache warm)', `${fmt(catchUp.coreMbS)} MB/s`, `${fmt(catchUp.rawMbS)} MB/s`, `${fmt((catchUp.coreMbS / catchUp.rawMbS) * 100)}%`);

@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Message } from '../src/message.js';
+import type { CoreImpl } from '../src/open-core.js';
+import { decodeRecordBatch } from '../src/record-batch/index.js';
 
 export function tempDir(prefix = 'strata-core-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -31,4 +33,32 @@ export async function until(condition: () => boolean, ms: number, what: string):
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * Simulates the death of the process behind `core`: its timers stop and a checkpoint already under
+ * way settles, so the abandoned instance no longer touches the files the next instance recovers (a
+ * dead process cannot; left running, its 20 ms checkpoints deleted journals during the next replay).
+ * Nothing is flushed or closed.
+ */
+export async function abandon(core: CoreImpl, dataDir: string): Promise<void> {
+  const log = core.log as unknown as { timers: NodeJS.Timeout[]; checkpointer: { settled(): Promise<void> } };
+  for (const timer of log.timers) clearInterval(timer);
+  await log.checkpointer.settled();
+  fs.rmSync(path.join(dataDir, 'LOCK'));
+}
+
+/** Every value of TOPIC's `partition` from its log start, read from disk; asserts dense offsets. */
+export async function readValues(core: CoreImpl, partition: number): Promise<string[]> {
+  core.log.tailCache.drop(core.log.getLog(TOPIC, partition).tail);
+  const result = await core.read(TOPIC, partition, { offset: core.offsets(TOPIC, partition).logStartOffset, maxBytes: 1 << 24 });
+  const values: string[] = [];
+  let expected = 0;
+  for (const entry of result.entries) {
+    for (const m of decodeRecordBatch(entry.bytes).messages) {
+      assert.equal(m.offset, expected++, 'offsets dense');
+      values.push(m.value!.toString());
+    }
+  }
+  return values;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import { decodeRecordBatch } from '../src/record-batch/index.js';
-import { message, removeDir, tempDir, TOPIC } from './log-helpers.js';
+import { abandon, message, readValues, removeDir, tempDir, TOPIC } from './log-helpers.js';
 import { replayJournalFile } from '../src/storage/journal.js';
 
 // No background checkpoint during a test: the journal holds everything since open.
@@ -27,33 +27,6 @@ function journalFiles(dataDir: string): string[] {
 }
 
 /** Simulates kill -9 of this in-process core: nothing is closed, the lock is left behind. */
-/**
- * Simulates the death of the process behind `core`: its timers stop and a checkpoint already under
- * way settles, so the abandoned instance no longer touches the files the next instance recovers (a
- * dead process cannot; left running, its 20 ms checkpoints deleted journals during the next replay).
- * Nothing is flushed or closed.
- */
-async function abandon(core: CoreImpl, dataDir: string): Promise<void> {
-  const log = core.log as unknown as { timers: NodeJS.Timeout[]; checkpointer: { settled(): Promise<void> } };
-  for (const timer of log.timers) clearInterval(timer);
-  await log.checkpointer.settled();
-  fs.rmSync(path.join(dataDir, 'LOCK'));
-}
-
-async function readValues(core: CoreImpl, partition: number): Promise<string[]> {
-  core.log.tailCache.drop(core.log.getLog(TOPIC, partition).tail);
-  const result = await core.read(TOPIC, partition, { offset: core.offsets(TOPIC, partition).logStartOffset, maxBytes: 1 << 24 });
-  const values: string[] = [];
-  let expected = 0;
-  for (const entry of result.entries) {
-    for (const m of decodeRecordBatch(entry.bytes).messages) {
-      assert.equal(m.offset, expected++, 'offsets dense');
-      values.push(m.value!.toString());
-    }
-  }
-  return values;
-}
-
 test('a torn segment tail is truncated and refilled from the journal', async () => {
   const dir = tempDir();
   try {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import { encodeRecordBatch } from '../src/record-batch/index.js';
 import { CONTROL_TYPE_ABORT, CONTROL_TYPE_COMMIT, controlTypeOf, encodeTransactionMarker } from '../src/log/transaction-state.js';
-import { message, removeDir, tempDir, TOPIC } from './log-helpers.js';
+import { abandon, message, removeDir, tempDir, TOPIC } from './log-helpers.js';
 
 const NO_CHECKPOINT = { tuning: { checkpointIntervalMs: 1e9, journalFileBytesMax: 1 << 30 } };
 
@@ -14,13 +14,6 @@ function partitionDir(dataDir: string): string {
   return path.join(logDir, fs.readdirSync(logDir)[0]!, '0');
 }
 
-/** The process behind `core` dies: timers stop, nothing is flushed or closed (log-recovery.test.ts). */
-async function abandon(core: CoreImpl, dataDir: string): Promise<void> {
-  const log = core.log as unknown as { timers: NodeJS.Timeout[]; checkpointer: { settled(): Promise<void> } };
-  for (const timer of log.timers) clearInterval(timer);
-  await log.checkpointer.settled();
-  fs.rmSync(path.join(dataDir, 'LOCK'));
-}
 
 interface Producer {
   readonly producerId: number;

@@ -149,6 +149,26 @@ export class JournalFile {
     await ftruncate(this.fd, position);
   }
 
+  /**
+   * True when a group of `bytes` is written on the event loop and its fdatasync may be done by the
+   * fsync thread instead (`auto` I/O; storage/fsync-thread.ts).
+   */
+  syncsInThread(bytes: number): boolean {
+    return this.io === 'auto' && !this.inPool(bytes);
+  }
+
+  /** Writes one group's records at `position` on the event loop (a group that syncsInThread). */
+  writeNow(buffers: readonly Buffer[], position: number): void {
+    for (const buffer of buffers) this.unsyncedBytes += buffer.length;
+    writeAllAtNow(this.fd, buffers, position);
+  }
+
+  /** The descriptor, for an fdatasync the fsync thread does: what was written counts as synced. */
+  syncElsewhere(): number {
+    this.unsyncedBytes = 0;
+    return this.fd;
+  }
+
   async sync(): Promise<void> {
     const bytes = this.unsyncedBytes;
     this.unsyncedBytes = 0;
