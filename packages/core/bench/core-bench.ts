@@ -19,6 +19,7 @@
  */
 // First: UV_THREADPOOL_SIZE as strata serve sets it (the script runs again with it when unset).
 import './server-thread-pool.js';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -134,6 +135,15 @@ async function appendPhase(core: CoreImpl, topic: string, producers: number, pic
   await core.log.backgroundSettled();
   const ms = performance.now() - started;
   return { msgs, ms, groups: core.log.stats().groups - before.groups };
+}
+
+/**
+ * syncfs(2) of the file system holding `dir` (coreutils `sync -f`): the dirty pages one phase
+ * leaves are written back before the next phase starts, not during it.
+ */
+function syncFileSystem(dir: string): void {
+  const result = spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
+  if (result.status !== 0) throw new Error(`sync -f ${dir} failed (${result.error?.message ?? `status ${result.status}`})`);
 }
 
 /** Bytes of the file the `recycled` raw variant overwrites round and round (written before timing). */
@@ -360,32 +370,44 @@ async function main(): Promise<void> {
       const wholeRound = new Tally();
       let groups = 0;
       // Every phase starts with no core's background work (flushes, write-behind fsyncs, checkpoint
-      // fsyncs) still running from an earlier phase: a variant's leftovers must not slow Strata's
-      // phase, nor Strata's the raw loop's. The background work a core starts during its own phase
-      // counts in that phase's time, to its end (appendPhase waits for it): conservative, since a
-      // checkpoint started then also flushes what earlier phases wrote.
+      // fsyncs) still running from an earlier phase, and with no dirty page of an earlier phase
+      // left for the kernel to write back (syncfs of the data directory's file system): a
+      // variant's leftovers must not slow Strata's phase, nor Strata's the raw loop's. The
+      // background work a core starts during its own phase counts in that phase's time, to its end
+      // (appendPhase waits for it): conservative, since a checkpoint started then also flushes
+      // what earlier phases wrote. The cores take turns in a rotating order, so that none always
+      // follows the same phase.
       const cores = [core, poolCore, loopCore, freshCore];
       const settled = async (): Promise<void> => {
         for (const c of cores) await c.log.backgroundSettled();
+        syncFileSystem(dataDir);
       };
+      const phases: { core: CoreImpl; tally: Tally }[] = [
+        { core, tally: strata },
+        { core: poolCore, tally: pool },
+        { core: loopCore, tally: loop },
+        { core: freshCore, tally: fresh },
+      ];
       for (let round = 0; round < ROUNDS; round++) {
-        await settled();
-        pool.add(await appendPhase(poolCore, TOPIC, producers, () => 0));
-        await settled();
-        loop.add(await appendPhase(loopCore, TOPIC, producers, () => 0));
-        await settled();
-        fresh.add(await appendPhase(freshCore, TOPIC, producers, () => 0));
-        await settled();
-        const rate = await appendPhase(core, TOPIC, producers, () => 0);
-        strata.add(rate);
-        groups += rate.groups;
-        const appendsPerSync = rate.msgs / Math.max(1, rate.groups);
+        let strataPhase: Rate | null = null;
+        for (let i = 0; i < phases.length; i++) {
+          const phase = phases[(round + i) % phases.length]!;
+          await settled();
+          const rate = await appendPhase(phase.core, TOPIC, producers, () => 0);
+          phase.tally.add(rate);
+          if (phase.core === core) strataPhase = rate;
+        }
+        groups += strataPhase!.groups;
+        const appendsPerSync = strataPhase!.msgs / Math.max(1, strataPhase!.groups);
         await settled();
         raw.add(rawSyncLoop(dataDir, appendsPerSync));
+        syncFileSystem(dataDir);
         double.add(rawSyncLoop(dataDir, appendsPerSync, true));
+        syncFileSystem(dataDir);
         recycled.add(rawSyncLoop(dataDir, appendsPerSync, false, true));
         // One fsync per `producers` appends: each producer's append in the same fsync, what Strata
         // did before it split them into halves for the fsync thread (a harder baseline).
+        syncFileSystem(dataDir);
         if (producers > 1) wholeRound.add(rawSyncLoop(dataDir, producers));
       }
       const perGroup = strata.msgs / Math.max(1, groups);
