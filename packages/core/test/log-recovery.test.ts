@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
-import { decodeRecordBatch } from '../src/record-batch/index.js';
 import { abandon, message, readValues, removeDir, tempDir, TOPIC } from './log-helpers.js';
 import { replayJournalFile } from '../src/storage/journal.js';
 
