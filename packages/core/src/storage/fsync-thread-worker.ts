@@ -4,7 +4,8 @@
  * every write issued before it), and publishes each request's result before its sequence number.
  * It stays awake for a bounded spell after its last fdatasync, since under load the next request
  * comes within about one group's staging, and waking a sleeping thread costs a VM hundreds of
- * microseconds (docs/storage.md, "Journal I/O").
+ * microseconds (docs/storage.md, "Journal I/O"); it stops doing so while the requests come
+ * further apart than that spell.
  */
 import fs from 'node:fs';
 import { workerData } from 'node:worker_threads';
@@ -23,18 +24,31 @@ function errnoOf(error: unknown): number {
   return typeof errno === 'number' && errno < 0 ? errno : -5; // EIO when the error has no errno
 }
 
+/**
+ * Microseconds to spin before sleeping. Adaptive, so that a lightly loaded server does not burn
+ * up to idleSpinUs after every fdatasync: a spin that ended without a request turns spinning off;
+ * a request that then comes within about idleSpinUs of the last fdatasync (so a spin would have
+ * caught it without a wake-up) turns it back on.
+ */
+let spinUs = idleSpinUs;
+let lastDoneMs = 0;
+
 function waitForRequest(done: number): number {
   let requested = Atomics.load(state, Field.Requested);
   if (requested !== done) return requested;
-  const spinUntil = performance.now() + idleSpinUs / 1000;
+  const spinUntil = performance.now() + spinUs / 1000;
   while (performance.now() < spinUntil) {
     requested = Atomics.load(state, Field.Requested);
     if (requested !== done) return requested;
   }
+  spinUs = 0;
   // Atomics.wait returns at once if a request came after the last load; the timeout only bounds
   // how long a stop set meanwhile goes unseen.
   Atomics.wait(state, Field.Requested, done, STOP_CHECK_MS);
-  return Atomics.load(state, Field.Requested);
+  requested = Atomics.load(state, Field.Requested);
+  // Twice the spell: the time seen here includes this thread's own wake-up.
+  if (requested !== done && performance.now() - lastDoneMs < (2 * idleSpinUs) / 1000) spinUs = idleSpinUs;
+  return requested;
 }
 
 let done = Atomics.load(state, Field.Done);
@@ -58,5 +72,6 @@ for (;;) {
     done = last;
     Atomics.store(state, Field.Done, done);
     Atomics.notify(state, Field.Done);
+    lastDoneMs = performance.now();
   }
 }
