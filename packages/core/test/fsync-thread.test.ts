@@ -11,7 +11,6 @@ import { StrataError } from '../src/errors.js';
 import { silentLogger } from '../src/logger.js';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import { FsyncThread } from '../src/storage/fsync-thread.js';
-import type { JournalFile } from '../src/storage/journal.js';
 import { abandon, message, readValues, removeDir, tempDir, TOPIC, until } from './log-helpers.js';
 
 const PRODUCERS = 40;
@@ -101,16 +100,15 @@ test("auto journal I/O: a failed fdatasync in the fsync thread fails its group a
     assert.ok(core.log.stats().journalSyncsInThread >= 10, 'the fsync thread is taking groups');
 
     // The thread's next fdatasync gets a descriptor that is not open: EBADF, from the thread itself.
-    const journal = core.log.journalInUse() as JournalFile & { syncElsewhere: () => number };
-    const original = journal.syncElsewhere.bind(journal);
+    const journal = core.log.journalInUse();
+    const original = journal.writeForThreadSync.bind(journal);
     let broken = 0;
-    journal.syncElsewhere = () => {
-      if (broken++ > 0) return original();
-      original();
-      return closedDescriptor(dir);
+    journal.writeForThreadSync = (buffers, position) => {
+      const fd = original(buffers, position);
+      return broken++ > 0 ? fd : closedDescriptor(dir);
     };
     const results = await Promise.allSettled(Array.from({ length: PRODUCERS }, (_, i) => core.append(TOPIC, 0, { kind: 'messages', messages: [message(`burst-${i}`)] })));
-    journal.syncElsewhere = original;
+    journal.writeForThreadSync = original;
     assert.ok(broken >= 1, 'a group went to the thread');
     const refused = results.filter((result) => result.status === 'rejected');
     assert.ok(refused.length > 0, 'the group whose fdatasync failed was refused');

@@ -279,13 +279,18 @@ export class GroupCommitter {
    * success to cover the previous group's pages as well as its own.
    */
   private async syncAfter(group: StagedGroup, journal: JournalFile, previous: Promise<void>): Promise<void> {
-    await group.write;
-    await previous;
-    if (group.writeError !== undefined || this.deps.fsync.kind !== 'always') return;
     try {
-      await journal.sync();
-    } catch (error) {
-      group.syncError = error;
+      await group.write;
+      await previous;
+      if (group.writeError !== undefined || this.deps.fsync.kind !== 'always') return;
+      try {
+        await journal.sync();
+      } catch (error) {
+        group.syncError = error;
+      }
+    } finally {
+      // Before `durable` settles: the next group staged after this one's completion may go to the thread.
+      this.eventLoopSyncsInFlight--;
     }
   }
 
@@ -505,8 +510,7 @@ export class GroupCommitter {
       this.threadTakesSyncs();
     if (handOff) {
       try {
-        journal.writeNow(parts, start);
-        result.handedSeq = this.deps.fsyncThread!.request(journal.syncElsewhere());
+        result.handedSeq = this.deps.fsyncThread!.request(journal.writeForThreadSync(parts, start));
         this.syncsInThread++;
       } catch (error) {
         result.writeError = error;
@@ -527,9 +531,7 @@ export class GroupCommitter {
       },
     );
     this.eventLoopSyncsInFlight++;
-    const durable = this.syncAfter(result, journal, this.lastDurable);
-    void durable.then(() => this.eventLoopSyncsInFlight--);
-    (result as { durable: Promise<void> }).durable = this.lastDurable = durable;
+    (result as { durable: Promise<void> }).durable = this.lastDurable = this.syncAfter(result, journal, this.lastDurable);
     return result;
   }
 

@@ -157,14 +157,13 @@ export class JournalFile {
     return this.io === 'auto' && !this.inPool(bytes);
   }
 
-  /** Writes one group's records at `position` on the event loop (a group that syncsInThread). */
-  writeNow(buffers: readonly Buffer[], position: number): void {
-    for (const buffer of buffers) this.unsyncedBytes += buffer.length;
+  /**
+   * Writes one group's records at `position` on the event loop (a group that syncsInThread) and
+   * returns the descriptor for the fdatasync the fsync thread does: everything written counts as
+   * synced from here.
+   */
+  writeForThreadSync(buffers: readonly Buffer[], position: number): number {
     writeAllAtNow(this.fd, buffers, position);
-  }
-
-  /** The descriptor, for an fdatasync the fsync thread does: what was written counts as synced. */
-  syncElsewhere(): number {
     this.unsyncedBytes = 0;
     return this.fd;
   }
