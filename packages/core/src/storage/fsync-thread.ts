@@ -18,6 +18,7 @@
  */
 import { getSystemErrorName } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { assert } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { FSYNC_THREAD_SLOTS, Field, type FsyncThreadData } from './fsync-thread-layout.js';
 
@@ -70,7 +71,7 @@ export class FsyncThread {
 
   /** Requests an fdatasync of `fd` after everything requested before; returns its sequence number. */
   request(fd: number): number {
-    if (this.requested - this.taken >= FSYNC_THREAD_SLOTS) throw new Error('fsync thread: more requests in flight than slots');
+    assert(this.requested - this.taken < FSYNC_THREAD_SLOTS, 'fsync thread: no more requests in flight than slots');
     const seq = this.requested + 1;
     Atomics.store(this.state, Field.FdSlots + (seq % FSYNC_THREAD_SLOTS), fd);
     this.requested = seq;
@@ -84,7 +85,7 @@ export class FsyncThread {
    * throws its error as fs.fdatasyncSync would have. Results are taken in request order.
    */
   wait(seq: number): void {
-    if (seq <= this.taken || seq > this.requested) throw new Error(`fsync thread: request ${seq} is not outstanding`);
+    assert(seq > this.taken && seq <= this.requested, `fsync thread: request ${seq} is not outstanding (taken twice or never requested)`);
     if (Atomics.load(this.state, Field.Done) < seq) {
       const spinUntil = performance.now() + RESULT_SPIN_US / 1000;
       while (Atomics.load(this.state, Field.Done) < seq && performance.now() < spinUntil);
