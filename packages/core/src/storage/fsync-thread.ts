@@ -85,7 +85,7 @@ export class FsyncThread {
    * throws its error as fs.fdatasyncSync would have. Results are taken in request order.
    */
   wait(seq: number): void {
-    assert(seq > this.taken && seq <= this.requested, `fsync thread: request ${seq} is not outstanding (taken twice or never requested)`);
+    assert(seq > this.taken && seq <= this.requested, 'fsync thread: request not outstanding (taken twice or never requested)');
     if (Atomics.load(this.state, Field.Done) < seq) {
       const spinUntil = performance.now() + RESULT_SPIN_US / 1000;
       while (Atomics.load(this.state, Field.Done) < seq && performance.now() < spinUntil);
