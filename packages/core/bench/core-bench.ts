@@ -400,15 +400,18 @@ async function main(): Promise<void> {
         groups += strataPhase!.groups;
         const appendsPerSync = strataPhase!.msgs / Math.max(1, strataPhase!.groups);
         await settled();
-        raw.add(rawSyncLoop(dataDir, appendsPerSync));
-        syncFileSystem(dataDir);
-        double.add(rawSyncLoop(dataDir, appendsPerSync, true));
-        syncFileSystem(dataDir);
-        recycled.add(rawSyncLoop(dataDir, appendsPerSync, false, true));
+        const rawLoops: [Tally, () => { msgs: number; ms: number }][] = [
+          [raw, () => rawSyncLoop(dataDir, appendsPerSync)],
+          [double, () => rawSyncLoop(dataDir, appendsPerSync, true)],
+          [recycled, () => rawSyncLoop(dataDir, appendsPerSync, false, true)],
+        ];
         // One fsync per `producers` appends: each producer's append in the same fsync, what Strata
         // did before it split them into halves for the fsync thread (a harder baseline).
-        syncFileSystem(dataDir);
-        if (producers > 1) wholeRound.add(rawSyncLoop(dataDir, producers));
+        if (producers > 1) rawLoops.push([wholeRound, () => rawSyncLoop(dataDir, producers)]);
+        for (const [tally, run] of rawLoops) {
+          syncFileSystem(dataDir);
+          tally.add(run());
+        }
       }
       const perGroup = strata.msgs / Math.max(1, groups);
       const strataRate = strata.perSecond;
