@@ -16,12 +16,11 @@ import { abandon, message, readValues, removeDir, tempDir, TOPIC, until } from '
 const PRODUCERS = 40;
 const RUN_MS_MAX = 10_000;
 
-/** A descriptor number that is not open (fdatasync on it fails with EBADF). */
-function closedDescriptor(dir: string): number {
-  const fd = fs.openSync(path.join(dir, 'closed'), 'w');
-  fs.closeSync(fd);
-  return fd;
-}
+/**
+ * A descriptor number no process has open (above any RLIMIT_NOFILE): fdatasync on it fails with
+ * EBADF. A just-closed descriptor would not do: the core's own opens may reuse its number.
+ */
+const UNOPENED_DESCRIPTOR = 2 ** 31 - 1;
 
 test('fsync thread: starts on first use, answers in request order, and reports a failed fdatasync as fdatasyncSync would', async () => {
   const dir = tempDir('strata-fsync-thread-');
@@ -37,7 +36,7 @@ test('fsync thread: starts on first use, answers in request order, and reports a
     thread.wait(first);
     thread.wait(second);
     // A failure in the middle: it is that request's, and the next request is served normally.
-    const bad = thread.request(closedDescriptor(dir));
+    const bad = thread.request(UNOPENED_DESCRIPTOR);
     const after = thread.request(fd);
     assert.throws(() => thread.wait(bad), (error: NodeJS.ErrnoException) => error.code === 'EBADF' && error.syscall === 'fdatasync' && error.errno! < 0);
     thread.wait(after);
@@ -105,7 +104,7 @@ test("auto journal I/O: a failed fdatasync in the fsync thread fails its group a
     let broken = 0;
     journal.writeForThreadSync = (buffers, position) => {
       const fd = original(buffers, position);
-      return broken++ > 0 ? fd : closedDescriptor(dir);
+      return broken++ > 0 ? fd : UNOPENED_DESCRIPTOR;
     };
     const results = await Promise.allSettled(Array.from({ length: PRODUCERS }, (_, i) => core.append(TOPIC, 0, { kind: 'messages', messages: [message(`burst-${i}`)] })));
     journal.writeForThreadSync = original;
