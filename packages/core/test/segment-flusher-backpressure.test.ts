@@ -62,6 +62,7 @@ function flusher(): SegmentFlusher {
     () => {},
     0,
     async (_what, sync) => sync(),
+    null, // every write through openForWrite, which these tests hold
   );
 }
 

@@ -111,7 +111,7 @@ export class LogManager {
   private readonly partitionDeps: PartitionDeps;
 
   private constructor(private readonly options: LogManagerOptions) {
-    this.storage = options.segmentStorage ?? new LocalSegmentStorage(path.join(options.dataDir, 'log'), options.limits.openFilesMax);
+    this.storage = options.segmentStorage ?? new LocalSegmentStorage(path.join(options.dataDir, 'log'), options.limits.openFilesMax, options.logger);
     this.tailCache = new TailCache(options.limits.tailCacheBytesMax);
     this.compactor = new SegmentCompactor({
       storage: this.storage,
@@ -137,6 +137,7 @@ export class LogManager {
       (file, dir) => this.checkpointer.markDirty(file, dir),
       options.tuning.segmentSyncBytes,
       (what, sync) => this.storageFailure.trackSync(what, sync),
+      this.storage.writeSmall ? (writes) => this.storage.writeSmall!(writes) : null,
     );
     this.partitionDeps = {
       storage: this.storage,
@@ -742,7 +743,7 @@ export class LogManager {
     return this.checkpointer.journal;
   }
 
-  stats(): { groups: number; groupedAppends: number; journalSyncsInThread: number; checkpoints: number; journalsRecycled: number; openFiles: number; tailCacheBytes: number; pendingBytes: number; flushes: number; syncsBehind: number } {
+  stats(): { groups: number; groupedAppends: number; journalSyncsInThread: number; smallSegmentWrites: number; checkpoints: number; journalsRecycled: number; openFiles: number; tailCacheBytes: number; pendingBytes: number; flushes: number; syncsBehind: number } {
     return {
       journalsRecycled: this.checkpointer.journalsRecycled,
       pendingBytes: this.flusher.pendingBytes,
@@ -751,6 +752,7 @@ export class LogManager {
       groups: this.committer.groups,
       groupedAppends: this.committer.groupedAppends,
       journalSyncsInThread: this.committer.syncsInThread,
+      smallSegmentWrites: this.flusher.smallWrites,
       checkpoints: this.checkpointer.checkpoints,
       openFiles: this.storage.openCount,
       tailCacheBytes: this.tailCache.bytes,

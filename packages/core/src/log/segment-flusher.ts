@@ -11,8 +11,37 @@
  */
 import type { Entry } from '../core.js';
 import type { Logger } from '../logger.js';
+import type { SegmentWrite } from '../storage/segment-storage.js';
 import type { PartitionLog } from './partition-log.js';
 import type { Segment } from './segment.js';
+
+/** SegmentStorage.writeSmall, bound to its storage. */
+export type WriteSmall = (writes: readonly SegmentWrite[]) => Promise<(NodeJS.ErrnoException | null)[]> | null;
+
+/**
+ * A segment whose pending bytes are at most this many (and whose file exists) goes to the storage's
+ * writeSmall: with 10,000 partitions a flush writes each one's few KiB, where an open, writev and
+ * close through the pool cost the event loop more than the bytes (docs/storage.md, "Segment
+ * writes"). Larger writes keep the pool path: no copy, and the hand-offs are few per byte.
+ */
+const SMALL_WRITE_BYTES_MAX = 64 * 1024;
+/**
+ * Bytes of one writeSmall call (the segment write thread's staging buffer): the unit in which a
+ * flush releases pending bytes, so appends waiting for room go on after the first calls.
+ */
+const SMALL_WRITES_CALL_BYTES_MAX = 1024 * 1024;
+/** Writes in one writeSmall call. */
+const SMALL_WRITES_PER_CALL_MAX = 256;
+/** writeSmall calls in flight: the thread writes one while the event loop prepares the next. */
+const SMALL_WRITE_CALLS_IN_FLIGHT = 2;
+
+/** One segment's part of a writeSmall call: what it covers, for the bookkeeping after it. */
+interface SmallWrite {
+  readonly log: PartitionLog;
+  readonly segment: Segment;
+  readonly entries: Entry[];
+  readonly bytes: number;
+}
 
 export class SegmentFlusher {
   private readonly dirty = new Map<Segment, PartitionLog>();
@@ -28,6 +57,8 @@ export class SegmentFlusher {
   /** The group commit, waiting for pending bytes to fall below twice the bound (`roomBelowHardBound`). */
   private readonly roomWaiters: (() => void)[] = [];
   flushes = 0;
+  /** Segment writes done through writeSmall (statistics). */
+  smallWrites = 0;
 
   /** The write-behind fsync in flight (at most one): see `syncBehind`. */
   private syncing: Promise<void> | null = null;
@@ -44,6 +75,8 @@ export class SegmentFlusher {
     private readonly segmentSyncBytes: number,
     /** StorageFailure.trackSync: a failed fsync enters the failed state (never retried). No default: an untracked fsync would be a hole in that. */
     private readonly trackSync: (what: string, sync: () => Promise<void>) => Promise<void>,
+    /** The storage's writeSmall, or null when it has none (every write goes through `open`). */
+    private readonly writeSmall: WriteSmall | null,
   ) {}
 
   get pendingBytes(): number {
@@ -147,15 +180,27 @@ export class SegmentFlusher {
       this.dirty.clear();
     }
     this.ready.clear();
+    const opened: [Segment, PartitionLog][] = [];
+    const small: [Segment, PartitionLog][] = [];
+    for (const item of work) {
+      const segment = item[0];
+      // writtenBytes > 0: the file exists (writeSmall never creates one).
+      if (this.writeSmall !== null && segment.writtenBytes > 0 && segment.pendingBytes <= SMALL_WRITE_BYTES_MAX) small.push(item);
+      else opened.push(item);
+    }
     let next = 0;
     let ok = true;
     const worker = async (): Promise<void> => {
-      while (next < work.length) {
-        const [segment, log] = work[next++]!;
+      while (next < opened.length) {
+        const [segment, log] = opened[next++]!;
         if (!(await this.writeSegment(log, segment))) ok = false;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.concurrencyMax, work.length) }, worker));
+    const [smallOk] = await Promise.all([
+      this.writeSmallSegments(small),
+      ...Array.from({ length: Math.min(this.concurrencyMax, opened.length) }, worker),
+    ]);
+    if (!smallOk) ok = false;
     for (const [segment, log] of [...this.sealed]) {
       if (segment.pending.length > 0) continue; // not wholly written yet: next flush
       this.sealed.delete(segment);
@@ -163,6 +208,58 @@ export class SegmentFlusher {
     }
     this.flushes++;
     this.lastFlushFailed = !ok;
+    return ok;
+  }
+
+  /**
+   * Writes small segments through writeSmall, SMALL_WRITE_CALLS_IN_FLIGHT calls at a time. A write
+   * it could not do (a failed call, a file not there, writeSmall unavailable or failed as a whole)
+   * is done again through `open` (writeSegment), which creates what is missing or reports the
+   * failure as every segment write does; the bytes were not counted as written before.
+   */
+  private async writeSmallSegments(work: readonly [Segment, PartitionLog][]): Promise<boolean> {
+    let next = 0;
+    let ok = true;
+    const lane = async (): Promise<void> => {
+      while (next < work.length) {
+        const call: SmallWrite[] = [];
+        const writes: SegmentWrite[] = [];
+        let callBytes = 0;
+        while (next < work.length && call.length < SMALL_WRITES_PER_CALL_MAX) {
+          const [segment, log] = work[next]!;
+          if (call.length > 0 && callBytes + segment.pendingBytes > SMALL_WRITES_CALL_BYTES_MAX) break;
+          next++;
+          if (segment.pending.length === 0 || log.deleted) continue;
+          const entries = segment.pending.slice();
+          let bytes = 0;
+          const buffers = entries.map((entry) => {
+            bytes += entry.bytes.length;
+            return entry.bytes;
+          });
+          call.push({ log, segment, entries, bytes });
+          writes.push({ path: segment.path, position: segment.writtenBytes, buffers, bytes });
+          callBytes += bytes;
+        }
+        if (call.length === 0) continue;
+        let errors: (NodeJS.ErrnoException | null)[] | null = null;
+        try {
+          errors = await this.writeSmall!(writes);
+        } catch (error) {
+          this.logger.debug('segment writes handed off did not complete; written through the pool', { error });
+        }
+        for (let i = 0; i < call.length; i++) {
+          const { log, segment, entries, bytes } = call[i]!;
+          if (errors !== null && errors[i] === null) {
+            this.bytesWritten += bytes;
+            this.smallWrites++;
+            this.written(log, segment, entries, bytes);
+          } else if (!(await this.writeSegment(log, segment))) {
+            ok = false;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SMALL_WRITE_CALLS_IN_FLIGHT, work.length) }, lane));
     return ok;
   }
 
@@ -190,7 +287,13 @@ export class SegmentFlusher {
       this.logger.warn('segment write failed; batches stay in memory and in the journal', { file: segment.path, error });
       return false;
     }
-    if (segment.pending.length === 0 || segment.pending[0] !== entries[0]) return true; // dropped meanwhile
+    this.written(log, segment, entries, bytes);
+    return true;
+  }
+
+  /** `entries` (`bytes` in all) are in the segment's file: they leave memory, readers go to the file. */
+  private written(log: PartitionLog, segment: Segment, entries: readonly Entry[], bytes: number): void {
+    if (segment.pending.length === 0 || segment.pending[0] !== entries[0]) return; // dropped meanwhile
     segment.writtenBytes += bytes;
     segment.pending.splice(0, entries.length);
     segment.pendingBytes -= bytes;
@@ -202,7 +305,6 @@ export class SegmentFlusher {
     this.markDirty(segment.path, log.dir);
     segment.unsyncedBytes += bytes;
     if (this.segmentSyncBytes > 0 && segment.unsyncedBytes >= this.segmentSyncBytes && this.syncing === null) this.syncBehind(log, segment);
-    return true;
   }
 
   /**

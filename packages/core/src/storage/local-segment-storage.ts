@@ -6,16 +6,22 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { FileCache, type FileLease } from './file-cache.js';
 import { fdatasync, fsyncDirectory, isErrno, readAt, readAtNow, writeAllAt } from './fs-async.js';
-import type { SegmentFile, SegmentFileStat, SegmentRewrite, SegmentStorage } from './segment-storage.js';
+import type { Logger } from '../logger.js';
+import type { SegmentFile, SegmentFileStat, SegmentRewrite, SegmentStorage, SegmentWrite } from './segment-storage.js';
+import { SegmentWriteThread } from './segment-write-thread.js';
 
 export class LocalSegmentStorage implements SegmentStorage {
   private readonly files: FileCache;
+  /** Takes `writeSmall`'s writes (started on the first). */
+  readonly writeThread: SegmentWriteThread;
 
   constructor(
     readonly root: string,
     openFilesMax: number,
+    logger: Logger | null = null,
   ) {
     this.files = new FileCache(openFilesMax);
+    this.writeThread = new SegmentWriteThread(logger);
   }
 
   get syncFileSystemPath(): string {
@@ -45,6 +51,10 @@ export class LocalSegmentStorage implements SegmentStorage {
 
   syncDirectory(dir: string): Promise<void> {
     return fsyncDirectory(dir);
+  }
+
+  writeSmall(writes: readonly SegmentWrite[]): Promise<(NodeJS.ErrnoException | null)[]> | null {
+    return this.writeThread.usable() ? this.writeThread.write(writes) : null;
   }
 
   async open(path: string, create: boolean): Promise<SegmentFile> {
@@ -111,8 +121,9 @@ export class LocalSegmentStorage implements SegmentStorage {
     await fsp.rename(temporary, path);
   }
 
-  close(): Promise<void> {
-    return this.files.closeAll();
+  async close(): Promise<void> {
+    await this.writeThread.close();
+    await this.files.closeAll();
   }
 }
 

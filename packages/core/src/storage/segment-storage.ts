@@ -15,6 +15,15 @@
  *    rewritten whole object (compaction); the summary (`readSummary`/`writeSummary`).
  */
 
+/** One of `writeSmall`'s writes: `buffers` in order at `position` of the existing file `path`. */
+export interface SegmentWrite {
+  readonly path: string;
+  readonly position: number;
+  readonly buffers: readonly Buffer[];
+  /** Sum of the buffers' lengths. */
+  readonly bytes: number;
+}
+
 /** A use of one open segment file; `release` when done (the storage may keep it open for others). */
 export interface SegmentFile {
   /**
@@ -82,6 +91,14 @@ export interface SegmentStorage {
   /** Makes creations, renames and removals in `dir` durable. Rejects with ENOENT if it is gone. */
   syncDirectory(dir: string): Promise<void>;
 
+  /**
+   * Optional: many small writes to segment files that exist, in one hand-off (a flush of 10,000
+   * partitions writes each one's few KiB). Resolves with one entry per write: null when written
+   * whole, else its error (ENOENT when the file is gone: never created here). Returns null when it
+   * cannot take writes now (the caller writes them through `open` instead); rejects only when none
+   * of the writes may be assumed done.
+   */
+  writeSmall?(writes: readonly SegmentWrite[]): Promise<(NodeJS.ErrnoException | null)[]> | null;
   /** Opens (creating when `create`) a segment file; rejects with an ENOENT error when missing. */
   open(path: string, create: boolean): Promise<SegmentFile>;
   /** Size and creation time; null when missing. */
