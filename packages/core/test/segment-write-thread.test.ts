@@ -101,7 +101,7 @@ test('core: flushes of many partitions go through the thread, and the segments r
   }
 });
 
-test('core: writes the thread could not do (a failed thread, a failed write) are written through the pool, and nothing is lost', async () => {
+test('core: writes the thread could not do (a failed call, a failed write, a thread that is gone) are written through the pool, and nothing is lost', async () => {
   const dir = tempDir();
   try {
     const core = await openCoreImpl({ dataDir: dir });
@@ -133,7 +133,22 @@ test('core: writes the thread could not do (a failed thread, a failed write) are
     assert.ok(refused > 0 && core.log.stats().smallSegmentWrites > 0, `${refused} refused, ${core.log.stats().smallSegmentWrites} done by the thread`);
     assert.equal(core.log.stats().pendingBytes, 0);
     assert.equal(fs.existsSync(path.join(dir, 'no-such-dir')), false);
-    await assertValues(core, 3);
+    // The thread cannot take writes any more (writeSmall answers null): this flush and every later
+    // one write through the pool, and writeSmall is not asked again.
+    const doneByThread = core.log.stats().smallSegmentWrites;
+    let asked = 0;
+    thread.usable = () => {
+      asked++;
+      return false;
+    };
+    for (const round of [3, 4]) {
+      await appendRounds(core, round, 1);
+      await core.log.checkpoint();
+    }
+    assert.equal(asked, 1, 'asked once, then every write through the pool');
+    assert.equal(core.log.stats().smallSegmentWrites, doneByThread);
+    assert.equal(core.log.stats().pendingBytes, 0);
+    await assertValues(core, 5);
     await core.close();
   } finally {
     removeDir(dir);

@@ -59,6 +59,8 @@ export class SegmentFlusher {
   flushes = 0;
   /** Segment writes done through writeSmall (statistics). */
   smallWrites = 0;
+  /** writeSmall answered that it cannot take writes (its thread failed): every write through the pool. */
+  private smallWritesOff = false;
 
   /** The write-behind fsync in flight (at most one): see `syncBehind`. */
   private syncing: Promise<void> | null = null;
@@ -185,22 +187,11 @@ export class SegmentFlusher {
     for (const item of work) {
       const segment = item[0];
       // writtenBytes > 0: the file exists (writeSmall never creates one).
-      if (this.writeSmall !== null && segment.writtenBytes > 0 && segment.pendingBytes <= SMALL_WRITE_BYTES_MAX) small.push(item);
+      if (this.writeSmall !== null && !this.smallWritesOff && segment.writtenBytes > 0 && segment.pendingBytes <= SMALL_WRITE_BYTES_MAX) small.push(item);
       else opened.push(item);
     }
-    let next = 0;
-    let ok = true;
-    const worker = async (): Promise<void> => {
-      while (next < opened.length) {
-        const [segment, log] = opened[next++]!;
-        if (!(await this.writeSegment(log, segment))) ok = false;
-      }
-    };
-    const [smallOk] = await Promise.all([
-      this.writeSmallSegments(small),
-      ...Array.from({ length: Math.min(this.concurrencyMax, opened.length) }, worker),
-    ]);
-    if (!smallOk) ok = false;
+    const results = await Promise.all([this.writeSmallSegments(small), this.writeThroughPool(opened)]);
+    const ok = results[0] && results[1];
     for (const [segment, log] of [...this.sealed]) {
       if (segment.pending.length > 0) continue; // not wholly written yet: next flush
       this.sealed.delete(segment);
@@ -215,13 +206,14 @@ export class SegmentFlusher {
    * Writes small segments through writeSmall, SMALL_WRITE_CALLS_IN_FLIGHT calls at a time. A write
    * it could not do (a failed call, a file not there, writeSmall unavailable or failed as a whole)
    * is done again through `open` (writeSegment), which creates what is missing or reports the
-   * failure as every segment write does; the bytes were not counted as written before.
+   * failure as every segment write does; the bytes were not counted as written before. Once
+   * writeSmall answers null, the rest of this flush and every later one go through the pool.
    */
   private async writeSmallSegments(work: readonly [Segment, PartitionLog][]): Promise<boolean> {
     let next = 0;
     let ok = true;
     const lane = async (): Promise<void> => {
-      while (next < work.length) {
+      while (next < work.length && !this.smallWritesOff) {
         const call: SmallWrite[] = [];
         const writes: SegmentWrite[] = [];
         let callBytes = 0;
@@ -243,7 +235,9 @@ export class SegmentFlusher {
         if (call.length === 0) continue;
         let errors: (NodeJS.ErrnoException | null)[] | null = null;
         try {
-          errors = await this.writeSmall!(writes);
+          const answer = this.writeSmall!(writes);
+          if (answer === null) this.smallWritesOff = true;
+          errors = await answer;
         } catch (error) {
           this.logger.debug('segment writes handed off did not complete; written through the pool', { error });
         }
@@ -260,6 +254,22 @@ export class SegmentFlusher {
       }
     };
     await Promise.all(Array.from({ length: Math.min(SMALL_WRITE_CALLS_IN_FLIGHT, work.length) }, lane));
+    // What was not handed over before writeSmall became unavailable.
+    if (next < work.length && !(await this.writeThroughPool(work.slice(next)))) ok = false;
+    return ok;
+  }
+
+  /** Writes each segment through `open` (the pool), concurrencyMax at a time; false if any failed. */
+  private async writeThroughPool(work: readonly [Segment, PartitionLog][]): Promise<boolean> {
+    let next = 0;
+    let ok = true;
+    const worker = async (): Promise<void> => {
+      while (next < work.length) {
+        const [segment, log] = work[next++]!;
+        if (!(await this.writeSegment(log, segment))) ok = false;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrencyMax, work.length) }, worker));
     return ok;
   }
 
