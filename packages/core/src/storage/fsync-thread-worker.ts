@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import { workerData } from 'node:worker_threads';
+import { negativeErrnoOf } from './thread-errno.js';
 import { FSYNC_THREAD_SLOTS, Field, type FsyncThreadData } from './fsync-thread-layout.js';
 
 const { state: stateBuffer, idleSpinUs } = workerData as FsyncThreadData;
@@ -17,12 +18,6 @@ const state = new Int32Array(stateBuffer);
 const STOP_CHECK_MS = 200;
 const fdOffset = Field.FdSlots;
 const resultOffset = Field.ResultSlots;
-
-/** What fdatasync's failure carries over to the main thread: its negative errno (libuv's form). */
-function errnoOf(error: unknown): number {
-  const errno = (error as { errno?: unknown } | null)?.errno;
-  return typeof errno === 'number' && errno < 0 ? errno : -5; // EIO when the error has no errno
-}
 
 /**
  * Microseconds to spin before sleeping. Adaptive, so that a lightly loaded server does not burn
@@ -66,7 +61,7 @@ for (;;) {
     try {
       fs.fdatasyncSync(fd);
     } catch (error) {
-      result = errnoOf(error);
+      result = negativeErrnoOf(error);
     }
     for (let seq = first; seq <= last; seq++) Atomics.store(state, resultOffset + (seq % FSYNC_THREAD_SLOTS), result);
     done = last;

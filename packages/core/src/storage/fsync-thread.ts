@@ -16,10 +16,10 @@
  * fdatasync of the oldest group in flight, as with serial fdatasyncs on the main thread
  * (group-commit.ts, syncAfter).
  */
-import { getSystemErrorName } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { assert } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { errnoException } from './thread-errno.js';
 import { FSYNC_THREAD_SLOTS, Field, type FsyncThreadData } from './fsync-thread-layout.js';
 
 /** Microseconds the main thread spins on a result before it sleeps in Atomics.wait. */
@@ -95,13 +95,7 @@ export class FsyncThread {
     }
     this.taken = seq;
     const result = Atomics.load(this.state, Field.ResultSlots + (seq % FSYNC_THREAD_SLOTS));
-    if (result !== 0) {
-      const error = new Error(`fdatasync failed: ${getSystemErrorName(result)}`) as NodeJS.ErrnoException;
-      error.errno = result;
-      error.code = getSystemErrorName(result);
-      error.syscall = 'fdatasync';
-      throw error;
-    }
+    if (result !== 0) throw errnoException(result, 'fdatasync');
   }
 
   /** Stops the thread (no request may be outstanding). */

@@ -5,13 +5,8 @@
  */
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { negativeErrnoOf } from './thread-errno.js';
 import type { SegmentWriteMessage, SegmentWriteReply } from './segment-write-thread.js';
-
-/** What a failed call carries over to the main thread: its negative errno (libuv's form). */
-function errnoOf(error: unknown): number {
-  const errno = (error as { errno?: unknown } | null)?.errno;
-  return typeof errno === 'number' && errno < 0 ? errno : -5; // EIO when the error has no errno
-}
 
 function writeWhole(path: string, bytes: Uint8Array, offset: number, length: number, position: number): void {
   const fd = fs.openSync(path, fs.constants.O_WRONLY);
@@ -37,7 +32,7 @@ parentPort!.on('message', (message: SegmentWriteMessage) => {
     try {
       writeWhole(message.paths[i]!, bytes, offset, length, message.positions[i]!);
     } catch (error) {
-      results[i] = errnoOf(error);
+      results[i] = negativeErrnoOf(error);
     }
     offset += length;
   }

@@ -14,9 +14,9 @@
  * deleted topic) is answered ENOENT instead of being brought back; a file's first write takes the
  * pool path, which creates it and its directory.
  */
-import { getSystemErrorName } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
+import { errnoException } from './thread-errno.js';
 import type { SegmentWrite } from './segment-storage.js';
 
 
@@ -139,12 +139,7 @@ export class SegmentWriteThread {
         errors[i] = null;
         continue;
       }
-      const code = getSystemErrorName(result);
-      const error = new Error(`${code}: segment write to ${call.paths[i]}`) as NodeJS.ErrnoException;
-      error.errno = result;
-      error.code = code;
-      error.path = call.paths[i]!;
-      errors[i] = error;
+      errors[i] = errnoException(result, 'segment write', call.paths[i]!);
     }
     this.writes += reply.results.length;
     call.resolve(errors);
