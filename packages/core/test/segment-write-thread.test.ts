@@ -62,7 +62,7 @@ test('segment write thread: writes each run whole at its position, reports a mis
     const second = await thread.write([{ path: a, position: 0, buffers: [Buffer.from('Z')], bytes: 1 }]);
     assert.deepEqual(second, [null]);
     assert.equal(fs.readFileSync(a, 'latin1'), 'ZAAAbcdef');
-    assert.equal(thread.writes, 4);
+    assert.equal(thread.writes, 3, 'writes done whole: not the one to the missing file');
   } finally {
     await thread.close();
     assert.equal(thread.usable(), false, 'closed for good');

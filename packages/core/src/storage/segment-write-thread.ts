@@ -56,7 +56,7 @@ export class SegmentWriteThread {
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
   private readonly spareStaging: SharedArrayBuffer[] = [];
-  /** Writes done (statistics: tests and the benchmark check the thread did them). */
+  /** Writes done whole (statistics: tests check the thread did them). */
   writes = 0;
 
   constructor(private readonly logger: Logger | null) {}
@@ -137,19 +137,19 @@ export class SegmentWriteThread {
       const result = reply.results[i]!;
       if (result === 0) {
         errors[i] = null;
+        this.writes++;
         continue;
       }
       errors[i] = errnoException(result, 'segment write', call.paths[i]!);
     }
-    this.writes += reply.results.length;
     call.resolve(errors);
   }
 
   /** Stops the thread. The flusher is idle by then; a call still in flight would be rejected. */
   async close(): Promise<void> {
+    this.failed = true; // no calls (and no start) from here on: close is the last use
     const worker = this.worker;
     if (worker === null) return;
-    this.failed = true; // no calls from here on; close is the last use
     this.worker = null;
     worker.removeAllListeners('exit');
     await worker.terminate();
