@@ -104,6 +104,12 @@ export interface StorageTuning {
    * to the disk at once; 0 leaves every segment fsync to the checkpoints.
    */
   readonly segmentSyncBytes: number;
+  /**
+   * With the fsync thread: `adaptive` chooses between two alternating halves and whole groups by
+   * their measured rates (log/schedule-chooser.ts); `always` splits whenever it can (tests that
+   * need the halves on any disk).
+   */
+  readonly fsyncThreadHalves: 'adaptive' | 'always';
   /** Most idempotent-producer batch ranges remembered per (partition, producer), KIP-98's 5. */
   readonly producerBatchesMax: number;
   /** Idempotent producers remembered per partition (least recently appending forgotten first). */
@@ -133,6 +139,7 @@ export const DEFAULT_STORAGE_TUNING: StorageTuning = {
   segmentPendingBytesMax: 64 * MiB,
   segmentFlushBytes: 1 * MiB,
   segmentSyncBytes: 8 * MiB,
+  fsyncThreadHalves: 'adaptive',
 };
 
 export function resolveLimits(overrides: Partial<CoreLimits> | undefined): CoreLimits {

@@ -66,7 +66,8 @@ async function produceUntil(core: CoreImpl, prefix: string, enough: () => boolea
 
 test('auto journal I/O, fsync always: overlapping groups go to the fsync thread as alternating halves; every acknowledged append survives an abandoned run', async () => {
   const dir = tempDir('strata-fsync-thread-core-');
-  let core = await openCoreImpl({ dataDir: dir }, { tuning: { checkpointIntervalMs: 50 } });
+  // `always`: the halves on any disk (by default the schedule chooser may prefer whole groups).
+  let core = await openCoreImpl({ dataDir: dir }, { tuning: { checkpointIntervalMs: 50, fsyncThreadHalves: 'always' } });
   try {
     await core.topics.create(TOPIC);
     const before = core.log.stats();
@@ -92,7 +93,7 @@ test('auto journal I/O, fsync always: overlapping groups go to the fsync thread 
 
 test("auto journal I/O: a failed fdatasync in the fsync thread fails its group and those staged on top, cuts the journal back, and later appends go on", async () => {
   const dir = tempDir('strata-fsync-thread-fail-');
-  let core = await openCoreImpl({ dataDir: dir }, { tuning: { checkpointIntervalMs: 1e9 } });
+  let core = await openCoreImpl({ dataDir: dir }, { tuning: { checkpointIntervalMs: 1e9, fsyncThreadHalves: 'always' } });
   try {
     await core.topics.create(TOPIC);
     const warm = await produceUntil(core, 'warm', () => core.log.stats().journalSyncsInThread >= 10);

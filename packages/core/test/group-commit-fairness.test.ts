@@ -21,7 +21,7 @@ const CASES = [
 for (const { journalIo, fsync } of CASES) {
   test(`closed-loop producers do not starve timers (journal I/O ${journalIo}, fsync ${fsync.kind})`, async () => {
     const dir = tempDir('strata-fairness-');
-    const core = await openCoreImpl({ dataDir: dir, fsync, journalIo }, { tuning: { checkpointIntervalMs: 1e9 } });
+    const core = await openCoreImpl({ dataDir: dir, fsync, journalIo }, { tuning: { checkpointIntervalMs: 1e9, fsyncThreadHalves: 'always' } });
     try {
       await core.topics.create(TOPIC);
       let ticks = 0;

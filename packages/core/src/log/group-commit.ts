@@ -23,6 +23,7 @@ import type { BatchFields } from './batch-fields.js';
 import type { PartitionLog, SegmentSnapshot } from './partition-log.js';
 import { isIdempotent, type ProducerBatch } from './producer-state.js';
 import type { Segment } from './segment.js';
+import { ScheduleChooser } from './schedule-chooser.js';
 
 export interface AppendRequest {
   readonly log: PartitionLog;
@@ -149,6 +150,8 @@ export class GroupCommitter {
   private lastTurnMs = 0;
   /** Groups staged whose fdatasync is not the fsync thread's and has not returned. */
   private eventLoopSyncsInFlight = 0;
+  /** Halves or whole groups, by their measured rates (tuning.fsyncThreadHalves `adaptive`). */
+  readonly schedule = new ScheduleChooser();
   /** Statistics for the benchmark and logs. */
   groups = 0;
   groupedAppends = 0;
@@ -216,7 +219,7 @@ export class GroupCommitter {
       if (failed !== null && this.queue.length > this.queueHead) this.refuseQueued(failed);
       const queued = this.queue.length > this.queueHead;
       // A due checkpoint stops staging until the pipeline has drained (it rotates the journal).
-      if (queued && window.length < PIPELINE_GROUPS_MAX && !this.deps.checkpointDue()) {
+      if (queued && window.length < this.pipelineGroupsMax() && !this.deps.checkpointDue()) {
         window.push(this.stage(this.takeGroup(window.length === 0), window.length > 0));
         continue;
       }
@@ -230,6 +233,7 @@ export class GroupCommitter {
         }
         window.shift();
         this.acknowledge(oldest);
+        if (this.choosesSchedule()) this.schedule.acknowledged(oldest.staged.length);
         await this.deps.afterAck();
         // With journal I/O on the event loop a group completes in microtasks, and producers that
         // resubmit from the acknowledgement's reactions keep the queue full: without a macrotask
@@ -256,7 +260,10 @@ export class GroupCommitter {
       }
       // One macrotask turn: producers just acknowledged resubmit before the next group is taken.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.queue.length === this.queueHead) return;
+      if (this.queue.length === this.queueHead) {
+        this.schedule.idle();
+        return;
+      }
     }
   }
 
@@ -364,7 +371,7 @@ export class GroupCommitter {
     const group: AppendRequest[] = [];
     let bytes = 0;
     let bytesMax = this.deps.tuning.groupCommitBytesMax;
-    if (pipelineEmpty && this.queue.length - this.queueHead >= 2 * FSYNC_THREAD_GROUP_APPENDS_MIN) {
+    if (pipelineEmpty && this.queue.length - this.queueHead >= 2 * FSYNC_THREAD_GROUP_APPENDS_MIN && this.halves()) {
       const half = Math.ceil(Math.min(bytesMax, this.queuedBytes) / 2);
       // Only halves the thread would take: large groups go to the pool, pipelined as they were.
       if (this.deps.journal().syncsInThread(half) && this.threadTakesSyncs()) bytesMax = half;
@@ -388,6 +395,25 @@ export class GroupCommitter {
     const waiters = this.spaceWaiters.splice(0);
     for (const waiter of waiters) waiter();
     return group;
+  }
+
+  /** True when the schedule chooser decides between halves and whole groups (schedule-chooser.ts). */
+  private choosesSchedule(): boolean {
+    return this.deps.tuning.fsyncThreadHalves === 'adaptive' && this.deps.fsync.kind === 'always' && this.deps.fsyncThread !== null;
+  }
+
+  /** Whether takeGroup may split the queue into halves. */
+  private halves(): boolean {
+    return !this.choosesSchedule() || this.schedule.halves;
+  }
+
+  /**
+   * Groups staged at once: two, except with whole groups chosen (schedule-chooser.ts): then a
+   * group is staged only once the previous one is acknowledged, so that halves merge again, and
+   * every group is alone, its fdatasync on the event loop, as before the fsync thread.
+   */
+  private pipelineGroupsMax(): number {
+    return this.halves() ? PIPELINE_GROUPS_MAX : 1;
   }
 
   /** True when groups' fdatasyncs may go to the fsync thread (starting it on first call). */

@@ -743,7 +743,7 @@ export class LogManager {
     return this.checkpointer.journal;
   }
 
-  stats(): { groups: number; groupedAppends: number; journalSyncsInThread: number; smallSegmentWrites: number; checkpoints: number; journalsRecycled: number; openFiles: number; tailCacheBytes: number; pendingBytes: number; flushes: number; syncsBehind: number } {
+  stats(): { groups: number; groupedAppends: number; journalSyncsInThread: number; scheduleProbes: number; scheduleSwitches: number; smallSegmentWrites: number; checkpoints: number; journalsRecycled: number; openFiles: number; tailCacheBytes: number; pendingBytes: number; flushes: number; syncsBehind: number } {
     return {
       journalsRecycled: this.checkpointer.journalsRecycled,
       pendingBytes: this.flusher.pendingBytes,
@@ -752,6 +752,8 @@ export class LogManager {
       groups: this.committer.groups,
       groupedAppends: this.committer.groupedAppends,
       journalSyncsInThread: this.committer.syncsInThread,
+      scheduleProbes: this.committer.schedule.probes,
+      scheduleSwitches: this.committer.schedule.switches,
       smallSegmentWrites: this.flusher.smallWrites,
       checkpoints: this.checkpointer.checkpoints,
       openFiles: this.storage.openCount,
