@@ -9,9 +9,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { StrataError } from '../src/errors.js';
 import { silentLogger } from '../src/logger.js';
-import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
+import { openCoreImpl } from '../src/open-core.js';
 import { FsyncThread } from '../src/storage/fsync-thread.js';
-import { abandon, message, readValues, removeDir, tempDir, TOPIC, until } from './log-helpers.js';
+import { abandon, assertHoldsExactly, message, produceUntil, readValues, removeDir, tempDir, TOPIC, until } from './log-helpers.js';
 
 const PRODUCERS = 40;
 const RUN_MS_MAX = 10_000;
@@ -48,22 +48,6 @@ test('fsync thread: starts on first use, answers in request order, and reports a
   }
 });
 
-/** Appends from PRODUCERS closed-loop producers until `enough` holds (bounded by RUN_MS_MAX); returns the acknowledged values. */
-async function produceUntil(core: CoreImpl, prefix: string, enough: () => boolean): Promise<string[]> {
-  const acknowledged: string[] = [];
-  const started = Date.now();
-  await Promise.all(
-    Array.from({ length: PRODUCERS }, async (_, producer) => {
-      for (let i = 0; i < 10_000 && !enough() && Date.now() - started < RUN_MS_MAX; i++) {
-        const value = `${prefix}-${producer}-${i}`;
-        await core.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] });
-        acknowledged.push(value);
-      }
-    }),
-  );
-  return acknowledged;
-}
-
 test('auto journal I/O, fsync always: overlapping groups go to the fsync thread as alternating halves; every acknowledged append survives an abandoned run', async () => {
   const dir = tempDir('strata-fsync-thread-core-');
   // `always`: the halves on any disk (by default the schedule chooser may prefer whole groups).
@@ -71,7 +55,7 @@ test('auto journal I/O, fsync always: overlapping groups go to the fsync thread 
   try {
     await core.topics.create(TOPIC);
     const before = core.log.stats();
-    const acknowledged = await produceUntil(core, 'v', () => core.log.stats().journalSyncsInThread >= 200);
+    const acknowledged = await produceUntil(core, PRODUCERS, 'v', () => core.log.stats().journalSyncsInThread >= 200, RUN_MS_MAX);
     const stats = core.log.stats();
     const inThread = stats.journalSyncsInThread - before.journalSyncsInThread;
     assert.ok(inThread >= 200, `the fsync thread took groups (${inThread})`);
@@ -82,9 +66,7 @@ test('auto journal I/O, fsync always: overlapping groups go to the fsync thread 
 
     await abandon(core, dir);
     core = await openCoreImpl({ dataDir: dir });
-    const values = new Set(await readValues(core, 0));
-    assert.equal(values.size, acknowledged.length, 'nothing more, nothing less, offsets dense');
-    for (const value of acknowledged) assert.ok(values.has(value), `acknowledged ${value} is back`);
+    await assertHoldsExactly(core, acknowledged);
   } finally {
     await core.close();
     removeDir(dir);
@@ -96,7 +78,7 @@ test("auto journal I/O: a failed fdatasync in the fsync thread fails its group a
   let core = await openCoreImpl({ dataDir: dir }, { tuning: { checkpointIntervalMs: 1e9, fsyncThreadHalves: 'always' } });
   try {
     await core.topics.create(TOPIC);
-    const warm = await produceUntil(core, 'warm', () => core.log.stats().journalSyncsInThread >= 10);
+    const warm = await produceUntil(core, PRODUCERS, 'warm', () => core.log.stats().journalSyncsInThread >= 10, RUN_MS_MAX);
     assert.ok(core.log.stats().journalSyncsInThread >= 10, 'the fsync thread is taking groups');
 
     // The thread's next fdatasync gets a descriptor that is not open: EBADF, from the thread itself.

@@ -62,3 +62,30 @@ export async function readValues(core: CoreImpl, partition: number): Promise<str
   }
   return values;
 }
+
+/**
+ * Appends to TOPIC's partition 0 from `producers` closed-loop producers (each waits for its
+ * acknowledgement) until `enough` holds, at most 10,000 appends each and `runMsMax`; returns the
+ * acknowledged values, `<prefix>-<producer>-<n>`.
+ */
+export async function produceUntil(core: CoreImpl, producers: number, prefix: string, enough: () => boolean, runMsMax: number): Promise<string[]> {
+  const acknowledged: string[] = [];
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: producers }, async (_, producer) => {
+      for (let i = 0; i < 10_000 && !enough() && Date.now() - started < runMsMax; i++) {
+        const value = `${prefix}-${producer}-${i}`;
+        await core.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] });
+        acknowledged.push(value);
+      }
+    }),
+  );
+  return acknowledged;
+}
+
+/** TOPIC's partition 0 holds exactly the `acknowledged` values (any order), offsets dense. */
+export async function assertHoldsExactly(core: CoreImpl, acknowledged: readonly string[]): Promise<void> {
+  const values = new Set(await readValues(core, 0));
+  assert.equal(values.size, acknowledged.length, 'nothing more, nothing less, offsets dense');
+  for (const value of acknowledged) assert.ok(values.has(value), `acknowledged ${value} is back`);
+}

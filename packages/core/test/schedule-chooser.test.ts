@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openCoreImpl } from '../src/open-core.js';
 import { EPOCH_MS, EPOCHS_BETWEEN_PROBES, SWITCH_GAIN_MIN, ScheduleChooser } from '../src/log/schedule-chooser.js';
-import { abandon, message, readValues, removeDir, tempDir, TOPIC } from './log-helpers.js';
+import { abandon, assertHoldsExactly, produceUntil, removeDir, tempDir, TOPIC } from './log-helpers.js';
 
 /** A chooser on a clock the test moves: `epoch(rate)` runs one epoch at `rate` appends per ms. */
 function chooserOnClock(): { chooser: ScheduleChooser; epoch: (rate: number) => void } {
@@ -70,25 +70,12 @@ test('core, auto journal I/O: the chooser runs both schedules under closed-loop 
   let core = await openCoreImpl({ dataDir: dir });
   try {
     await core.topics.create(TOPIC);
-    const acknowledged: string[] = [];
-    const started = Date.now();
-    const enough = (): boolean => core.log.stats().scheduleProbes >= 2 || Date.now() - started > 15_000;
-    await Promise.all(
-      Array.from({ length: 40 }, async (_, producer) => {
-        for (let i = 0; i < 100_000 && !enough(); i++) {
-          const value = `s-${producer}-${i}`;
-          await core.append(TOPIC, 0, { kind: 'messages', messages: [message(value)] });
-          acknowledged.push(value);
-        }
-      }),
-    );
+    const acknowledged = await produceUntil(core, 40, 's', () => core.log.stats().scheduleProbes >= 2, 15_000);
     assert.ok(core.log.stats().scheduleProbes >= 2, `the other schedule was probed (${core.log.stats().scheduleProbes} probes)`);
     assert.ok(core.log.stats().journalSyncsInThread > 0, 'halves went to the fsync thread');
     await abandon(core, dir);
     core = await openCoreImpl({ dataDir: dir });
-    const values = new Set(await readValues(core, 0));
-    assert.equal(values.size, acknowledged.length, 'nothing more, nothing less, offsets dense');
-    for (const value of acknowledged) assert.ok(values.has(value), `acknowledged ${value} is back`);
+    await assertHoldsExactly(core, acknowledged);
   } finally {
     await core.close();
     removeDir(dir);
