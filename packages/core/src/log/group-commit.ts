@@ -408,12 +408,16 @@ export class GroupCommitter {
   }
 
   /**
-   * Groups staged at once: two, except with whole groups chosen (schedule-chooser.ts): then a
-   * group is staged only once the previous one is acknowledged, so that halves merge again, and
-   * every group is alone, its fdatasync on the event loop, as before the fsync thread.
+   * Groups staged at once: two, except with whole groups chosen (schedule-chooser.ts) for a group
+   * the fsync thread could take: then it is staged only once the previous one is acknowledged, so
+   * that halves merge again, and every group is alone, its fdatasync on the event loop, as before
+   * the fsync thread. Groups for the pool (a Kafka producer's ~1 MB batches) keep their two-deep
+   * pipeline whatever the chooser says.
    */
   private pipelineGroupsMax(): number {
-    return this.halves() ? PIPELINE_GROUPS_MAX : 1;
+    if (this.halves()) return PIPELINE_GROUPS_MAX;
+    const next = Math.min(this.queuedBytes, this.deps.tuning.groupCommitBytesMax);
+    return this.deps.journal().syncsInThread(next) ? 1 : PIPELINE_GROUPS_MAX;
   }
 
   /** True when groups' fdatasyncs may go to the fsync thread (starting it on first call). */
