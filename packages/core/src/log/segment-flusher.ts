@@ -43,6 +43,18 @@ interface SmallWrite {
   readonly bytes: number;
 }
 
+/** What a segment write covers: the segment's pending entries now, their buffers and byte count. */
+function pendingRun(segment: Segment): { entries: Entry[]; buffers: Buffer[]; bytes: number } {
+  const entries = segment.pending.slice();
+  const buffers: Buffer[] = new Array<Buffer>(entries.length);
+  let bytes = 0;
+  for (let i = 0; i < entries.length; i++) {
+    buffers[i] = entries[i]!.bytes;
+    bytes += buffers[i]!.length;
+  }
+  return { entries, buffers, bytes };
+}
+
 export class SegmentFlusher {
   private readonly dirty = new Map<Segment, PartitionLog>();
   /** Dirty segments holding at least segmentFlushBytes: written without waiting for the global bound. */
@@ -222,12 +234,7 @@ export class SegmentFlusher {
           if (call.length > 0 && callBytes + segment.pendingBytes > SMALL_WRITES_CALL_BYTES_MAX) break;
           next++;
           if (segment.pending.length === 0 || log.deleted) continue;
-          const entries = segment.pending.slice();
-          let bytes = 0;
-          const buffers = entries.map((entry) => {
-            bytes += entry.bytes.length;
-            return entry.bytes;
-          });
+          const { entries, buffers, bytes } = pendingRun(segment);
           call.push({ log, segment, entries, bytes });
           writes.push({ path: segment.path, position: segment.writtenBytes, buffers, bytes });
           callBytes += bytes;
@@ -274,13 +281,8 @@ export class SegmentFlusher {
   }
 
   private async writeSegment(log: PartitionLog, segment: Segment): Promise<boolean> {
-    const entries = segment.pending.slice();
-    if (entries.length === 0 || log.deleted) return true;
-    let bytes = 0;
-    const buffers = entries.map((entry) => {
-      bytes += entry.bytes.length;
-      return entry.bytes;
-    });
+    if (segment.pending.length === 0 || log.deleted) return true;
+    const { entries, buffers, bytes } = pendingRun(segment);
     // A segment started by this process is stamped with the store-wide count before its first bytes.
     if (segment.writtenSince < 0 && segment.writtenBytes === 0) segment.writtenSince = this.bytesWritten;
     this.bytesWritten += bytes;
