@@ -137,7 +137,7 @@ export class LogManager {
       (file, dir) => this.checkpointer.markDirty(file, dir),
       options.tuning.segmentSyncBytes,
       (what, sync) => this.storageFailure.trackSync(what, sync),
-      this.storage.writeSmall ? (writes) => this.storage.writeSmall!(writes) : null,
+      this.storage.writeSmall?.bind(this.storage) ?? null,
     );
     this.partitionDeps = {
       storage: this.storage,

@@ -11,12 +11,12 @@
  */
 import type { Entry } from '../core.js';
 import type { Logger } from '../logger.js';
-import type { SegmentWrite } from '../storage/segment-storage.js';
+import type { SegmentStorage, SegmentWrite } from '../storage/segment-storage.js';
 import type { PartitionLog } from './partition-log.js';
 import type { Segment } from './segment.js';
 
 /** SegmentStorage.writeSmall, bound to its storage. */
-export type WriteSmall = (writes: readonly SegmentWrite[]) => Promise<(NodeJS.ErrnoException | null)[]> | null;
+export type WriteSmall = NonNullable<SegmentStorage['writeSmall']>;
 
 /**
  * A segment whose pending bytes are at most this many (and whose file exists) goes to the storage's
