@@ -152,13 +152,17 @@ export class GroupCommitter {
   private eventLoopSyncsInFlight = 0;
   /** Halves or whole groups, by their measured rates (tuning.fsyncThreadHalves `adaptive`). */
   readonly schedule = new ScheduleChooser();
+  /** True when the schedule chooser decides between halves and whole groups: fixed by the deps. */
+  private readonly choosesSchedule: boolean;
   /** Statistics for the benchmark and logs. */
   groups = 0;
   groupedAppends = 0;
   /** Groups whose fdatasync the fsync thread did. */
   syncsInThread = 0;
 
-  constructor(private readonly deps: CommitterDeps) {}
+  constructor(private readonly deps: CommitterDeps) {
+    this.choosesSchedule = deps.tuning.fsyncThreadHalves === 'adaptive' && deps.fsync.kind === 'always' && deps.fsyncThread !== null;
+  }
 
   get pendingBytes(): number {
     return this.queuedBytes;
@@ -233,7 +237,7 @@ export class GroupCommitter {
         }
         window.shift();
         this.acknowledge(oldest);
-        if (this.choosesSchedule()) this.schedule.acknowledged(oldest.staged.length);
+        if (this.choosesSchedule) this.schedule.acknowledged(oldest.staged.length);
         await this.deps.afterAck();
         // With journal I/O on the event loop a group completes in microtasks, and producers that
         // resubmit from the acknowledgement's reactions keep the queue full: without a macrotask
@@ -397,14 +401,9 @@ export class GroupCommitter {
     return group;
   }
 
-  /** True when the schedule chooser decides between halves and whole groups (schedule-chooser.ts). */
-  private choosesSchedule(): boolean {
-    return this.deps.tuning.fsyncThreadHalves === 'adaptive' && this.deps.fsync.kind === 'always' && this.deps.fsyncThread !== null;
-  }
-
   /** Whether takeGroup may split the queue into halves. */
   private halves(): boolean {
-    return !this.choosesSchedule() || this.schedule.halves;
+    return !this.choosesSchedule || this.schedule.halves;
   }
 
   /**
