@@ -11,7 +11,7 @@ import { StrataError } from '../src/errors.js';
 import { silentLogger } from '../src/logger.js';
 import { openCoreImpl } from '../src/open-core.js';
 import { FsyncThread } from '../src/storage/fsync-thread.js';
-import { abandon, assertHoldsExactly, message, produceUntil, readValues, removeDir, tempDir, TOPIC, until } from './log-helpers.js';
+import { assertHoldsExactly, message, produceUntil, readValues, removeDir, reopenAbandoned, tempDir, TOPIC, until } from './log-helpers.js';
 
 const PRODUCERS = 40;
 const RUN_MS_MAX = 10_000;
@@ -64,8 +64,7 @@ test('auto journal I/O, fsync always: overlapping groups go to the fsync thread 
     assert.ok(perGroup < PRODUCERS * 0.75, `groups are halves (${perGroup.toFixed(1)} appends per group)`);
     assert.ok(stats.checkpoints > before.checkpoints, 'checkpoints ran meanwhile (the loop leaves the event loop turns)');
 
-    await abandon(core, dir);
-    core = await openCoreImpl({ dataDir: dir });
+    core = await reopenAbandoned(core, dir);
     await assertHoldsExactly(core, acknowledged);
   } finally {
     await core.close();
@@ -108,8 +107,7 @@ test("auto journal I/O: a failed fdatasync in the fsync thread fails its group a
     assert.equal(seen.length, expected.size, 'nothing more, nothing less');
     for (const value of seen) assert.ok(expected.has(value), `${value} was acknowledged`);
 
-    await abandon(core, dir);
-    core = await openCoreImpl({ dataDir: dir });
+    core = await reopenAbandoned(core, dir);
     const replayed = await readValues(core, 0);
     assert.deepEqual(replayed, seen, 'the journal replays exactly what was served');
   } finally {

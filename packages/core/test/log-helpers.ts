@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Message } from '../src/message.js';
-import type { CoreImpl } from '../src/open-core.js';
+import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import { decodeRecordBatch } from '../src/record-batch/index.js';
 
 export function tempDir(prefix = 'strata-core-'): string {
@@ -46,6 +46,12 @@ export async function abandon(core: CoreImpl, dataDir: string): Promise<void> {
   for (const timer of log.timers) clearInterval(timer);
   await log.checkpointer.settled();
   fs.rmSync(path.join(dataDir, 'LOCK'));
+}
+
+/** `abandon`, then a new core on the same data directory (default options): what a restart after a crash finds. */
+export async function reopenAbandoned(core: CoreImpl, dataDir: string): Promise<CoreImpl> {
+  await abandon(core, dataDir);
+  return openCoreImpl({ dataDir });
 }
 
 /** Every value of TOPIC's `partition` from its log start, read from disk; asserts dense offsets. */

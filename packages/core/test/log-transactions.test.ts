@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import { encodeRecordBatch } from '../src/record-batch/index.js';
 import { CONTROL_TYPE_ABORT, CONTROL_TYPE_COMMIT, controlTypeOf, encodeTransactionMarker } from '../src/log/transaction-state.js';
-import { abandon, message, removeDir, tempDir, TOPIC } from './log-helpers.js';
+import { message, removeDir, reopenAbandoned, tempDir, TOPIC } from './log-helpers.js';
 
 const NO_CHECKPOINT = { tuning: { checkpointIntervalMs: 1e9, journalFileBytesMax: 1 << 30 } };
 
@@ -94,8 +94,7 @@ test('transactions: last stable offset and aborted transactions, through index f
     let core = await openCoreImpl({ dataDir: crashDir }, NO_CHECKPOINT);
     await core.topics.create(TOPIC, { overrides: { segmentEntriesMax: 3 } });
     const { a } = await writeTransactions(core);
-    await abandon(core, crashDir); // everything is in the journal only
-    core = await openCoreImpl({ dataDir: crashDir });
+    core = await reopenAbandoned(core, crashDir); // everything was in the journal only
     checkState(core, a, 'after a journal replay');
     await core.close();
   } finally {

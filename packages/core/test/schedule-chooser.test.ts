@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openCoreImpl } from '../src/open-core.js';
 import { EPOCH_MS, EPOCHS_BETWEEN_PROBES, SWITCH_GAIN_MIN, ScheduleChooser } from '../src/log/schedule-chooser.js';
-import { abandon, assertHoldsExactly, produceUntil, removeDir, tempDir, TOPIC } from './log-helpers.js';
+import { assertHoldsExactly, produceUntil, removeDir, reopenAbandoned, tempDir, TOPIC } from './log-helpers.js';
 
 /** A chooser on a clock the test moves: `epoch(rate)` runs one epoch at `rate` appends per ms. */
 function chooserOnClock(): { chooser: ScheduleChooser; epoch: (rate: number) => void } {
@@ -73,8 +73,7 @@ test('core, auto journal I/O: the chooser runs both schedules under closed-loop 
     const acknowledged = await produceUntil(core, 40, 's', () => core.log.stats().scheduleProbes >= 2, 15_000);
     assert.ok(core.log.stats().scheduleProbes >= 2, `the other schedule was probed (${core.log.stats().scheduleProbes} probes)`);
     assert.ok(core.log.stats().journalSyncsInThread > 0, 'halves went to the fsync thread');
-    await abandon(core, dir);
-    core = await openCoreImpl({ dataDir: dir });
+    core = await reopenAbandoned(core, dir);
     await assertHoldsExactly(core, acknowledged);
   } finally {
     await core.close();

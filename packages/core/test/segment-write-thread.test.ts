@@ -12,7 +12,7 @@ import { silentLogger } from '../src/logger.js';
 import { openCoreImpl, type CoreImpl } from '../src/open-core.js';
 import type { LocalSegmentStorage } from '../src/storage/local-segment-storage.js';
 import { SEGMENT_WRITE_STAGING_BYTES, SegmentWriteThread } from '../src/storage/segment-write-thread.js';
-import { abandon, message, readValues, removeDir, tempDir, TOPIC } from './log-helpers.js';
+import { message, readValues, removeDir, reopenAbandoned, tempDir, TOPIC } from './log-helpers.js';
 
 const PARTITIONS = 1_000;
 
@@ -92,8 +92,7 @@ test('core: flushes of many partitions go through the thread, and the segments r
     await appendRounds(core, 3, 2);
     await core.log.checkpoint();
     await appendRounds(core, 5, 1); // in the journal only: an abandoned run must replay it
-    await abandon(core, dir);
-    core = await openCoreImpl({ dataDir: dir });
+    core = await reopenAbandoned(core, dir);
     await assertValues(core, 6);
     await core.close();
   } finally {
