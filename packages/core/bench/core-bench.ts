@@ -6,9 +6,9 @@
  *     the journal (appends per group x journal record size); the cores are first warmed up to
  *     the steady state of a running server (journal files recycled, 32 MiB each), and a variant
  *     shows a fresh journal file (the first minutes after a start). With 100 producers Strata
- *     commits them as two alternating halves (the fsync thread, docs/storage.md), so a second raw
- *     loop with one fsync per 100 appends and a Strata core with every fdatasync on the event loop
- *     are printed beside it;
+ *     commits them as two alternating halves (the fsync thread) or as whole groups, whichever its
+ *     schedule chooser measured faster (docs/storage.md), so a second raw loop with one fsync per
+ *     100 appends and a Strata core with every fdatasync on the event loop are printed beside it;
  *   - catch-up read MB/s (tail cache bypassed) against a raw sequential read of the same segment
  *     files (both from the page cache: the data was just written);
  *   - 10,000-partition append throughput (100 producers, random partitions) against the
@@ -405,8 +405,9 @@ async function main(): Promise<void> {
           [double, () => rawSyncLoop(dataDir, appendsPerSync, true)],
           [recycled, () => rawSyncLoop(dataDir, appendsPerSync, false, true)],
         ];
-        // One fsync per `producers` appends: each producer's append in the same fsync, what Strata
-        // did before it split them into halves for the fsync thread (a harder baseline).
+        // One fsync per `producers` appends: each producer's append in the same fsync, as whole
+        // groups do, with no halves in between (a harder baseline than the loop that follows
+        // Strata's average group).
         if (producers > 1) rawLoops.push([wholeRound, () => rawSyncLoop(dataDir, producers)]);
         for (const [tally, run] of rawLoops) {
           syncFileSystem(dataDir);
